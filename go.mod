@@ -1,0 +1,3 @@
+module github.com/forgeproof/forgeproof
+
+go 1.26

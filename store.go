@@ -1,0 +1,27 @@
+package forgeproof
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a [Store] for a key it does not hold.
+var ErrNotFound = errors.New("forgeproof: not found in store")
+
+// A Store keeps short-lived values: synchronizer tokens, one-time token
+// nonces and re-authentication proofs. Every method takes a context that
+// bounds the call. Any error other than [ErrNotFound] is treated as the
+// store being unavailable, and the request it served fails closed.
+type Store interface {
+	// Get returns the value stored under key, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Put stores value under key for ttl, replacing any earlier value.
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Take returns the value stored under key and deletes it in one atomic
+	// step, or returns ErrNotFound. Of several concurrent Takes of one key,
+	// exactly one succeeds.
+	Take(ctx context.Context, key string) ([]byte, error)
+	// Delete removes key. Deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
