@@ -230,6 +230,8 @@ type Event struct {
 	// Safe is true when the request used a safe method and was not checked.
 	Safe bool
 
+	// Method is the method the request was judged by: the request's
+	// method, or the unsafe method named by a method override.
 	Method        string
 	Path          string // the URL path, without the query
 	Route         string // the matched route pattern, or ""
@@ -239,9 +241,16 @@ type Event struct {
 	RemoteAddr    string
 }
 
-// Error is the error returned by [Protection.Check] for a rejected request.
+// Error is the error returned by [Protection.Check] for a rejected request,
+// and passed to [Config.DenyHandler]. The values that forgeproof returns
+// are shared between requests and must not be modified.
 type Error struct {
 	Reason Reason
+
+	// ReportOnly is true when the configuration or the request's route is
+	// in report-only mode: the request is to be let through, and the
+	// denial only reported.
+	ReportOnly bool
 }
 
 // Error returns a message that names the reason.

@@ -1,38 +1,344 @@
 package forgeproof
 
-import "net/http"
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/forgeproof/forgeproof/internal/problem"
+)
 
 // Protection is the CSRF defense: net/http middleware ([Protection.Handler])
 // and the pure decision behind it ([Protection.Check]). Create one with
-// [New]; it is safe for concurrent use.
+// [New]; it is safe for concurrent use and is not modified after New
+// returns.
 type Protection struct {
-	// SKELETON: fields are owned by the core-origin work (origin policy,
-	// routes) and the core-token work (field tok of type tokens).
-	tok tokens
+	public      []origin // PublicOrigins, normalized
+	trusted     trustList
+	proxies     []netip.Prefix
+	denyMissing bool
+	mode        TokenMode // Config.Tokens resolved: never TokensDefault
+	routes      []route   // most specific first
+	reportOnly  bool
+	deny        func(http.ResponseWriter, *http.Request, *Error)
+	onDecision  func(Event)
+	errorLog    *log.Logger
+
+	tok tokens // the token layer's state (token.go)
 }
 
 // New returns a Protection for cfg, or an error that names every field
-// that is wrong.
+// that is wrong and says what to write instead (several errors are joined
+// with [errors.Join]).
 func New(cfg Config) (*Protection, error) {
-	panic("SKELETON")
+	p := &Protection{
+		denyMissing: cfg.DenyMissingOrigin,
+		mode:        cfg.Tokens,
+		reportOnly:  cfg.ReportOnly,
+		deny:        cfg.DenyHandler,
+		onDecision:  cfg.OnDecision,
+		errorLog:    cfg.ErrorLog,
+	}
+	if p.errorLog == nil {
+		p.errorLog = log.Default()
+	}
+	var errs []error
+	for i, s := range cfg.PublicOrigins {
+		o, err := parseConfigOrigin(s)
+		if err == nil && o.scheme != "https" && o.scheme != "http" {
+			err = fmt.Errorf("%q: a public origin is served over https or http", s)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("forgeproof: PublicOrigins[%d]: %w", i, err))
+			continue
+		}
+		p.public = append(p.public, o)
+	}
+	for i, s := range cfg.TrustedOrigins {
+		if err := p.trusted.add(s); err != nil {
+			errs = append(errs, fmt.Errorf("forgeproof: TrustedOrigins[%d]: %w", i, err))
+		}
+	}
+	var proxyErrs []error
+	p.proxies, proxyErrs = parseProxies(cfg.TrustedProxies)
+	errs = append(errs, proxyErrs...)
+	switch {
+	case cfg.Tokens > TokensOff:
+		errs = append(errs, fmt.Errorf("forgeproof: Tokens is %d, not a TokenMode; use SignedTokens, SynchronizerTokens or TokensOff", cfg.Tokens))
+	case cfg.Tokens == TokensDefault:
+		p.mode = SignedTokens
+	}
+	var routeErrs []error
+	p.routes, routeErrs = compileRoutes(cfg.Routes)
+	errs = append(errs, routeErrs...)
+	for _, rt := range p.routes {
+		mode := rt.Tokens
+		if mode == TokensDefault {
+			mode = p.mode
+		}
+		if rt.OneTimeTokens && mode == TokensOff {
+			errs = append(errs, fmt.Errorf("forgeproof: route %q sets OneTimeTokens but its tokens are off; set Tokens to SignedTokens or SynchronizerTokens, or drop OneTimeTokens", rt.Pattern))
+		}
+	}
+	// TODO(core-token): call p.tok.init(&cfg) directly once token.go has it.
+	if t, ok := any(&p.tok).(interface{ init(*Config) error }); ok {
+		if err := t.init(&cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// A verdict is the outcome of decide.
+type verdict struct {
+	reason     Reason
+	route      *route
+	method     string // the effective method
+	safe       bool   // a safe method, not checked
+	exempt     bool   // an InsecureBypass route
+	checked    bool   // the layers ran on a safe method (CheckSafeMethods, override)
+	reportOnly bool   // a denial is reported, not enforced
+}
+
+// decide runs the decision of the package documentation (see "Decision
+// order"). It does not allocate for a safe request, nor for an unsafe
+// request when tokens are off, unless a method-override query parameter is
+// percent-encoded or the URL path is not clean.
+func (p *Protection) decide(r *http.Request) verdict {
+	v := verdict{method: effectiveMethod(r)}
+	urlPath := "/"
+	if r.URL != nil {
+		urlPath = r.URL.Path
+	}
+	rt := p.match(v.method, urlPath)
+	v.route = rt
+	safe := isSafeMethod(v.method)
+	if safe && (rt == nil || !rt.CheckSafeMethods) {
+		v.safe = true
+		return v
+	}
+	if rt != nil && rt.InsecureBypass {
+		v.exempt = true
+		return v
+	}
+	v.checked = safe
+	v.reportOnly = p.reportOnly || (rt != nil && rt.ReportOnly)
+	v.reason = p.checkUnsafe(r, rt)
+	return v
+}
+
+// checkUnsafe applies layers 3 to 6 to a request that must be checked.
+func (p *Protection) checkUnsafe(r *http.Request, rt *route) Reason {
+	if reason := p.checkOrigin(r); reason != ReasonNone {
+		return reason
+	}
+	mode, oneTime := p.mode, false
+	if rt != nil {
+		if rt.requireHeader != "" {
+			if vs := r.Header[rt.requireHeader]; len(vs) == 0 || vs[0] == "" {
+				return ReasonHeaderMissing
+			}
+		}
+		if rt.JSONOnly && !jsonContentType(r) {
+			return ReasonContentTypeNotAllowed
+		}
+		if rt.Tokens != TokensDefault {
+			mode = rt.Tokens
+		}
+		oneTime = rt.OneTimeTokens
+	}
+	if mode != TokensOff {
+		if reason := p.verifyToken(r, mode, oneTime); reason != ReasonNone {
+			return reason
+		}
+	}
+	if rt != nil && rt.ReauthMaxAge > 0 {
+		return p.checkReauth(r, &rt.Route)
+	}
+	return ReasonNone
+}
+
+// checkOrigin is the request-origin layer: Sec-Fetch-Site, else Origin,
+// else Referer, else the missing-headers policy.
+func (p *Protection) checkOrigin(r *http.Request) Reason {
+	h := r.Header
+	if vs, ok := h["Sec-Fetch-Site"]; ok {
+		if len(vs) != 1 {
+			return ReasonSecFetchSiteInvalid
+		}
+		switch vs[0] {
+		case "same-origin":
+			return ReasonNone
+		case "none":
+			// The user started the request (a bookmark, the address bar):
+			// no page sent it, so no page can have forged it. The value
+			// is recorded in Event.SecFetchSite.
+			return ReasonNone
+		case "same-site":
+			if p.originTrusted(h) {
+				return ReasonNone
+			}
+			return ReasonSecFetchSiteSameSite
+		case "cross-site":
+			if p.originTrusted(h) {
+				return ReasonNone
+			}
+			return ReasonSecFetchSiteCrossSite
+		}
+		return ReasonSecFetchSiteInvalid
+	}
+	if vs, ok := h["Origin"]; ok {
+		if len(vs) != 1 {
+			return ReasonOriginMalformed
+		}
+		if vs[0] == "null" {
+			return ReasonOriginNull
+		}
+		o, ok := parseOrigin(vs[0])
+		if !ok {
+			return ReasonOriginMalformed
+		}
+		// Unlike net/http.CrossOriginProtection, the scheme counts: an
+		// http:// page posting to the https:// site is another origin,
+		// which a network attacker can serve.
+		if o.equal(p.requestOrigin(r)) || p.trusted.contains(o) {
+			return ReasonNone
+		}
+		return ReasonOriginMismatch
+	}
+	self := p.requestOrigin(r)
+	https := strings.EqualFold(self.scheme, "https")
+	if vs, ok := h["Referer"]; ok {
+		if len(vs) != 1 {
+			return ReasonRefererMalformed
+		}
+		scheme, authority, ok := refererParts(vs[0])
+		if !ok {
+			return ReasonRefererMalformed
+		}
+		// As in Django: on HTTPS, a plain-HTTP page is refused before its
+		// host is even looked at, since a network attacker controls it.
+		if https && !strings.EqualFold(scheme, "https") {
+			return ReasonRefererInsecure
+		}
+		o, ok := parseAuthority(scheme, authority)
+		if !ok {
+			return ReasonRefererMalformed
+		}
+		if o.equal(self) || p.trusted.contains(o) {
+			return ReasonNone
+		}
+		return ReasonRefererMismatch
+	}
+	// No Sec-Fetch-Site, Origin or Referer: every browser since 2020
+	// sends Origin on an unsafe cross-origin request, so this is a
+	// non-browser client or a same-origin request from an old browser
+	// with a strict Referrer-Policy. It passes unless configured
+	// otherwise; tokens, when enabled, still apply.
+	if p.denyMissing {
+		if https {
+			return ReasonRefererMissing
+		}
+		return ReasonOriginMissing
+	}
+	return ReasonNone
+}
+
+// originTrusted reports whether the request's Origin is a trusted origin.
+func (p *Protection) originTrusted(h http.Header) bool {
+	vs := h["Origin"]
+	if len(vs) != 1 || len(p.trusted.exact)+len(p.trusted.patterns) == 0 {
+		return false
+	}
+	o, ok := parseOrigin(vs[0])
+	return ok && p.trusted.contains(o)
 }
 
 // Handler wraps h so that every request is checked before h sees it.
-// Rejected requests are answered by the DenyHandler and never reach h.
+// Rejected requests are answered by the DenyHandler, or with a problem+json
+// body, and never reach h (unless the denial is report-only). OnDecision is
+// called once for every request, safe and exempt ones included, before h.
 func (p *Protection) Handler(h http.Handler) http.Handler {
-	panic("SKELETON")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := p.decide(r)
+		if p.onDecision != nil {
+			p.onDecision(p.event(r, &v))
+		}
+		if v.reason != ReasonNone && !v.reportOnly {
+			p.reject(w, r, v.reason)
+			return
+		}
+		if v.checked {
+			// A safe method was checked (a CheckSafeMethods route or a
+			// method override), so whether this cacheable response is
+			// served depends on these headers; caches must know. Other
+			// safe responses do not depend on them, and unsafe ones are
+			// not cached, so they get no Vary and pay no allocation.
+			w.Header().Add("Vary", "Origin, Sec-Fetch-Site")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Check applies every layer to r and returns nil or an [*Error] naming the
 // reason. It writes nothing and calls neither DenyHandler nor OnDecision.
-// When the token must be read from a form body, the body is restored so that
-// the next handler reads it whole.
+// In report-only mode (for the configuration or the request's route) it
+// returns the denial all the same, with [Error.ReportOnly] set: the caller
+// decides. When the token must be read from a form body, the body is
+// restored so that the next handler reads it whole.
 func (p *Protection) Check(r *http.Request) error {
-	panic("SKELETON")
+	v := p.decide(r)
+	if v.reason == ReasonNone {
+		return nil
+	}
+	return errorFor(v.reason, v.reportOnly)
 }
 
-// isHTTPS reports whether r reached the application over HTTPS, believing
-// forwarding headers only from trusted proxies. (core-origin owns this.)
-func (p *Protection) isHTTPS(r *http.Request) bool {
-	panic("SKELETON")
+// event summarizes a verdict. It copies no secret and does not allocate.
+func (p *Protection) event(r *http.Request, v *verdict) Event {
+	h := r.Header
+	e := Event{
+		Reason:        v.reason,
+		Exempt:        v.exempt,
+		Safe:          v.safe,
+		Method:        v.method,
+		Origin:        first(h, "Origin"),
+		RefererOrigin: refererOrigin(first(h, "Referer")),
+		SecFetchSite:  first(h, "Sec-Fetch-Site"),
+		RemoteAddr:    r.RemoteAddr,
+	}
+	if r.URL != nil {
+		e.Path = r.URL.Path
+	}
+	if v.route != nil {
+		e.Route = v.route.Pattern
+	}
+	if v.reason != ReasonNone {
+		e.Decision = Denied
+		e.ReportOnly = v.reportOnly
+	}
+	return e
+}
+
+// first returns the first value of the header with canonical name key.
+func first(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// reject answers a denied request.
+func (p *Protection) reject(w http.ResponseWriter, r *http.Request, reason Reason) {
+	if p.deny != nil {
+		p.deny(w, r, errorFor(reason, false))
+		return
+	}
+	problem.WriteBody(w, reason.Status(), problemBodies[reason])
 }
