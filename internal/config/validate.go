@@ -1,0 +1,382 @@
+package config
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// MinKeyBytes is the least length of a signing key, after base64 decoding.
+const MinKeyBytes = 32
+
+// Validate resolves the secrets of c and checks every value. It returns
+// nil or an [ErrorList] of every problem, in file order. Call
+// [Config.SetDefaults] first.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	v.listen("addr", c.Addr)
+	v.listen("admin.addr", c.Admin.Addr)
+	if c.Addr == c.Admin.Addr {
+		v.errorf("admin.addr", "the admin listener needs an address of its own, not %s", c.Addr)
+	}
+	v.tls()
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "json", "text")
+	if !strings.HasPrefix(c.ReservedPrefix, "/") || !strings.HasSuffix(c.ReservedPrefix, "/") || c.ReservedPrefix == "/" {
+		v.errorf("reserved_prefix", "must start and end with / and name a path, like %s", DefaultReservedPrefix)
+	}
+	v.store()
+	v.protection()
+	v.upstreams()
+	v.routes()
+	v.response("", c.Cookies, &c.Headers, c.CORS)
+	v.errs.Sort()
+	return v.errs.err()
+}
+
+// At returns the position of the key at path, or of the nearest enclosing
+// key that has one.
+func (c *Config) At(path string) Pos {
+	for p := path; p != ""; p = parent(p) {
+		if pos, ok := c.pos[p]; ok {
+			return pos
+		}
+	}
+	return Pos{File: c.file}
+}
+
+// SetFlag records that the value at path was set by a command-line flag, so
+// that a problem with it names the flag rather than a line of the file.
+func (c *Config) SetFlag(path, flag string) {
+	if c.pos == nil {
+		c.pos = map[string]Pos{}
+	}
+	c.pos[path] = Pos{File: flag}
+}
+
+// parent returns the path of the key that holds path: "a.b[2]" → "a.b",
+// "a.b" → "a".
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+type validator struct {
+	c    *Config
+	errs ErrorList
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	for p := path; p != ""; p = parent(p) {
+		if v.c.bad[p] {
+			return
+		}
+	}
+	v.errs = append(v.errs, &Error{Pos: v.c.At(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) oneOf(path, val string, allowed ...string) bool {
+	if slices.Contains(allowed, val) {
+		return true
+	}
+	v.errorf(path, "%q is not one of %s", val, strings.Join(allowed, ", "))
+	return false
+}
+
+func (v *validator) listen(path, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || strings.ContainsAny(host, " /@") {
+		v.errorf(path, "%q is not a host:port address, such as 127.0.0.1:8080", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.errorf(path, "%q has no valid port number", addr)
+	}
+}
+
+func (v *validator) tls() {
+	t := v.c.TLS
+	switch {
+	case t.SelfSigned && (t.Cert != "" || t.Key != ""):
+		v.errorf("tls.self_signed", "set either self_signed or cert and key, not both")
+	case (t.Cert == "") != (t.Key == ""):
+		v.errorf("tls", "cert and key go together: set both, or neither for plain HTTP")
+	case t.Cert != "":
+		if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
+			v.errorf("tls.cert", "cannot load the certificate and key: %v", err)
+		}
+	}
+}
+
+func (v *validator) store() {
+	s := &v.c.Store
+	if err := s.Resolve(); err != nil {
+		v.errorf("store", "%v", err)
+		return
+	}
+	val := s.Value()
+	if val == "memory" {
+		return
+	}
+	u, err := url.Parse(val)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		// The URL may hold a password: do not repeat it.
+		v.errorf("store", `must be "memory" or a redis://host:port/db (or rediss://) URL`)
+	}
+}
+
+func (v *validator) protection() {
+	p := &v.c.Protection
+	for i, o := range p.PublicOrigins {
+		v.origin(fmt.Sprintf("protection.public_origins[%d]", i), o, false)
+	}
+	for i, o := range p.TrustedOrigins {
+		v.origin(fmt.Sprintf("protection.trusted_origins[%d]", i), o, true)
+	}
+	for i, a := range p.TrustedProxies {
+		path := fmt.Sprintf("protection.trusted_proxies[%d]", i)
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err != nil {
+			v.errorf(path, "%q is neither an IP address nor a CIDR prefix such as 10.0.0.0/8", a)
+		}
+	}
+	v.tokenMode("protection.tokens", p.Tokens)
+	for _, n := range []struct{ path, val string }{
+		{"protection.session_cookie", p.SessionCookie},
+		{"protection.cookie_name", p.CookieName},
+	} {
+		if n.val != "" && !isToken(n.val) {
+			v.errorf(n.path, "%q is not a valid cookie name", n.val)
+		}
+	}
+	if p.HeaderName != "" && !isToken(p.HeaderName) {
+		v.errorf("protection.header_name", "%q is not a valid header name", p.HeaderName)
+	}
+	for i := range p.Keys {
+		path := fmt.Sprintf("protection.keys[%d]", i)
+		k := &p.Keys[i]
+		if err := k.Resolve(); err != nil {
+			v.errorf(path, "%v", err)
+			continue
+		}
+		if _, err := DecodeKey(k.Value()); err != nil {
+			v.errorf(path, "%v", err)
+		}
+	}
+}
+
+// DecodeKey decodes a base64 signing key, as printed by "forgeproof keygen".
+func DecodeKey(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("key is not base64: generate one with \"forgeproof keygen\"")
+	}
+	if len(b) < MinKeyBytes {
+		return nil, fmt.Errorf("key is %d bytes, it needs at least %d: generate one with \"forgeproof keygen\"", len(b), MinKeyBytes)
+	}
+	return b, nil
+}
+
+func (v *validator) tokenMode(path, mode string) {
+	v.oneOf(path, mode, "signed", "synchronizer", "off")
+}
+
+// origin checks a scheme://host[:port] origin; pattern allows a leading
+// "*." in the host.
+func (v *validator) origin(path, o string, pattern bool) {
+	if o == "*" || o == "null" {
+		v.errorf(path, "%q would trust every page; list exact origins", o)
+		return
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		v.errorf(path, "%q is not an origin such as https://app.example.com", o)
+		return
+	}
+	if strings.Contains(u.Host, "*") && (!pattern || !strings.HasPrefix(u.Host, "*.") || strings.Count(u.Host, "*") > 1) {
+		v.errorf(path, "%q: a wildcard is allowed only as a leading *. in trusted_origins", o)
+	}
+}
+
+func (v *validator) upstreams() {
+	if len(v.c.Upstreams) == 0 {
+		v.errorf("upstreams", "no upstream: add one with a url, or run with --upstream URL")
+		return
+	}
+	names := map[string]int{}
+	type match struct{ host, prefix string }
+	matches := map[match]int{}
+	for i, u := range v.c.Upstreams {
+		path := fmt.Sprintf("upstreams[%d]", i)
+		if u.Name != "" {
+			if j, dup := names[u.Name]; dup {
+				v.errorf(path+".name", "name %q is also used by upstreams[%d]", u.Name, j)
+			}
+			names[u.Name] = i
+		}
+		pu, err := url.Parse(u.URL)
+		switch {
+		case u.URL == "":
+			v.errorf(path+".url", "missing: set the backend's URL, such as http://127.0.0.1:3000")
+		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
+			v.errorf(path+".url", "%q is not an http:// or https:// URL with a host", u.URL)
+		case pu.User != nil:
+			v.errorf(path+".url", "credentials in the URL are not supported")
+		case pu.RawQuery != "" || pu.Fragment != "":
+			v.errorf(path+".url", "%q: a query or fragment has no meaning here", u.URL)
+		}
+		if !strings.HasPrefix(u.PathPrefix, "/") {
+			v.errorf(path+".path_prefix", "%q must start with /", u.PathPrefix)
+		}
+		hosts := u.Hosts
+		if len(hosts) == 0 {
+			hosts = []string{""}
+		}
+		for j, h := range hosts {
+			if h != "" && strings.ContainsAny(h, "/@ ") {
+				v.errorf(fmt.Sprintf("%s.hosts[%d]", path, j), "%q is not a host name", h)
+			}
+			m := match{strings.ToLower(h), u.PathPrefix}
+			if k, dup := matches[m]; dup {
+				v.errorf(path, "routes the same host and path prefix as upstreams[%d], so it would never be chosen", k)
+			}
+			matches[m] = i
+		}
+	}
+}
+
+func (v *validator) routes() {
+	patterns := map[string]int{}
+	for i := range v.c.Routes {
+		r := &v.c.Routes[i]
+		path := fmt.Sprintf("routes[%d]", i)
+		v.pattern(path+".pattern", r.Pattern)
+		if j, dup := patterns[r.Pattern]; dup && r.Pattern != "" {
+			v.errorf(path+".pattern", "pattern %q is also used by routes[%d]", r.Pattern, j)
+		}
+		patterns[r.Pattern] = i
+		if r.Tokens != "" {
+			v.tokenMode(path+".tokens", r.Tokens)
+		}
+		mode := r.Tokens
+		if mode == "" {
+			mode = v.c.Protection.Tokens
+		}
+		if r.OneTimeTokens && mode == "off" {
+			v.errorf(path+".one_time_tokens", "one-time tokens need tokens: signed or synchronizer, not off")
+		}
+		if r.RequireHeader != "" && !isToken(r.RequireHeader) {
+			v.errorf(path+".require_header", "%q is not a valid header name", r.RequireHeader)
+		}
+		if r.InsecureBypass && (r.OneTimeTokens || r.JSONOnly || r.RequireHeader != "" ||
+			r.CheckSafeMethods || r.ReportOnly || r.ReauthMaxAge != 0 || r.Tokens != "") {
+			v.errorf(path+".insecure_bypass", "insecure_bypass turns every check off, so the route's other protection rules would never apply: remove them or the bypass")
+		}
+		v.response(path, r.Cookies, r.Headers, r.CORS)
+	}
+}
+
+// response checks the response rules of a route (path "routes[i]") or the
+// defaults (path "").
+func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CORS) {
+	names := map[string]int{}
+	for j, ck := range cookies {
+		cp := join(path, fmt.Sprintf("cookies[%d]", j))
+		if ck.Name != "*" && !isToken(ck.Name) {
+			v.errorf(cp+".name", "%q is not a cookie name (or * for every other cookie)", ck.Name)
+		}
+		if k, dup := names[ck.Name]; dup {
+			v.errorf(cp+".name", "cookie %q already has a rule (cookies[%d])", ck.Name, k)
+		}
+		names[ck.Name] = j
+		if ck.SameSite != "" {
+			v.oneOf(cp+".same_site", ck.SameSite, "lax", "strict", "none", "keep")
+		}
+		if ck.Secure != "" {
+			v.oneOf(cp+".secure", ck.Secure, "auto", "set", "keep")
+		}
+		if ck.HTTPOnly != "" {
+			v.oneOf(cp+".http_only", ck.HTTPOnly, "auto", "set", "keep")
+		}
+		if ck.SameSite == "none" && ck.Secure == "keep" {
+			v.errorf(cp+".secure", "browsers drop SameSite=None cookies without Secure: remove secure: keep")
+		}
+	}
+	if h != nil && strings.ContainsAny(h.FrameAncestors, ";,") {
+		v.errorf(join(path, "headers.frame_ancestors"), "%q: give only the source list, such as 'self'", h.FrameAncestors)
+	}
+	if cors == nil {
+		return
+	}
+	cp := join(path, "cors")
+	for j, o := range cors.AllowOrigins {
+		op := fmt.Sprintf("%s.allow_origins[%d]", cp, j)
+		switch {
+		case o == "*" && cors.AllowCredentials:
+			v.errorf(op, `"*" cannot be combined with allow_credentials: list the exact origins`)
+		case o != "*":
+			v.origin(op, o, false)
+		}
+	}
+	for j, m := range cors.AllowMethods {
+		if !isToken(m) || strings.ToUpper(m) != m {
+			v.errorf(fmt.Sprintf("%s.allow_methods[%d]", cp, j), "%q is not an upper-case HTTP method", m)
+		}
+	}
+	for j, h := range cors.AllowHeaders {
+		if !isToken(h) {
+			v.errorf(fmt.Sprintf("%s.allow_headers[%d]", cp, j), "%q is not a header name", h)
+		}
+	}
+	for j, h := range cors.ExposeHeaders {
+		if !isToken(h) {
+			v.errorf(fmt.Sprintf("%s.expose_headers[%d]", cp, j), "%q is not a header name", h)
+		}
+	}
+}
+
+// pattern checks a "[METHOD ]/path" route pattern.
+func (v *validator) pattern(path, p string) {
+	if p == "" {
+		v.errorf(path, "missing: set a pattern such as /api/ or \"POST /login\"")
+		return
+	}
+	method, rest, ok := strings.Cut(p, " ")
+	if !ok {
+		method, rest = "", p
+	}
+	if method != "" && (!isToken(method) || strings.ToUpper(method) != method) {
+		v.errorf(path, "%q: the method must be upper case, like \"POST /login\"", p)
+		return
+	}
+	if !strings.HasPrefix(rest, "/") || strings.ContainsAny(rest, " ?#") {
+		v.errorf(path, "%q: the path must start with / and hold no query, such as /api/", p)
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token (a valid header or cookie
+// name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
