@@ -91,6 +91,18 @@ type Config struct {
 	// A request takes the rules of the most specific matching route, or none.
 	Routes []Route
 
+	// ReauthHeader is the request header that carries a re-authentication
+	// proof to a sensitive route (see [Route.ReauthMaxAge]). If empty, it
+	// is "X-Reauth-Proof".
+	ReauthHeader string
+
+	// ReauthURL is where a client confirms the user's identity again to
+	// obtain a re-authentication proof, such as "/reauth". A 401 answer
+	// for reauth-required or reauth-reused names it in its problem+json
+	// body (members "reauth_url" and "reauth_header"). If empty, the body
+	// does not say where to confirm.
+	ReauthURL string
+
 	// ReportOnly evaluates every rule and reports the verdict through
 	// OnDecision, but lets every request through. Use it to deploy first
 	// and enforce later.

@@ -27,7 +27,8 @@ type Protection struct {
 	onDecision  func(Event)
 	errorLog    *log.Logger
 
-	tok tokens // the token layer's state (token.go)
+	tok    tokens      // the token layer's state (token.go)
+	reauth reauthState // the step-up layer's state (stepup.go)
 }
 
 // New returns a Protection for cfg, or an error that names every field
@@ -89,6 +90,7 @@ func New(cfg Config) (*Protection, error) {
 			errs = append(errs, err)
 		}
 	}
+	p.reauth.init(&cfg)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -338,6 +340,10 @@ func first(h http.Header, key string) string {
 func (p *Protection) reject(w http.ResponseWriter, r *http.Request, reason Reason) {
 	if p.deny != nil {
 		p.deny(w, r, errorFor(reason, false))
+		return
+	}
+	if body := p.reauthBody(reason); body != nil {
+		problem.WriteBody(w, reason.Status(), body)
 		return
 	}
 	problem.WriteBody(w, reason.Status(), problemBodies[reason])
