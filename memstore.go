@@ -1,19 +1,168 @@
 package forgeproof
 
 import (
+	"bytes"
+	"container/list"
 	"context"
+	"sync"
 	"time"
 )
 
-// MemoryStore is an in-memory [Store]. (core-token owns this file.)
-type MemoryStore struct{}
+// defaultStoreEntries is the size of the MemoryStore that [New] creates
+// when [Config.Store] is nil, and of one created with a bound of zero.
+const defaultStoreEntries = 1 << 16
 
-// NewMemoryStore returns a store holding at most maxEntries values.
-func NewMemoryStore(maxEntries int) *MemoryStore { panic("SKELETON") }
+// MemoryStore is a [Store] that keeps values in memory, for a single
+// instance of an application. Values expire after their TTL, and the store
+// holds a bounded number of them: when it is full, expired values go first,
+// then the oldest. A MemoryStore is safe for concurrent use.
+//
+// Its values do not survive a restart and are not shared between
+// instances; deployments with several instances need a shared store.
+type MemoryStore struct {
+	max int
+	now func() time.Time // time.Now, but tests set it
 
-func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, error) { panic("SKELETON") }
-func (s *MemoryStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	panic("SKELETON")
+	mu    sync.Mutex
+	items map[string]*list.Element // of *memEntry
+	order list.List                // of *memEntry, least recently put first
 }
-func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, error) { panic("SKELETON") }
-func (s *MemoryStore) Delete(ctx context.Context, key string) error         { panic("SKELETON") }
+
+type memEntry struct {
+	key     string
+	value   []byte
+	expires time.Time // zero: never
+}
+
+// NewMemoryStore returns a store holding at most maxEntries values. If
+// maxEntries is zero or negative, the bound is 65536.
+func NewMemoryStore(maxEntries int) *MemoryStore {
+	if maxEntries <= 0 {
+		maxEntries = defaultStoreEntries
+	}
+	return &MemoryStore{
+		max:   maxEntries,
+		now:   time.Now,
+		items: make(map[string]*list.Element),
+	}
+}
+
+// Get returns a copy of the value stored under key, or [ErrNotFound].
+func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.live(key)
+	if e == nil {
+		return nil, ErrNotFound
+	}
+	return bytes.Clone(e.value), nil
+}
+
+// Put stores a copy of value under key for ttl, replacing any earlier
+// value. A ttl of zero or less means the value does not expire (it can
+// still be evicted when the store is full).
+func (s *MemoryStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e := &memEntry{key: key, value: bytes.Clone(value)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if ttl > 0 {
+		e.expires = now.Add(ttl)
+	}
+	if el, ok := s.items[key]; ok {
+		s.order.Remove(el)
+		delete(s.items, key)
+	}
+	for len(s.items) >= s.max {
+		s.evict(now)
+	}
+	s.items[key] = s.order.PushBack(e)
+	return nil
+}
+
+// Take returns the value stored under key and deletes it, in one step: of
+// several concurrent Takes of one key, exactly one gets the value, and the
+// others get [ErrNotFound].
+func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.live(key)
+	if e == nil {
+		return nil, ErrNotFound
+	}
+	s.remove(key)
+	return e.value, nil
+}
+
+// Delete removes key. Deleting a missing key is not an error.
+func (s *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remove(key)
+	return nil
+}
+
+// Len returns the number of values held, expired ones included until they
+// are swept.
+func (s *MemoryStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.items)
+}
+
+// live returns the entry of key if it has not expired, and removes it if
+// it has. s.mu must be held.
+func (s *MemoryStore) live(key string) *memEntry {
+	el, ok := s.items[key]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*memEntry)
+	if !e.expires.IsZero() && !s.now().Before(e.expires) {
+		s.remove(key)
+		return nil
+	}
+	return e
+}
+
+// remove deletes key. s.mu must be held.
+func (s *MemoryStore) remove(key string) {
+	if el, ok := s.items[key]; ok {
+		s.order.Remove(el)
+		delete(s.items, key)
+	}
+}
+
+// evictScan is how many of the oldest entries evict looks at for expired
+// ones before it evicts the oldest.
+const evictScan = 16
+
+// evict makes room for at least one entry: it removes the expired entries
+// among the oldest few, and the oldest entry if none of them had expired.
+// s.mu must be held.
+func (s *MemoryStore) evict(now time.Time) {
+	n := len(s.items)
+	el := s.order.Front()
+	for i := 0; el != nil && i < evictScan; i++ {
+		next := el.Next()
+		if e := el.Value.(*memEntry); !e.expires.IsZero() && !now.Before(e.expires) {
+			s.remove(e.key)
+		}
+		el = next
+	}
+	if len(s.items) == n {
+		s.remove(s.order.Front().Value.(*memEntry).key)
+	}
+}

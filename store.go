@@ -2,6 +2,8 @@ package forgeproof
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -24,4 +26,23 @@ type Store interface {
 	Take(ctx context.Context, key string) ([]byte, error)
 	// Delete removes key. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+}
+
+// Store keys. The synchronizer key is a hash of the session identifier,
+// never the identifier itself, so that a store dump reveals no session.
+const (
+	syncKeyPrefix = "forgeproof:sync:"
+	onceKeyPrefix = "forgeproof:once:"
+)
+
+// syncKey returns the store key of the synchronizer token of a binding (a
+// session identifier, or a pre-session identifier; see bindingID).
+func syncKey(binding string) string {
+	h := sha256.Sum256([]byte("forgeproof/v1/sync\x00" + binding))
+	return syncKeyPrefix + hex.EncodeToString(h[:])
+}
+
+// onceKey returns the store key of a one-time token's nonce.
+func onceKey(nonce []byte) string {
+	return onceKeyPrefix + hex.EncodeToString(nonce)
 }

@@ -1,42 +1,564 @@
 package forgeproof
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"html/template"
+	"log"
 	"net/http"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
 )
 
-// tokens holds the token layer's state. (core-token owns this file.)
-type tokens struct{}
+// Defaults of the token fields of [Config].
+const (
+	defaultHeaderName   = "X-CSRF-Token"
+	defaultFieldName    = "_csrf"
+	defaultTokenMaxAge  = 12 * time.Hour
+	defaultMaxFormBytes = 1 << 20
 
-// verify applies the token layer in the given mode to r and returns
-// ReasonNone or the reason for rejection.
+	// The token cookie's names: browsers accept a __Host- cookie only
+	// from a secure origin, with Secure, Path=/ and no Domain, so that no
+	// subdomain and no plain-HTTP page can plant one.
+	secureCookieName = "__Host-csrf"
+	plainCookieName  = "csrf"
+
+	// maxClockSkew is how far in the future a token's issue time may lie,
+	// for instances whose clocks differ a little.
+	maxClockSkew = 60
+)
+
+// tokens holds the token layer's configuration and state.
+type tokens struct {
+	keys          *KeyRing
+	store         Store
+	sessionCookie string
+	sessionFunc   func(*http.Request) string
+	cookieName    string // Config.CookieName; "" chooses by scheme
+	headerKey     string // the canonical form of headerName
+	headerName    string
+	fieldName     string
+	maxAge        time.Duration
+	maxAgeSecs    int64
+	maxForm       int64
+	sync          bool // some route uses synchronizer tokens: pages get both kinds
+	errorLog      *log.Logger
+	warnOnce      sync.Once
+	now           func() time.Time // time.Now, but tests set it
+}
+
+// init validates the token fields of cfg, fills in their defaults, and
+// sets up t. Its error names every field that is wrong.
+func (t *tokens) init(cfg *Config) error {
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("forgeproof: "+format, args...))
+	}
+	if cfg.Keys == nil {
+		kr, err := NewKeyRing(GenerateKey())
+		if err != nil {
+			return err
+		}
+		cfg.Keys = kr
+	} else if len(cfg.Keys.keys) == 0 {
+		fail("Keys holds no key; create the ring with NewKeyRing")
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore(defaultStoreEntries)
+	}
+	if cfg.HeaderName == "" {
+		cfg.HeaderName = defaultHeaderName
+	} else if !validToken(cfg.HeaderName) {
+		fail("HeaderName %q is not a header name; use a name such as %q", cfg.HeaderName, defaultHeaderName)
+	}
+	if cfg.FieldName == "" {
+		cfg.FieldName = defaultFieldName
+	} else if strings.ContainsFunc(cfg.FieldName, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		fail("FieldName %q holds a control character; use a name such as %q", cfg.FieldName, defaultFieldName)
+	}
+	if cfg.CookieName != "" && !validToken(cfg.CookieName) {
+		fail("CookieName %q is not a cookie name; leave it empty for %q (HTTPS) or %q (plain HTTP)", cfg.CookieName, secureCookieName, plainCookieName)
+	}
+	if cfg.SessionCookie != "" && !validToken(cfg.SessionCookie) {
+		fail("SessionCookie %q is not a cookie name; set it to the name of the application's session cookie", cfg.SessionCookie)
+	}
+	if cfg.SessionCookie != "" && cfg.SessionID == nil &&
+		(cfg.SessionCookie == cfg.CookieName || cfg.SessionCookie == secureCookieName || cfg.SessionCookie == plainCookieName) {
+		fail("SessionCookie %q is the token cookie's name; set it to the application's session cookie", cfg.SessionCookie)
+	}
+	switch {
+	case cfg.TokenMaxAge == 0:
+		cfg.TokenMaxAge = defaultTokenMaxAge
+	case cfg.TokenMaxAge < time.Second:
+		fail("TokenMaxAge is %v; set it to at least one second, or to 0 for %v", cfg.TokenMaxAge, defaultTokenMaxAge)
+	}
+	switch {
+	case cfg.MaxFormBytes == 0:
+		cfg.MaxFormBytes = defaultMaxFormBytes
+	case cfg.MaxFormBytes < 0:
+		fail("MaxFormBytes is %d; set it to a positive number of bytes, or to 0 for 1 MiB", cfg.MaxFormBytes)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*t = tokens{
+		keys:          cfg.Keys,
+		store:         cfg.Store,
+		sessionCookie: cfg.SessionCookie,
+		sessionFunc:   cfg.SessionID,
+		cookieName:    cfg.CookieName,
+		headerKey:     textproto.CanonicalMIMEHeaderKey(cfg.HeaderName),
+		headerName:    cfg.HeaderName,
+		fieldName:     cfg.FieldName,
+		maxAge:        cfg.TokenMaxAge,
+		maxAgeSecs:    int64(cfg.TokenMaxAge / time.Second),
+		maxForm:       cfg.MaxFormBytes,
+		sync:          cfg.Tokens == SynchronizerTokens,
+		errorLog:      cfg.ErrorLog,
+		now:           time.Now,
+	}
+	for _, rt := range cfg.Routes {
+		t.sync = t.sync || rt.Tokens == SynchronizerTokens
+	}
+	if t.errorLog == nil {
+		t.errorLog = log.Default()
+	}
+	return nil
+}
+
+// sessionID returns the session identifier of r: from Config.SessionID,
+// else the value of Config.SessionCookie, else "".
+func (p *Protection) sessionID(r *http.Request) string {
+	if f := p.tok.sessionFunc; f != nil {
+		return f(r)
+	}
+	if p.tok.sessionCookie != "" {
+		v, _ := cookieValue(r.Header, p.tok.sessionCookie)
+		return v
+	}
+	return ""
+}
+
+// preSessionID returns the identifier that synchronizer and one-time
+// tokens are bound to before login: one derived from the nonce of the
+// token cookie. Its first byte, NUL, keeps it apart from session
+// identifiers.
+func preSessionID(cookie *signedToken) string {
+	return "\x00pre-session\x00" + string(cookie.nonce())
+}
+
+// binding returns what the synchronizer and one-time tokens of r are bound
+// to: the session identifier or, before login, the pre-session identifier
+// of the token cookie.
+func (p *Protection) binding(r *http.Request) (string, Reason) {
+	if sid := p.sessionID(r); sid != "" {
+		return sid, ReasonNone
+	}
+	cookie, reason := p.requestCookie(r, "")
+	if reason != ReasonNone {
+		return "", reason
+	}
+	return preSessionID(&cookie), ReasonNone
+}
+
+// cookieName returns the name of the token cookie for r, and whether the
+// cookie is to be marked Secure.
+func (p *Protection) cookieName(r *http.Request) (name string, secure bool) {
+	secure = p.isHTTPS(r)
+	switch {
+	case p.tok.cookieName != "":
+		return p.tok.cookieName, secure
+	case secure:
+		return secureCookieName, true
+	}
+	return plainCookieName, false
+}
+
+// requestCookie returns the first token cookie of r that is genuine,
+// unexpired and bound to session, or the reason why there is none.
+func (p *Protection) requestCookie(r *http.Request, session string) (signedToken, Reason) {
+	name, _ := p.cookieName(r)
+	sc := newCookieScanner(r.Header)
+	reason := ReasonCookieMissing
+	for {
+		v, ok := sc.next(name)
+		if !ok {
+			return signedToken{}, reason
+		}
+		var c signedToken
+		if !decodeBase64(c[:], v) || c[0] != versionSigned {
+			reason = ReasonTokenInvalid
+			continue
+		}
+		if reason = p.tok.check(&c, session); reason == ReasonNone {
+			return c, ReasonNone
+		}
+	}
+}
+
+// mint returns a new signed token of the given version bound to session.
+func (t *tokens) mint(version byte, session string) signedToken {
+	k := t.keys.signer()
+	var tok signedToken
+	var sum [sha256.Size]byte
+	tok[0] = version
+	binary.BigEndian.PutUint32(tok[offKeyID:], k.id)
+	binary.BigEndian.PutUint64(tok[offIssued:], uint64(t.now().Unix()))
+	k.sessionTag(&sum, session)
+	copy(tok[offTag:offTag+tagLen], sum[:])
+	rand.Read(tok.nonce())
+	k.tokenMAC(&sum, tok.body(), session)
+	copy(tok[offMAC:], sum[:])
+	return tok
+}
+
+// check verifies a signed token's MAC for session and its age.
+func (t *tokens) check(tok *signedToken, session string) Reason {
+	k := t.keys.lookup(tok.keyID())
+	if k == nil {
+		return ReasonTokenInvalid
+	}
+	var sum [sha256.Size]byte
+	k.tokenMAC(&sum, tok.body(), session)
+	if subtle.ConstantTimeCompare(sum[:], tok.mac()) != 1 {
+		// Either forged, or signed for another session: the session tag
+		// tells which, without revealing the other session.
+		k.sessionTag(&sum, session)
+		if subtle.ConstantTimeCompare(sum[:tagLen], tok.tag()) != 1 {
+			return ReasonTokenSessionMismatch
+		}
+		return ReasonTokenInvalid
+	}
+	now, issued := t.now().Unix(), tok.issued()
+	switch {
+	case issued > now+maxClockSkew:
+		return ReasonTokenInvalid
+	case now-issued >= t.maxAgeSecs:
+		return ReasonTokenExpired
+	}
+	return ReasonNone
+}
+
+// verifyToken applies the token layer in mode (TokensDefault means
+// Config.Tokens) to r and returns ReasonNone or the reason for rejection.
+// With oneTime, the request must carry a token minted by OneTimeToken,
+// which is then used up.
 func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) Reason {
-	panic("SKELETON")
+	t := &p.tok
+	if mode == TokensDefault {
+		mode = p.mode
+	}
+	if mode == TokensOff {
+		return ReasonNone
+	}
+	s := ""
+	if vs := r.Header[t.headerKey]; len(vs) > 0 && vs[0] != "" {
+		s = vs[0]
+	} else {
+		var reason Reason
+		if s, reason = formToken(r, t.fieldName, t.maxForm); reason != ReasonNone {
+			return reason
+		}
+	}
+	switch {
+	case oneTime:
+		return p.verifyOneTime(r, s)
+	case mode == SynchronizerTokens:
+		return p.verifySync(r, s)
+	}
+	return p.verifySigned(r, s)
 }
 
-// Token returns a freshly masked token for r, setting the token cookie on w
-// when r does not already carry a valid one.
-func (p *Protection) Token(w http.ResponseWriter, r *http.Request) string {
-	panic("SKELETON")
+// verifySigned checks a masked double-submit token s against the token
+// cookie of r. It does not allocate.
+func (p *Protection) verifySigned(r *http.Request, s string) Reason {
+	var raw [signedLen + syncLen]byte
+	var n int
+	switch len(s) {
+	case maskedSignedLen:
+		n = signedLen
+	case maskedBothLen:
+		n = signedLen + syncLen
+	default:
+		return ReasonTokenInvalid
+	}
+	if !unmask(raw[:n], s) || raw[0] != versionSigned {
+		return ReasonTokenInvalid
+	}
+	tok := (*signedToken)(raw[:signedLen])
+	name, _ := p.cookieName(r)
+	sc := newCookieScanner(r.Header)
+	seen := false
+	for {
+		v, ok := sc.next(name)
+		if !ok {
+			break
+		}
+		seen = true
+		var c signedToken
+		if decodeBase64(c[:], v) && subtle.ConstantTimeCompare(c[:], tok[:]) == 1 {
+			return p.tok.check(tok, p.sessionID(r))
+		}
+	}
+	if !seen {
+		return ReasonCookieMissing
+	}
+	return ReasonTokenInvalid
 }
 
-// TemplateField returns a hidden form input carrying a fresh masked token.
-func (p *Protection) TemplateField(w http.ResponseWriter, r *http.Request) template.HTML {
-	panic("SKELETON")
+// verifySync checks a masked token s whose second part must be the
+// synchronizer token stored for r's session.
+func (p *Protection) verifySync(r *http.Request, s string) Reason {
+	var raw [signedLen + syncLen]byte
+	if len(s) != maskedBothLen || !unmask(raw[:], s) || raw[signedLen] != versionSync {
+		return ReasonTokenInvalid
+	}
+	binding, reason := p.binding(r)
+	if reason != ReasonNone {
+		return reason
+	}
+	stored, err := p.tok.store.Get(r.Context(), syncKey(binding))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ReasonTokenInvalid
+	case err != nil:
+		return ReasonStoreUnavailable
+	case subtle.ConstantTimeCompare(stored, raw[signedLen:]) != 1:
+		return ReasonTokenInvalid
+	}
+	return ReasonNone
 }
 
-// TokenHandler returns a handler answering {"token","header","field"}.
+// verifyOneTime checks a masked one-time token s and uses it up.
+func (p *Protection) verifyOneTime(r *http.Request, s string) Reason {
+	var tok signedToken
+	if len(s) != maskedSignedLen || !unmask(tok[:], s) || tok[0] != versionOneTime {
+		return ReasonTokenInvalid
+	}
+	binding, reason := p.binding(r)
+	if reason != ReasonNone {
+		return reason
+	}
+	if reason := p.tok.check(&tok, binding); reason != ReasonNone {
+		return reason
+	}
+	_, err := p.tok.store.Take(r.Context(), onceKey(tok.nonce()))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ReasonTokenReused
+	case err != nil:
+		return ReasonStoreUnavailable
+	}
+	return ReasonNone
+}
+
+// ensureCookie returns the token cookie in effect for the response to r:
+// one already set on w, or r's own if it is genuine, bound to r's session
+// and less than half its maximum age old, or else a new one, which it sets
+// on w.
+func (p *Protection) ensureCookie(w http.ResponseWriter, r *http.Request) signedToken {
+	name, secure := p.cookieName(r)
+	if v, ok := setCookieValue(w.Header(), name); ok {
+		var c signedToken
+		if decodeBase64(c[:], v) && c[0] == versionSigned {
+			return c
+		}
+	}
+	sid := p.sessionID(r)
+	if c, reason := p.requestCookie(r, sid); reason == ReasonNone && p.tok.now().Unix()-c.issued() < p.tok.maxAgeSecs/2 {
+		return c
+	}
+	c := p.tok.mint(versionSigned, sid)
+	p.setCookie(w, name, secure, &c)
+	return c
+}
+
+// setCookie sets the token cookie on w.
+func (p *Protection) setCookie(w http.ResponseWriter, name string, secure bool, c *signedToken) {
+	if !secure {
+		p.tok.warnOnce.Do(func() {
+			p.tok.errorLog.Printf("forgeproof: warning: the token cookie %q is served over plain HTTP, without Secure and without the __Host- prefix; serve the application over HTTPS (behind a proxy, set TrustedProxies or PublicOrigins)", name)
+		})
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    base64.RawURLEncoding.EncodeToString(c[:]),
+		Path:     "/",
+		MaxAge:   int(p.tok.maxAgeSecs),
+		Secure:   secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// syncToken returns the synchronizer token stored for binding, creating it
+// if there is none, or replacing it if fresh is set.
+func (t *tokens) syncToken(ctx context.Context, binding string, fresh bool) ([]byte, error) {
+	key := syncKey(binding)
+	if !fresh {
+		st, err := t.store.Get(ctx, key)
+		if err == nil && len(st) == syncLen && st[0] == versionSync {
+			return st, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("forgeproof: token store: %w", err)
+		}
+	}
+	st := make([]byte, syncLen)
+	st[0] = versionSync
+	rand.Read(st[1:])
+	if err := t.store.Put(ctx, key, st, t.maxAge); err != nil {
+		return nil, fmt.Errorf("forgeproof: token store: %w", err)
+	}
+	return st, nil
+}
+
+// pageToken returns the masked token for a page: the token cookie and,
+// when synchronizer tokens are in use, the synchronizer token of binding.
+func (p *Protection) pageToken(ctx context.Context, cookie *signedToken, binding string, fresh bool) (string, error) {
+	if !p.tok.sync {
+		return mask(cookie[:]), nil
+	}
+	if binding == "" {
+		binding = preSessionID(cookie)
+	}
+	st, err := p.tok.syncToken(ctx, binding, fresh)
+	if err != nil {
+		return "", err
+	}
+	var raw [signedLen + syncLen]byte
+	copy(raw[:], cookie[:])
+	copy(raw[signedLen:], st)
+	return mask(raw[:]), nil
+}
+
+// noStore marks a response that carries a token as not cacheable, and as
+// varying with the cookie that the token is tied to.
+func noStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	for _, v := range h["Vary"] {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(trimSpace(f), "Cookie") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// Token returns the anti-CSRF token for the response to r, for a page to
+// send back in the X-CSRF-Token header (see [Config.HeaderName]) or the
+// _csrf form field (see [Config.FieldName]). The token is masked afresh on
+// every call, so that no two responses carry the same bytes (which defeats
+// compression attacks such as BREACH); every masked form of it is valid.
+//
+// Token sets the token cookie on w when r has no genuine cookie for its
+// session (or one past half its maximum age), and marks the response
+// Cache-Control: no-store and Vary: Cookie; call it before writing the
+// response's header. Calling it several times for one response sets the
+// cookie once. The error is non-nil only when synchronizer tokens are in
+// use and the [Store] fails; it holds no token.
+func (p *Protection) Token(w http.ResponseWriter, r *http.Request) (string, error) {
+	cookie := p.ensureCookie(w, r)
+	noStore(w.Header())
+	return p.pageToken(r.Context(), &cookie, p.sessionID(r), false)
+}
+
+// TemplateField returns a hidden form input that carries the token, for an
+// html/template page:
+//
+//	<form method="post">{{.CSRFField}} ...</form>
+//
+// It behaves like [Protection.Token].
+func (p *Protection) TemplateField(w http.ResponseWriter, r *http.Request) (template.HTML, error) {
+	tok, err := p.Token(w, r)
+	if err != nil {
+		return "", err
+	}
+	return template.HTML(`<input type="hidden" name="` + template.HTMLEscapeString(p.tok.fieldName) +
+		`" value="` + tok + `">`), nil
+}
+
+// TokenHandler returns a handler for single-page applications. It answers
+// GET and HEAD with the token, and the names of the header and the form
+// field to send it in, as JSON:
+//
+//	{"token":"…","header":"X-CSRF-Token","field":"_csrf"}
+//
+// It sets the token cookie like [Protection.Token] and answers other
+// methods with 405 Method Not Allowed, and store failures with 503.
 func (p *Protection) TokenHandler() http.Handler {
-	panic("SKELETON")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed; use GET", http.StatusMethodNotAllowed)
+			return
+		}
+		tok, err := p.Token(w, r)
+		if err != nil {
+			p.tok.errorLog.Printf("forgeproof: token handler: %v", err)
+			http.Error(w, "token store unavailable; retry later", http.StatusServiceUnavailable)
+			return
+		}
+		body, _ := json.Marshal(struct {
+			Token  string `json:"token"`
+			Header string `json:"header"`
+			Field  string `json:"field"`
+		}{tok, p.tok.headerName, p.tok.fieldName})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(append(body, '\n'))
+	})
 }
 
-// Rotate issues a new token bound to sessionID (after login or logout).
-func (p *Protection) Rotate(w http.ResponseWriter, r *http.Request, sessionID string) string {
-	panic("SKELETON")
+// Rotate replaces the token of r's session with a new one bound to
+// sessionID, and returns it masked like [Protection.Token]. Call it when
+// the session identifier changes: at login, with the new session's
+// identifier, and at logout, with "". Tokens of the old session stop being
+// accepted, which defeats login CSRF and session fixation. The synchronizer
+// token of the old session is deleted from the [Store]; the error reports a
+// store failure and holds no token.
+func (p *Protection) Rotate(w http.ResponseWriter, r *http.Request, sessionID string) (string, error) {
+	t := &p.tok
+	name, secure := p.cookieName(r)
+	if t.sync {
+		if old, reason := p.binding(r); reason == ReasonNone {
+			if err := t.store.Delete(r.Context(), syncKey(old)); err != nil {
+				return "", fmt.Errorf("forgeproof: token store: %w", err)
+			}
+		}
+	}
+	removeSetCookie(w.Header(), name)
+	c := t.mint(versionSigned, sessionID)
+	p.setCookie(w, name, secure, &c)
+	noStore(w.Header())
+	return p.pageToken(r.Context(), &c, sessionID, true)
 }
 
-// OneTimeToken returns a masked token accepted once, on routes with
-// OneTimeTokens set.
+// OneTimeToken returns a masked token that is accepted once, by a route
+// with [Route.OneTimeTokens] set, within [Config.TokenMaxAge]; a second use
+// is refused as token-reused. The token is bound to r's session (before
+// login, to the token cookie, which OneTimeToken sets if needed) and
+// recorded in the [Store]; the error reports a store failure and holds no
+// token.
 func (p *Protection) OneTimeToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	panic("SKELETON")
+	cookie := p.ensureCookie(w, r)
+	binding := p.sessionID(r)
+	if binding == "" {
+		binding = preSessionID(&cookie)
+	}
+	tok := p.tok.mint(versionOneTime, binding)
+	if err := p.tok.store.Put(r.Context(), onceKey(tok.nonce()), []byte{1}, p.tok.maxAge); err != nil {
+		return "", fmt.Errorf("forgeproof: token store: %w", err)
+	}
+	noStore(w.Header())
+	return mask(tok[:]), nil
 }

@@ -1,0 +1,92 @@
+package forgeproof
+
+import (
+	"net/http"
+	"strings"
+)
+
+// A cookieScanner walks the cookies of a request's Cookie headers without
+// allocating, unlike [http.Request.Cookie]. It follows the parsing of
+// net/http: pairs separated by ";", optional white space around them, and
+// a value optionally enclosed in double quotes.
+type cookieScanner struct {
+	lines []string // the Cookie header lines not yet scanned
+	line  string   // the rest of the current line
+}
+
+func newCookieScanner(h http.Header) cookieScanner {
+	return cookieScanner{lines: h["Cookie"]}
+}
+
+// next returns the value of the next cookie called name.
+func (c *cookieScanner) next(name string) (value string, ok bool) {
+	for {
+		for c.line != "" {
+			var part string
+			part, c.line, _ = strings.Cut(c.line, ";")
+			part = trimSpace(part)
+			n, v, found := strings.Cut(part, "=")
+			if !found || n != name {
+				continue
+			}
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+		if len(c.lines) == 0 {
+			return "", false
+		}
+		c.line, c.lines = c.lines[0], c.lines[1:]
+	}
+}
+
+// cookieValue returns the value of the first cookie called name in h.
+func cookieValue(h http.Header, name string) (string, bool) {
+	c := newCookieScanner(h)
+	return c.next(name)
+}
+
+// trimSpace trims spaces and tabs, the white space of HTTP headers.
+func trimSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// setCookieValue returns the value of the cookie called name that a
+// Set-Cookie header in h sets, if any.
+func setCookieValue(h http.Header, name string) (string, bool) {
+	for _, line := range h["Set-Cookie"] {
+		if len(line) > len(name) && line[len(name)] == '=' && strings.HasPrefix(line, name) {
+			v, _, _ := strings.Cut(line[len(name)+1:], ";")
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// removeSetCookie deletes the Set-Cookie headers of h that set the cookie
+// called name.
+func removeSetCookie(h http.Header, name string) {
+	lines := h["Set-Cookie"]
+	kept := lines[:0]
+	for _, line := range lines {
+		if len(line) > len(name) && line[len(name)] == '=' && strings.HasPrefix(line, name) {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	switch {
+	case len(kept) == len(lines):
+	case len(kept) == 0:
+		delete(h, "Set-Cookie")
+	default:
+		clear(lines[len(kept):])
+		h["Set-Cookie"] = kept
+	}
+}

@@ -1,0 +1,200 @@
+package forgeproof
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+)
+
+// maxFieldBytes bounds the value of the token field read from a multipart
+// part; a genuine token is a few hundred bytes.
+const maxFieldBytes = 1024
+
+// formToken looks for the token field in r's body, when the body is a form
+// (application/x-www-form-urlencoded or multipart/form-data). It reads at
+// most limit bytes of the body and then restores r.Body, so that the next
+// handler reads the whole original body, however long. It returns the
+// field's value, or ReasonTokenMissing when the field is absent, or
+// ReasonBodyUnreadable when the form is malformed or the field is not
+// within the first limit bytes of a longer body.
+func formToken(r *http.Request, field string, limit int64) (string, Reason) {
+	if r.PostForm != nil { // the form was parsed already
+		if vs := r.PostForm[field]; len(vs) > 0 {
+			return vs[0], ReasonNone
+		}
+		return "", ReasonTokenMissing
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return "", ReasonTokenMissing
+	}
+	ct := r.Header["Content-Type"]
+	if len(ct) == 0 {
+		return "", ReasonTokenMissing
+	}
+	mt, params, err := mime.ParseMediaType(ct[0])
+	if err != nil {
+		return "", ReasonTokenMissing
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		return urlencodedToken(r, field, limit)
+	case "multipart/form-data":
+		boundary := params["boundary"]
+		if boundary == "" {
+			return "", ReasonBodyUnreadable
+		}
+		return multipartToken(r, field, boundary, limit)
+	}
+	return "", ReasonTokenMissing
+}
+
+// urlencodedToken finds field in an urlencoded body.
+func urlencodedToken(r *http.Request, field string, limit int64) (string, Reason) {
+	rec := &recorder{src: r.Body, limit: limit}
+	_, err := io.Copy(io.Discard, rec)
+	restoreBody(r, rec)
+	if err != nil {
+		return "", ReasonBodyUnreadable
+	}
+	value, found, ok := findURLEncoded(rec.buf[:rec.n], field, rec.more)
+	switch {
+	case !ok:
+		return "", ReasonBodyUnreadable
+	case found:
+		return value, ReasonNone
+	case rec.more:
+		return "", ReasonBodyUnreadable
+	}
+	return "", ReasonTokenMissing
+}
+
+// findURLEncoded returns the value of the first field called name in the
+// urlencoded form body. When truncated is true, body is the first part of a
+// longer one, and its last pair may be cut short, so it is not used. ok is
+// false when a pair before the field has a malformed escape.
+func findURLEncoded(body []byte, name string, truncated bool) (value string, found, ok bool) {
+	for len(body) > 0 {
+		pair, rest, more := bytes.Cut(body, []byte("&"))
+		if !more && truncated {
+			return "", false, true
+		}
+		body = rest
+		k, v, _ := bytes.Cut(pair, []byte("="))
+		key, err := url.QueryUnescape(string(k))
+		if err != nil {
+			return "", false, false
+		}
+		if key != name {
+			continue
+		}
+		value, err := url.QueryUnescape(string(v))
+		if err != nil {
+			return "", false, false
+		}
+		return value, true, true
+	}
+	return "", false, true
+}
+
+// multipartToken finds field among the parts of a multipart body. It stops
+// at the field; parts before it (files included) are read through but kept
+// only up to the bound.
+func multipartToken(r *http.Request, field, boundary string, limit int64) (string, Reason) {
+	rec := &recorder{src: r.Body, limit: limit}
+	defer restoreBody(r, rec)
+	mr := multipart.NewReader(rec, boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return "", ReasonTokenMissing
+		}
+		if err != nil {
+			return "", ReasonBodyUnreadable
+		}
+		if part.FormName() != field || part.FileName() != "" {
+			continue
+		}
+		var buf bytes.Buffer
+		_, err = io.Copy(&buf, io.LimitReader(part, maxFieldBytes+1))
+		if err != nil {
+			return "", ReasonBodyUnreadable
+		}
+		if buf.Len() > maxFieldBytes {
+			return "", ReasonTokenInvalid
+		}
+		return buf.String(), ReasonNone
+	}
+}
+
+// A recorder reads at most limit bytes of src, keeping them, and then
+// reports io.EOF. It also reads (and keeps) one byte more, to tell whether
+// src went on.
+type recorder struct {
+	src   io.Reader
+	limit int64
+	buf   []byte // the bytes read from src: n, plus one if more
+	n     int    // bytes handed out
+	more  bool   // src had more than limit bytes
+	err   error  // the error src returned, other than io.EOF
+	done  bool   // src returned io.EOF or an error
+}
+
+func (rc *recorder) Read(p []byte) (int, error) {
+	if rc.done {
+		if rc.err != nil {
+			return 0, rc.err
+		}
+		return 0, io.EOF
+	}
+	room := rc.limit - int64(rc.n)
+	if room <= 0 {
+		// Probe for one more byte, then stop.
+		var b [1]byte
+		n, err := io.ReadFull(rc.src, b[:])
+		if n == 1 {
+			rc.buf = append(rc.buf, b[0])
+			rc.more = true
+		} else if err != nil && err != io.EOF {
+			rc.err = err
+		}
+		rc.done = true
+		return rc.Read(p)
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := rc.src.Read(p)
+	rc.buf = append(rc.buf, p[:n]...)
+	rc.n += n
+	if err != nil {
+		rc.done = true
+		if err != io.EOF {
+			rc.err = err
+		}
+		if n > 0 {
+			return n, nil
+		}
+		return rc.Read(p)
+	}
+	return n, nil
+}
+
+// restoreBody makes r.Body read what rec recorded followed by the rest of
+// the original body. Closing it closes the original body.
+func restoreBody(r *http.Request, rec *recorder) {
+	r.Body = &replayBody{
+		Reader: io.MultiReader(bytes.NewReader(rec.buf), r.Body),
+		closer: r.Body,
+	}
+}
+
+// A replayBody is a request body whose first bytes were read ahead.
+type replayBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *replayBody) Close() error { return b.closer.Close() }

@@ -1,0 +1,114 @@
+package forgeproof
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+)
+
+// A signed token is
+//
+//	version(1) | keyID(4) | issuedAt(8) | sessionTag(8) | nonce(16) | MAC(32)
+//
+// where issuedAt is in Unix seconds, sessionTag is the first 8 bytes of an
+// HMAC of the session identifier, nonce comes from crypto/rand, and MAC is
+// HMAC-SHA256 over the 37 bytes before it followed by the session
+// identifier. The token cookie carries it in base64url; pages get it masked.
+const (
+	versionSigned  = 1 // a double-submit token, also the token cookie
+	versionOneTime = 3 // a token minted by OneTimeToken
+
+	offKeyID  = 1
+	offIssued = offKeyID + 4
+	offTag    = offIssued + 8
+	offNonce  = offTag + 8
+	offMAC    = offNonce + 16
+	signedLen = offMAC + sha256.Size // 69 bytes
+
+	tagLen   = 8
+	nonceLen = 16
+
+	// A synchronizer token is version(1) | random(32). Pages get it masked
+	// together with the signed cookie token (see pageToken).
+	versionSync = 2
+	syncLen     = 1 + 32
+
+	// The lengths of masked tokens in base64url: a signed token alone, and
+	// a signed token followed by a synchronizer token. All raw lengths are
+	// multiples of 3, so the encodings have no partial group.
+	maskedSignedLen = 2 * signedLen / 3 * 4             // 184 characters
+	maskedBothLen   = 2 * (signedLen + syncLen) / 3 * 4 // 272 characters
+	cookieLen       = signedLen / 3 * 4                 // 92 characters
+)
+
+type signedToken [signedLen]byte
+
+func (t *signedToken) keyID() uint32 { return binary.BigEndian.Uint32(t[offKeyID:]) }
+
+func (t *signedToken) issued() int64 { return int64(binary.BigEndian.Uint64(t[offIssued:])) }
+
+func (t *signedToken) body() []byte { return t[:offMAC] }
+
+func (t *signedToken) tag() []byte { return t[offTag : offTag+tagLen] }
+
+func (t *signedToken) nonce() []byte { return t[offNonce : offNonce+nonceLen] }
+
+func (t *signedToken) mac() []byte { return t[offMAC:] }
+
+// mask returns base64url(pad ‖ raw⊕pad) with a fresh random pad, so that
+// the token a page carries differs on every response (BREACH).
+func mask(raw []byte) string {
+	buf := make([]byte, 2*len(raw))
+	pad, masked := buf[:len(raw)], buf[len(raw):]
+	rand.Read(pad)
+	for i, b := range raw {
+		masked[i] = b ^ pad[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// unmask decodes a masked token of exactly len(dst) raw bytes into dst and
+// reports whether it was well-formed. It does not allocate.
+func unmask(dst []byte, s string) bool {
+	var buf [2 * (signedLen + syncLen)]byte
+	n := 2 * len(dst)
+	if n > len(buf) || !decodeBase64(buf[:n], s) {
+		return false
+	}
+	for i := range dst {
+		dst[i] = buf[i] ^ buf[len(dst)+i]
+	}
+	return true
+}
+
+// b64 maps a base64url character to its 6-bit value, or to 0xff.
+var b64 = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
+// decodeBase64 decodes the unpadded base64url string s into dst, whose
+// length must be a multiple of 3, and reports whether s was exactly the
+// encoding of len(dst) bytes. Unlike encoding/base64 it reads a string and
+// does not allocate.
+func decodeBase64(dst []byte, s string) bool {
+	if len(dst)%3 != 0 || len(s) != len(dst)/3*4 {
+		return false
+	}
+	for i, j := 0, 0; i < len(s); i, j = i+4, j+3 {
+		a, b, c, d := b64[s[i]], b64[s[i+1]], b64[s[i+2]], b64[s[i+3]]
+		if (a|b|c|d)&0xc0 != 0 { // 0xff marks a character outside the alphabet
+			return false
+		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		dst[j], dst[j+1], dst[j+2] = byte(v>>16), byte(v>>8), byte(v)
+	}
+	return true
+}
