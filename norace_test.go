@@ -1,0 +1,5 @@
+//go:build !race
+
+package forgeproof_test
+
+const raceEnabled = false
