@@ -326,23 +326,33 @@ func (b *Bank) login(w http.ResponseWriter, r *http.Request) {
 		b.fail(w, r, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
+	name := a.Name
+	b.mu.Unlock()
+
+	// The token moves to the new session before the session exists, so
+	// that a failing token store leaves the user signed out.
+	sid := newSessionID()
+	if p := b.opts.Protection; p != nil {
+		if _, err := p.Rotate(w, r, sid); err != nil {
+			b.logf("bank: login: %v", err)
+			b.fail(w, r, http.StatusServiceUnavailable, "sign-in is unavailable for a moment; try again")
+			return
+		}
+	}
+	b.mu.Lock()
 	if old, err := r.Cookie(b.cookie); err == nil {
 		delete(b.sessions, old.Value)
 	}
-	sid := newSessionID()
-	b.sessions[sid] = a.Name
-	b.record(Event{Kind: "login", User: a.Name, Method: r.Method, Path: r.URL.Path, Via: via(form)})
+	b.sessions[sid] = name
+	b.record(Event{Kind: "login", User: name, Method: r.Method, Path: r.URL.Path, Via: via(form)})
 	b.mu.Unlock()
 
 	http.SetCookie(w, b.sessionCookie(sid, 0))
-	if p := b.opts.Protection; p != nil {
-		p.Rotate(w, r, sid)
-	}
 	if form {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"user": a.Name})
+	writeJSON(w, http.StatusOK, map[string]string{"user": name})
 }
 
 func via(form bool) string {
@@ -364,7 +374,11 @@ func (b *Bank) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, b.sessionCookie("", -1))
 	if p := b.opts.Protection; p != nil {
-		p.Rotate(w, r, "")
+		// The session is gone whatever happens here; a store failure only
+		// leaves the old session's token to expire in the store.
+		if _, err := p.Rotate(w, r, ""); err != nil {
+			b.logf("bank: logout: %v", err)
+		}
 	}
 	if isForm(r) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -631,8 +645,15 @@ func (b *Bank) render(w http.ResponseWriter, r *http.Request, status int, errMsg
 	}
 	b.mu.Unlock()
 	if p := b.opts.Protection; p != nil {
-		d.Token = p.Token(w, r)
-		d.Field = p.TemplateField(w, r)
+		var err error
+		if d.Token, err = p.Token(w, r); err == nil {
+			d.Field, err = p.TemplateField(w, r)
+		}
+		if err != nil {
+			b.logf("bank: page: %v", err)
+			http.Error(w, "the page is unavailable for a moment; reload it", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, d); err != nil {
