@@ -2,10 +2,132 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/forgeproof/forgeproof/internal/config"
+	"github.com/forgeproof/forgeproof/internal/server"
 )
 
-// SKELETON: owned by the helper that builds "forgeproof serve".
+const serveUsage = `Usage: forgeproof serve --config FILE [flags]
+       forgeproof serve --upstream URL [flags]
+
+Serve runs the gateway in front of a backend: every request is checked by
+forgeproof's CSRF defenses, and the ones that pass are proxied to the
+upstream. The configuration comes from a YAML file (see
+docs/CONFIGURATION.md), from flags, or both: flags override the file.
+
+Logs are JSON lines on stderr; every refused request is logged once.
+/livez, /readyz and /metrics are served on the admin address.
+
+Signals: SIGHUP reloads the configuration file (an invalid one is refused
+and the running configuration kept); SIGINT and SIGTERM shut down
+gracefully, letting requests in flight finish.
+
+Flags:
+`
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	panic("SKELETON")
+	fs := cliFlagSet("serve", serveUsage, stderr)
+	file := fs.String("config", "", "read the configuration from `FILE`")
+	upstream := fs.String("upstream", "", "proxy every request to the backend at `URL` (replaces the file's upstreams)")
+	addr := fs.String("addr", "", "listen on `ADDR` (default "+config.DefaultAddr+")")
+	adminAddr := fs.String("admin-addr", "", "serve /livez, /readyz and /metrics on `ADDR` (default "+config.DefaultAdminAddr+")")
+	session := fs.String("session-cookie", "", "bind tokens to the backend's session cookie `NAME`")
+	cert := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE`")
+	key := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a throwaway self-signed certificate for localhost (development only)")
+	if code, ok := cliParse(fs, args, stderr); !ok {
+		return code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case *file == "" && *upstream == "":
+		return cliError(stderr, "serve needs a configuration file or an upstream",
+			`run "forgeproof serve --config FILE" or "forgeproof serve --upstream http://127.0.0.1:3000"`)
+	case *selfSigned && (*cert != "" || *key != ""):
+		return cliError(stderr, "--tls-self-signed cannot be combined with --tls-cert and --tls-key",
+			"use a certificate of your own, or the throwaway one, not both")
+	case (*cert == "") != (*key == ""):
+		return cliError(stderr, "--tls-cert and --tls-key go together", "give both files, or neither")
+	}
+
+	override := func(c *config.Config) {
+		if set["upstream"] {
+			c.Upstreams = []config.Upstream{{URL: *upstream}}
+			c.SetFlag("upstreams", "--upstream")
+			c.SetFlag("upstreams[0]", "--upstream")
+			c.SetFlag("upstreams[0].url", "--upstream")
+		}
+		if set["addr"] {
+			c.Addr = *addr
+			c.SetFlag("addr", "--addr")
+		}
+		if set["admin-addr"] {
+			c.Admin.Addr = *adminAddr
+			c.SetFlag("admin.addr", "--admin-addr")
+		}
+		if set["session-cookie"] {
+			c.Protection.SessionCookie = *session
+			c.SetFlag("protection.session_cookie", "--session-cookie")
+		}
+		if set["tls-cert"] {
+			c.TLS = config.TLS{Cert: *cert, Key: *key}
+			c.SetFlag("tls", "--tls-cert")
+			c.SetFlag("tls.cert", "--tls-cert")
+			c.SetFlag("tls.key", "--tls-key")
+		}
+		if *selfSigned {
+			c.TLS = config.TLS{SelfSigned: true}
+			c.SetFlag("tls.self_signed", "--tls-self-signed")
+		}
+	}
+	load := func() (*config.Config, error) { return config.LoadWith(*file, override) }
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	err := server.Run(ctx, server.Options{
+		Load:   load,
+		Reload: reload,
+		Log:    stderr,
+		Started: func(url, adminURL string) {
+			fmt.Fprintf(stdout, "forgeproof: serving on %s, admin on %s\n", url, adminURL)
+		},
+	})
+	if err == nil {
+		return 0
+	}
+	var list config.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(stderr, e)
+		}
+		name := *file
+		if name == "" {
+			name = "configuration"
+		}
+		fmt.Fprintf(stderr, "forgeproof: error: %s: %s\n", name, plural(len(list), "problem"))
+		fmt.Fprintln(stderr, `forgeproof: hint: "forgeproof validate --config FILE" checks a file without serving`)
+		return 1
+	}
+	fmt.Fprintf(stderr, "forgeproof: error: %v\n", err)
+	return 1
 }

@@ -20,22 +20,39 @@ const maxFileBytes = 1 << 20
 
 // Load reads and parses the configuration file at path. See [Parse].
 func Load(path string) (*Config, error) {
+	return LoadWith(path, nil)
+}
+
+// LoadWith is [Load] with a hook: adjust, if not nil, is called after the
+// file is decoded and before defaults and validation, to override values
+// (from command-line flags). If path is "", the configuration starts
+// empty instead of from a file.
+func LoadWith(path string, adjust func(*Config)) (*Config, error) {
+	if path == "" {
+		return parse("", nil, adjust)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, b)
+	return parse(path, b, adjust)
 }
 
 // Parse decodes a configuration file, resolves its secrets, applies the
 // defaults and validates the result. The name is used in error positions.
-// On failure the error is an [ErrorList] of every problem found; the
-// returned Config is then incomplete but not nil, so that a caller may still
-// apply command-line overrides and validate again.
+// On failure the error is an [ErrorList] of every problem found, and the
+// returned Config must not be used.
 func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data, nil)
+}
+
+func parse(name string, data []byte, adjust func(*Config)) (*Config, error) {
 	c, err := Decode(name, data)
 	if sizeOrSyntax(err) {
 		return c, err
+	}
+	if adjust != nil {
+		adjust(c)
 	}
 	c.SetDefaults()
 	verr := c.Validate()
