@@ -47,6 +47,12 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	return c.next(name)
 }
 
+// hasCookie reports whether h carries a cookie called name.
+func hasCookie(h http.Header, name string) bool {
+	_, ok := cookieValue(h, name)
+	return ok
+}
+
 // trimSpace trims spaces and tabs, the white space of HTTP headers.
 func trimSpace(s string) string {
 	for s != "" && (s[0] == ' ' || s[0] == '\t') {

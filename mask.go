@@ -2,6 +2,7 @@ package forgeproof
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -76,9 +77,7 @@ func unmask(dst []byte, s string) bool {
 	if n > len(buf) || !decodeBase64(buf[:n], s) {
 		return false
 	}
-	for i := range dst {
-		dst[i] = buf[i] ^ buf[len(dst)+i]
-	}
+	subtle.XORBytes(dst, buf[:len(dst)], buf[len(dst):n])
 	return true
 }
 
@@ -102,13 +101,20 @@ func decodeBase64(dst []byte, s string) bool {
 	if len(dst)%3 != 0 || len(s) != len(dst)/3*4 {
 		return false
 	}
-	for i, j := 0, 0; i < len(s); i, j = i+4, j+3 {
-		a, b, c, d := b64[s[i]], b64[s[i+1]], b64[s[i+2]], b64[s[i+3]]
-		if (a|b|c|d)&0xc0 != 0 { // 0xff marks a character outside the alphabet
-			return false
-		}
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-		dst[j], dst[j+1], dst[j+2] = byte(v>>16), byte(v>>8), byte(v)
+	var bad byte // 0xff marks a character outside the alphabet
+	for len(s) >= 8 && len(dst) >= 6 {
+		a, b, c, d := b64[s[0]], b64[s[1]], b64[s[2]], b64[s[3]]
+		e, f, g, h := b64[s[4]], b64[s[5]], b64[s[6]], b64[s[7]]
+		bad |= a | b | c | d | e | f | g | h
+		v := uint64(a)<<42 | uint64(b)<<36 | uint64(c)<<30 | uint64(d)<<24 |
+			uint64(e)<<18 | uint64(f)<<12 | uint64(g)<<6 | uint64(h)
+		dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+		s, dst = s[8:], dst[6:]
 	}
-	return true
+	if len(s) >= 4 && len(dst) >= 3 {
+		a, b, c, d := b64[s[0]], b64[s[1]], b64[s[2]], b64[s[3]]
+		bad |= a | b | c | d
+		dst[0], dst[1], dst[2] = a<<2|b>>4, b<<4|c>>2, c<<6|d
+	}
+	return bad&0xc0 == 0
 }

@@ -183,10 +183,25 @@ func (p *Protection) cookieName(r *http.Request) (name string, secure bool) {
 	return plainCookieName, false
 }
 
+// tokenCookieName returns the name of the cookie that carries r's token.
+// A __Host- cookie is taken whatever the request's scheme: browsers accept
+// one only from a secure origin, so no plain-HTTP page nor subdomain can
+// have planted it. This spares the verification of a token the work of
+// finding out the request's scheme.
+func (p *Protection) tokenCookieName(r *http.Request) string {
+	switch {
+	case p.tok.cookieName != "":
+		return p.tok.cookieName
+	case hasCookie(r.Header, secureCookieName) || p.isHTTPS(r):
+		return secureCookieName
+	}
+	return plainCookieName
+}
+
 // requestCookie returns the first token cookie of r that is genuine,
 // unexpired and bound to session, or the reason why there is none.
 func (p *Protection) requestCookie(r *http.Request, session string) (signedToken, Reason) {
-	name, _ := p.cookieName(r)
+	name := p.tokenCookieName(r)
 	sc := newCookieScanner(r.Header)
 	reason := ReasonCookieMissing
 	for {
@@ -295,7 +310,7 @@ func (p *Protection) verifySigned(r *http.Request, s string) Reason {
 		return ReasonTokenInvalid
 	}
 	tok := (*signedToken)(raw[:signedLen])
-	name, _ := p.cookieName(r)
+	name := p.tokenCookieName(r)
 	sc := newCookieScanner(r.Header)
 	seen := false
 	for {

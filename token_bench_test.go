@@ -1,0 +1,76 @@
+package forgeproof
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// benchRequest returns a Protection and a same-origin POST carrying a
+// valid token in the header, in the given mode.
+func benchRequest(b *testing.B, mode TokenMode) (*Protection, *http.Request) {
+	b.Helper()
+	p, err := New(Config{Tokens: mode, SessionCookie: "session", ErrorLog: discardLog})
+	if err != nil {
+		b.Fatal(err)
+	}
+	page := httptest.NewRequest("GET", "https://bank.test/", nil)
+	page.AddCookie(&http.Cookie{Name: "session", Value: "s3cr3t-session-id"})
+	w := httptest.NewRecorder()
+	tok, err := p.Token(w, page)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "https://bank.test/api/transfer", nil)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.Header.Set("X-CSRF-Token", tok)
+	r.AddCookie(&http.Cookie{Name: "session", Value: "s3cr3t-session-id"})
+	for _, c := range w.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	if reason := p.verifyToken(r, mode, false); reason != ReasonNone {
+		b.Fatalf("verifyToken = %v, want allowed", reason)
+	}
+	return p, r
+}
+
+func BenchmarkVerifySigned(b *testing.B) {
+	p, r := benchRequest(b, SignedTokens)
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.verifyToken(r, SignedTokens, false) != ReasonNone {
+			b.Fatal("rejected")
+		}
+	}
+}
+
+func BenchmarkVerifySync(b *testing.B) {
+	p, r := benchRequest(b, SynchronizerTokens)
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.verifyToken(r, SynchronizerTokens, false) != ReasonNone {
+			b.Fatal("rejected")
+		}
+	}
+}
+
+func BenchmarkCheckSigned(b *testing.B) {
+	p, r := benchRequest(b, SignedTokens)
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.Check(r) != nil {
+			b.Fatal("rejected")
+		}
+	}
+}
+
+func BenchmarkToken(b *testing.B) {
+	p, r := benchRequest(b, SignedTokens)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		if _, err := p.Token(w, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
