@@ -84,11 +84,8 @@ func New(cfg Config) (*Protection, error) {
 			errs = append(errs, fmt.Errorf("forgeproof: route %q sets OneTimeTokens but its tokens are off; set Tokens to SignedTokens or SynchronizerTokens, or drop OneTimeTokens", rt.Pattern))
 		}
 	}
-	// TODO(core-token): call p.tok.init(&cfg) directly once token.go has it.
-	if t, ok := any(&p.tok).(interface{ init(*Config) error }); ok {
-		if err := t.init(&cfg); err != nil {
-			errs = append(errs, err)
-		}
+	if err := p.tok.init(&cfg); err != nil {
+		errs = append(errs, err)
 	}
 	p.reauth.init(&cfg)
 	if len(errs) > 0 {
