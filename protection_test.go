@@ -309,3 +309,25 @@ func TestCheckReportOnly(t *testing.T) {
 		t.Errorf("Check = %v", err)
 	}
 }
+
+// TestAllocsDefaultConfig pins the promise that the zero Config (signed
+// tokens) costs a safe request nothing when the handler asks for no token.
+func TestAllocsDefaultConfig(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocation counts are not meaningful under -cover or -race")
+	}
+	p, err := forgeproof.New(forgeproof.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	for _, method := range []string{"GET", "HEAD", "OPTIONS", "TRACE"} {
+		r := httptest.NewRequest(method, "https://bank.test/account", nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		r.Header.Set("Cookie", "session=abc; __Host-csrf=garbage")
+		n, status := allocsOver(t, h, r)
+		if status != http.StatusOK || n != 0 {
+			t.Errorf("%s: status %d, %.1f allocs over bare; want 200 and 0", method, status, n)
+		}
+	}
+}
