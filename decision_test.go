@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/forgeproof/forgeproof"
@@ -115,18 +114,6 @@ func (c vectorConfig) build(t *testing.T) forgeproof.Config {
 	return cfg
 }
 
-func (c vectorConfig) usesTokens() bool {
-	if c.Tokens != "" && c.Tokens != "off" {
-		return true
-	}
-	for _, r := range c.Routes {
-		if r.Tokens != "" && r.Tokens != "off" {
-			return true
-		}
-	}
-	return false
-}
-
 // newRequest builds the request without its token state.
 func (vr vectorRequest) newRequest(body string) *http.Request {
 	var rd io.Reader
@@ -212,47 +199,15 @@ func mint(t *testing.T, p *forgeproof.Protection, rawURL, session string) ([]*ht
 		r.AddCookie(&http.Cookie{Name: "sid", Value: session})
 	}
 	w := httptest.NewRecorder()
-	var token string
-	// Token's result list is being settled by the token layer; accept
-	// both shapes so that the vectors do not depend on it.
-	switch f := any(p.Token).(type) {
-	case func(http.ResponseWriter, *http.Request) string:
-		token = f(w, r)
-	case func(http.ResponseWriter, *http.Request) (string, error):
-		var err error
-		if token, err = f(w, r); err != nil {
-			t.Fatalf("Token: %v", err)
-		}
-	default:
-		t.Fatalf("Protection.Token has type %T", p.Token)
+	token, err := p.Token(w, r)
+	if err != nil {
+		t.Fatalf("Token: %v", err)
 	}
 	if token == "" {
 		t.Fatal("Token returned an empty token")
 	}
 	return w.Result().Cookies(), token
 }
-
-var tokenLayer = sync.OnceValue(func() (live bool) {
-	p, err := forgeproof.New(forgeproof.Config{})
-	if err != nil {
-		return false
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			if v != "SKELETON" {
-				panic(v)
-			}
-			live = false
-		}
-	}()
-	switch f := any(p.Token).(type) {
-	case func(http.ResponseWriter, *http.Request) string:
-		f(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	case func(http.ResponseWriter, *http.Request) (string, error):
-		f(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	}
-	return true
-})
 
 func loadVectors(t *testing.T) []vector {
 	t.Helper()
@@ -292,9 +247,6 @@ func TestDecisionVectors(t *testing.T) {
 			want, ok := forgeproof.ParseReason(v.Want.Reason)
 			if !ok {
 				t.Fatalf("unknown reason %q", v.Want.Reason)
-			}
-			if v.Config.usesTokens() && !tokenLayer() {
-				t.Skip("the token layer is still a SKELETON")
 			}
 			var events []forgeproof.Event
 			cfg := v.Config.build(t)
