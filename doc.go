@@ -1,0 +1,104 @@
+// Package forgeproof defends net/http applications against cross-site
+// request forgery (CSRF) with layered checks and secure defaults: where a
+// request comes from (Fetch Metadata, Origin, Referer), per-route rules for
+// JSON APIs, anti-CSRF tokens, and step-up re-authentication for sensitive
+// actions. It imports the standard library only.
+//
+// # Quick start
+//
+// Create a [Protection] once and wrap the application's handler:
+//
+//	p, err := forgeproof.New(forgeproof.Config{})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.ListenAndServe(":8080", p.Handler(mux))
+//
+// [Protection.Handler] has the shape func(http.Handler) http.Handler, so it
+// works with the standard ServeMux, chi, gorilla/mux and any other router.
+// Frameworks whose handlers are not http.Handlers call [Protection.Check],
+// which returns the decision without writing anything.
+//
+// The zero [Config] checks the origin of every unsafe request and requires
+// a signed double-submit token. Pages get the token with [Protection.Token]
+// or [Protection.TemplateField]; single-page applications fetch it from
+// [Protection.TokenHandler]. An API that only browsers of its own origin
+// call can turn tokens off ([TokensOff]) and rely on the origin layer,
+// which is what [net/http.CrossOriginProtection] does.
+//
+// # Decision order
+//
+// Every request goes through these steps; the first failure decides.
+//
+//  1. Effective method. GET, HEAD, OPTIONS and TRACE are safe. A safe
+//     request that carries a method override (the X-HTTP-Method-Override,
+//     X-HTTP-Method or X-Method-Override header, or a _method query
+//     parameter) naming an unsafe method is judged as that method, because
+//     frameworks with method-override support will dispatch it so. An
+//     override never makes an unsafe request safe.
+//  2. Route. The most specific [Route] of [Config.Routes] applies (the
+//     longest path; a pattern with a method beats one without). A safe
+//     request passes untouched unless its route sets CheckSafeMethods; it
+//     costs no allocation. A route with InsecureBypass lets every request
+//     through (only when the URL path is clean, so that "/hooks/../admin"
+//     is not bypassed).
+//  3. Origin. Sec-Fetch-Site is believed first: same-origin and none pass;
+//     same-site and cross-site fail unless the Origin is trusted; any other
+//     value fails. Without it, the Origin header must equal the request's
+//     own origin (scheme, host and port) or a trusted origin; "null", and
+//     values with userinfo, a path, a query or a fragment, fail. Without
+//     Origin, a Referer, when present, must name a page of such an origin,
+//     and on HTTPS it must itself be HTTPS. A request with none of the
+//     three headers comes from a non-browser client (or a very old
+//     browser) and passes, unless [Config.DenyMissingOrigin] is set.
+//  4. Route rules: RequireHeader, then JSONOnly.
+//  5. Token, unless tokens are off for the route: from the X-CSRF-Token
+//     header, else the _csrf form field (urlencoded or multipart; the body
+//     is restored for the next handler).
+//  6. Step-up: a route with ReauthMaxAge needs a fresh re-authentication
+//     proof ([Protection.GrantReauth]).
+//  7. Report-only: with [Config.ReportOnly] or [Route.ReportOnly], a denial
+//     is reported through [Config.OnDecision] and the request goes on.
+//
+// # The request's own origin
+//
+// Origins are compared with their scheme: a page at http://bank.example
+// posting to https://bank.example is cross-origin, since anyone on the
+// network can serve the plain-HTTP page. The request's own origin is, in
+// order of preference:
+//
+//   - one of [Config.PublicOrigins], when set (the one whose host matches
+//     the Host header, else the first);
+//   - the scheme of the connection (TLS or not) and the Host header, each
+//     replaced by what a proxy in [Config.TrustedProxies] reports in
+//     Forwarded (RFC 7239) or X-Forwarded-Proto and X-Forwarded-Host.
+//     Forwarding headers from any other peer are ignored, and of a list
+//     only the last element (added by the nearest proxy) counts.
+//
+// Default ports are ignored (https://a:443 is https://a) and hosts compare
+// without regard to case.
+//
+// # Trusted origins
+//
+// [Config.TrustedOrigins] lists other origins whose pages may send unsafe
+// requests: exact origins such as "https://admin.example.com" and subdomain
+// patterns such as "https://*.example.com" (any depth, not the apex). Every
+// entry needs a scheme; "*" and "null" are refused by [New].
+//
+// # Rejections and events
+//
+// A rejected request gets a response with the status of its [Reason] (403,
+// 401 for step-up, 503 when the token store is down) and an
+// application/problem+json body (RFC 9457) whose "reason" member is the
+// reason's stable name and whose "type" links to its documentation.
+// [Config.DenyHandler] replaces that response. [Config.OnDecision] receives
+// an [Event] for every request, allowed or not; it carries no token, cookie
+// or session value, so it can feed logs, metrics and alerts.
+//
+// # Caching
+//
+// Responses that carry a token are marked Cache-Control: no-store and Vary:
+// Cookie. A safe request that was checked (a CheckSafeMethods route, or a
+// method override) gets Vary: Origin, Sec-Fetch-Site, since its response
+// then depends on them; other responses do not, and pay nothing for it.
+package forgeproof
