@@ -1,0 +1,145 @@
+// Package redisstore is a [forgeproof.Store] on Redis, so that several
+// instances of an application or of the forgeproof gateway share
+// synchronizer tokens, one-time tokens and re-authentication proofs.
+//
+// # Usage
+//
+//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	p, err := forgeproof.New(forgeproof.Config{
+//		Keys:  keys, // the same key ring on every instance
+//		Store: redisstore.New(client, redisstore.Options{}),
+//		Tokens: forgeproof.SynchronizerTokens,
+//	})
+//
+// Any [redis.UniversalClient] works: a single server, Sentinel, or Cluster.
+// Keys are the library's keys (hashes, never a raw session id) behind an
+// optional prefix, and every value is written with its time to live, so
+// that Redis forgets what the library no longer needs.
+//
+// # Failure
+//
+// When Redis cannot be reached, every method returns an error that is not
+// [forgeproof.ErrNotFound]. The library then fails closed: requests that need
+// the store are refused with 503 and the reason store-unavailable, while
+// routes that do not need it keep serving. The client reconnects on its own
+// when Redis returns; [Store.Ping] reports readiness meanwhile.
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/forgeproof/forgeproof"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configure a [Store].
+type Options struct {
+	// Prefix is put before every key. The library's keys already begin
+	// with "forgeproof:", so the zero value is fine on a Redis that other
+	// applications share; set a prefix such as "shop:" to keep the tokens
+	// of several protected applications apart on one Redis.
+	Prefix string
+}
+
+// Store is a [forgeproof.Store] on Redis. It is safe for concurrent use.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+var _ forgeproof.Store = (*Store)(nil)
+
+// New returns a store that keeps its values through client. The caller
+// keeps ownership of client and closes it.
+func New(client redis.UniversalClient, opts Options) *Store {
+	return &Store{client: client, prefix: opts.Prefix}
+}
+
+// Open connects to the Redis server named by a URL such as
+// "redis://:password@host:6379/0" or "rediss://host:6380" (TLS), as parsed
+// by [redis.ParseURL]. It does not contact the server; use [Store.Ping] to
+// check it. Close the store when done.
+//
+// Since every protected request may wait on the store, Open fails fast
+// where the URL does not say otherwise: dial_timeout=500ms,
+// read_timeout=1s, write_timeout=1s, max_retries=1, and one dial attempt
+// per command. With go-redis's own defaults, a request during an outage
+// waits about two seconds before it is refused.
+func Open(url string, opts Options) (*Store, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w (want a URL such as redis://127.0.0.1:6379/0)", err)
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 500 * time.Millisecond
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = time.Second
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
+	o.DialerRetries = 1
+	return New(redis.NewClient(o), opts), nil
+}
+
+// Close closes the client. Call it only on a store made by [Open].
+func (s *Store) Close() error {
+	return s.client.Close()
+}
+
+// Get returns the value stored under key, or [forgeproof.ErrNotFound].
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.client.Get(ctx, s.prefix+key).Bytes()
+	return v, s.wrap("get", err)
+}
+
+// Put stores value under key for ttl, replacing any earlier value. A ttl
+// below one millisecond is rounded up to one millisecond; a ttl of zero or
+// less is an error, since a value without expiry would never be forgotten.
+func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("redisstore: put: ttl %v is not positive", ttl)
+	}
+	if ttl < time.Millisecond {
+		ttl = time.Millisecond
+	}
+	return s.wrap("put", s.client.Set(ctx, s.prefix+key, value, ttl).Err())
+}
+
+// Take returns the value stored under key and deletes it, atomically with
+// GETDEL (Redis 6.2 or later), or returns [forgeproof.ErrNotFound]. Of
+// several concurrent Takes of one key, across any number of clients,
+// exactly one gets the value.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.client.GetDel(ctx, s.prefix+key).Bytes()
+	return v, s.wrap("take", err)
+}
+
+// Delete removes key. Deleting a missing key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.wrap("delete", s.client.Del(ctx, s.prefix+key).Err())
+}
+
+// Ping reports whether Redis answers, for readiness checks.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.wrap("ping", s.client.Ping(ctx).Err())
+}
+
+// wrap maps a miss to forgeproof.ErrNotFound and names the operation in
+// every other error. It never includes a key or a value.
+func (s *Store) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.Nil):
+		return forgeproof.ErrNotFound
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
