@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,8 +16,12 @@ import (
 	"github.com/goccy/go-yaml/parser"
 )
 
-// maxFileBytes bounds a configuration file.
-const maxFileBytes = 1 << 20
+// Bounds on a configuration file, so that a hostile one cannot exhaust
+// memory: its size, and how many aliases (*name) it may expand.
+const (
+	maxFileBytes = 1 << 20
+	maxAliases   = 1000
+)
 
 // Load reads and parses the configuration file at path. See [Parse].
 func Load(path string) (*Config, error) {
@@ -48,8 +53,8 @@ func Parse(name string, data []byte) (*Config, error) {
 
 func parse(name string, data []byte, adjust func(*Config)) (*Config, error) {
 	c, err := Decode(name, data)
-	if sizeOrSyntax(err) {
-		return c, err
+	if c == nil {
+		return nil, err
 	}
 	if adjust != nil {
 		adjust(c)
@@ -67,27 +72,21 @@ func parse(name string, data []byte, adjust func(*Config)) (*Config, error) {
 	return c, list
 }
 
-// sizeOrSyntax reports whether err from Decode means that nothing was
-// decoded, so that validating would only add noise.
-func sizeOrSyntax(err error) bool {
-	list, ok := err.(ErrorList)
-	return ok && len(list) == 1 && list[0].Path == ""
-}
-
 // Decode decodes a configuration file strictly, without defaults or
 // validation: unknown keys, duplicate keys and values of the wrong type are
-// reported as an [ErrorList].
+// reported as an [ErrorList]. The Config holds what could be decoded; it is
+// nil when the file is not YAML at all (a syntax error).
 func Decode(name string, data []byte) (*Config, error) {
 	c := &Config{file: name, pos: map[string]Pos{}, bad: map[string]bool{}}
 	d := &decoder{file: name, pos: c.pos, bad: c.bad, anchors: map[string]ast.Node{}}
 	if len(data) > maxFileBytes {
 		d.errorf(Pos{File: name}, "", "file is larger than %d bytes", maxFileBytes)
-		return c, d.errs
+		return nil, d.errs
 	}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		d.syntaxError(err)
-		return c, d.errs
+		return nil, d.errs
 	}
 	var body ast.Node
 	for _, doc := range f.Docs {
@@ -103,6 +102,8 @@ func Decode(name string, data []byte) (*Config, error) {
 	if body != nil {
 		d.decode(body, reflect.ValueOf(c).Elem(), "")
 	}
+	c.TLS.Cert = d.rel(c.TLS.Cert)
+	c.TLS.Key = d.rel(c.TLS.Key)
 	return c, d.errs.err()
 }
 
@@ -111,7 +112,17 @@ type decoder struct {
 	pos     map[string]Pos
 	bad     map[string]bool
 	anchors map[string]ast.Node
+	aliases int
 	errs    ErrorList
+}
+
+// rel resolves a file name written in the configuration against the
+// directory of the configuration file.
+func (d *decoder) rel(name string) string {
+	if name == "" || filepath.IsAbs(name) || d.file == "" {
+		return name
+	}
+	return filepath.Join(filepath.Dir(d.file), name)
 }
 
 func (d *decoder) errorf(p Pos, path, format string, args ...any) {
@@ -228,6 +239,10 @@ func (d *decoder) unwrap(n ast.Node, path string) ast.Node {
 			d.anchors[t.Name.String()] = t.Value
 			n = t.Value
 		case *ast.AliasNode:
+			if d.aliases++; d.aliases > maxAliases {
+				d.errorf(d.position(n), path, "more than %d aliases: write the configuration out", maxAliases)
+				return nil
+			}
 			name := t.Value.String()
 			a, ok := d.anchors[name]
 			if !ok {
@@ -243,7 +258,7 @@ func (d *decoder) unwrap(n ast.Node, path string) ast.Node {
 
 func (d *decoder) decodeStruct(m *ast.MappingNode, v reflect.Value, path string) {
 	fields := structFields(v.Type())
-	seen := map[string]bool{}
+	seen := map[string]Pos{}
 	for _, kv := range m.Values {
 		if _, merge := kv.Key.(*ast.MergeKeyNode); merge {
 			d.errorf(d.position(kv.Key), path, "merge keys (<<) are not supported: write the keys out")
@@ -261,11 +276,11 @@ func (d *decoder) decodeStruct(m *ast.MappingNode, v reflect.Value, path string)
 			d.errorf(p, path, "unknown key %q%s", key, suggest(key, v.Type()))
 			continue
 		}
-		if seen[key] {
-			d.errorf(p, path, "key %q appears twice", key)
+		if first, dup := seen[key]; dup {
+			d.errorf(p, path, "key %q is already set on line %d: keep one", key, first.Line)
 			continue
 		}
-		seen[key] = true
+		seen[key] = p
 		d.pos[kp] = p
 		d.decode(kv.Value, v.Field(i), kp)
 	}
@@ -282,8 +297,12 @@ func (d *decoder) decodeSecret(n ast.Node, s *Secret, path string) {
 		return
 	}
 	var ref Secret
+	n0 := len(d.errs)
 	d.decodeStruct(m, reflect.ValueOf(&ref).Elem(), path)
+	ref.File = d.rel(ref.File)
 	switch {
+	case len(d.errs) > n0:
+		// The reference's own keys were wrong; that was reported.
 	case ref.Env != "" && ref.File != "":
 		d.errorf(d.position(n), path, "set env or file, not both")
 	case ref.Env == "" && ref.File == "":

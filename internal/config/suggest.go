@@ -27,6 +27,14 @@ func suggest(key string, t reflect.Type) string {
 	if normalize(key) == normalize(best) || bestDist*3 <= max(len(key), len(best)) {
 		return ` (did you mean "` + best + `"?)`
 	}
+	// A truncated or extended spelling: "cert" for "certificate".
+	k := strings.ToLower(key)
+	for i := range t.NumField() {
+		name := yamlName(t.Field(i))
+		if name != "" && min(len(k), len(name)) >= 4 && (strings.HasPrefix(k, name) || strings.HasPrefix(name, k)) {
+			return ` (did you mean "` + name + `"?)`
+		}
+	}
 	return ""
 }
 

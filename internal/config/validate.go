@@ -163,6 +163,7 @@ func (v *validator) protection() {
 	if p.HeaderName != "" && !isToken(p.HeaderName) {
 		v.errorf("protection.header_name", "%q is not a valid header name", p.HeaderName)
 	}
+	seen := map[string]int{}
 	for i := range p.Keys {
 		path := fmt.Sprintf("protection.keys[%d]", i)
 		k := &p.Keys[i]
@@ -170,9 +171,15 @@ func (v *validator) protection() {
 			v.errorf(path, "%v", err)
 			continue
 		}
-		if _, err := DecodeKey(k.Value()); err != nil {
+		key, err := DecodeKey(k.Value())
+		if err != nil {
 			v.errorf(path, "%v", err)
+			continue
 		}
+		if j, dup := seen[string(key)]; dup {
+			v.errorf(path, "the same key as protection.keys[%d]: remove one", j)
+		}
+		seen[string(key)] = i
 	}
 }
 

@@ -1,0 +1,45 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/forgeproof/forgeproof/internal/config"
+)
+
+// FuzzParse checks that any input is either accepted or refused with a
+// list of problems whose lines lie in the file, and never panics.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(testdata, "*", "*.yaml"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("upstreams: [{url: http://a}]\nroutes: [{pattern: /, cors: {allow_origins: [null]}}]"))
+	f.Add([]byte("a: &x [*x]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := config.Parse("f.yaml", data)
+		if err == nil {
+			return
+		}
+		var list config.ErrorList
+		if !errors.As(err, &list) || len(list) == 0 {
+			t.Fatalf("Parse error %v (%T) is not a non-empty ErrorList", err, err)
+		}
+		lines := bytes.Count(data, []byte("\n")) + 1
+		for _, e := range list {
+			if e.Pos.Line < 0 || e.Pos.Line > lines {
+				t.Errorf("problem on line %d of a %d-line file: %v", e.Pos.Line, lines, e)
+			}
+			if e.Msg == "" {
+				t.Errorf("problem without a message: %#v", e)
+			}
+		}
+	})
+}
