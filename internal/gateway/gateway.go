@@ -1,29 +1,528 @@
 // Package gateway is a reverse proxy that puts forgeproof's CSRF defenses in
 // front of a backend that cannot be changed.
+//
+// A [Gateway] checks every request with one [forgeproof.Protection] built
+// from [Options.Protection] and the per-route rules of [Options.Routes],
+// then proxies the requests that pass to an upstream with
+// [httputil.ReverseProxy]. On the way back it hardens the backend's cookies,
+// adds security headers, applies an explicit CORS policy, rotates the token
+// when the backend starts a new session, and can insert the token into HTML
+// pages. The gateway itself decides nothing about CSRF: every verdict is the
+// library's.
+//
+// # Reserved endpoints
+//
+// Paths under [Options.ReservedPrefix] ("/.forgeproof/" by default) are
+// answered by the gateway and never proxied:
+//
+//   - GET PREFIX+"token" answers {"token", "header", "field"} with a fresh
+//     masked token and sets the token cookie. It is checked by the library
+//     like a state-changing request, so only same-origin pages can call it.
+//   - GET PREFIX+"csrf.js" is a small script that keeps the token in memory
+//     and adds it to the page's same-origin unsafe fetch and XMLHttpRequest
+//     calls and POST forms.
+//
+// # WebSocket
+//
+// An Upgrade request is checked by the library as a state-changing request
+// without token (browsers cannot add headers to a WebSocket handshake), so a
+// cross-site handshake is refused by the origin layer; the connection is then
+// passed through.
 package gateway
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/internal/problem"
 )
 
 // Gateway is an http.Handler that checks every request with one
 // forgeproof.Protection and proxies the ones that pass to an upstream.
 // Create one with [New]; it is safe for concurrent use.
 type Gateway struct {
-	opts Options
+	prot      *forgeproof.Protection
+	upstreams []*upstream
+	routes    []*route // most specific first
+	dflt      *route   // rules for requests that match no route
+
+	prefix         string
+	tokenPath      string
+	scriptPath     string
+	wsPrefix       string // library routes that check WebSocket handshakes
+	maxBody        int64
+	maxHeader      int64
+	sessionCookie  string
+	tokenHeader    string // request header that carries the token
+	tokenField     string
+	rotatedHeader  string // response header with a rotated token
+	publicOrigins  []*url.URL
+	trustedProxies []netip.Prefix
+	log            *slog.Logger
+
+	protected  http.Handler // library in front of the proxy
+	wsChecked  http.Handler // library in front of the proxy, for upgrades
+	tokenH     http.Handler // library in front of its TokenHandler
+	script     []byte
+	scriptETag string
+}
+
+// A route is a compiled [Route].
+type route struct {
+	pattern  string
+	method   string // "" matches every method
+	path     string // ends in "/" for a subtree
+	cookies  []CookieRule
+	headers  compiledHeaders
+	cors     *compiledCORS
+	inject   bool
+	noTokens bool // the library reads no token on this route
 }
 
 // New returns a Gateway for opts, or an error naming every field that is
 // wrong.
 func New(opts Options) (*Gateway, error) {
-	if len(opts.Upstreams) == 0 {
-		return nil, errors.New("gateway: no upstream: set Options.Upstreams")
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("gateway: "+format, args...))
 	}
-	return &Gateway{opts: opts}, nil
+
+	g := &Gateway{
+		prefix:        opts.ReservedPrefix,
+		maxBody:       opts.MaxBodyBytes,
+		maxHeader:     opts.MaxHeaderBytes,
+		sessionCookie: opts.Protection.SessionCookie,
+		tokenHeader:   opts.Protection.HeaderName,
+		tokenField:    opts.Protection.FieldName,
+		rotatedHeader: opts.TokenResponseHeader,
+		log:           opts.Logger,
+	}
+	if g.prefix == "" {
+		g.prefix = "/.forgeproof/"
+	}
+	if !strings.HasPrefix(g.prefix, "/") || !strings.HasSuffix(g.prefix, "/") || len(g.prefix) < 3 || path.Clean(g.prefix)+"/" != g.prefix {
+		bad("ReservedPrefix %q must be a clean path that starts and ends with \"/\", such as \"/.forgeproof/\"", opts.ReservedPrefix)
+		g.prefix = "/.forgeproof/"
+	}
+	g.tokenPath = g.prefix + "token"
+	g.scriptPath = g.prefix + "csrf.js"
+	g.wsPrefix = g.prefix + "ws"
+	if g.maxBody == 0 {
+		g.maxBody = 10 << 20
+	}
+	if g.maxHeader == 0 {
+		g.maxHeader = 64 << 10
+	}
+	if g.maxHeader < 0 {
+		bad("MaxHeaderBytes %d is negative; use 0 for the default of 64 KiB", g.maxHeader)
+	}
+	if g.tokenHeader == "" {
+		g.tokenHeader = "X-CSRF-Token"
+	}
+	if g.tokenField == "" {
+		g.tokenField = "_csrf"
+	}
+	if g.rotatedHeader == "" {
+		g.rotatedHeader = g.tokenHeader
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+
+	for i, s := range opts.Protection.PublicOrigins {
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			continue // the library reports it
+		}
+		_ = i
+		g.publicOrigins = append(g.publicOrigins, u)
+	}
+	for _, s := range opts.Protection.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			g.trustedProxies = append(g.trustedProxies, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			a = a.Unmap()
+			g.trustedProxies = append(g.trustedProxies, netip.PrefixFrom(a, a.BitLen()))
+		} // else the library reports it
+	}
+
+	// Upstreams.
+	if len(opts.Upstreams) == 0 {
+		bad("no upstream: set Options.Upstreams to at least one backend URL")
+	}
+	for i, u := range opts.Upstreams {
+		up, err := newUpstream(g, i, u, opts.FlushInterval)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		g.upstreams = append(g.upstreams, up)
+	}
+
+	// Defaults for requests outside every route.
+	dh, err := compileHeaders(opts.Headers)
+	if err != nil {
+		bad("Headers: %v", err)
+	}
+	dc, err := compileCORS(opts.CORS, g.tokenHeader)
+	if err != nil {
+		bad("CORS: %v", err)
+	}
+	if err := checkCookieRules(opts.Cookies); err != nil {
+		bad("Cookies: %v", err)
+	}
+	g.dflt = &route{cookies: opts.Cookies, headers: dh, cors: dc, inject: opts.InjectHTML}
+
+	// Routes, and the library rules that go with them.
+	cfg := opts.Protection
+	cfg.Routes = slices.Clone(cfg.Routes)
+	for i, r := range opts.Routes {
+		method, p, err := parsePattern(r.Pattern)
+		if err != nil {
+			bad("Routes[%d] pattern %q: %v", i, r.Pattern, err)
+			continue
+		}
+		if strings.HasPrefix(p, g.prefix) || p+"/" == g.prefix {
+			bad("Routes[%d] pattern %q is under the reserved prefix %q; choose another path or change ReservedPrefix", i, r.Pattern, g.prefix)
+			continue
+		}
+		rt := &route{pattern: r.Pattern, method: method, path: p, cookies: g.dflt.cookies, headers: g.dflt.headers, cors: g.dflt.cors, inject: g.dflt.inject}
+		if r.Cookies != nil {
+			if err := checkCookieRules(r.Cookies); err != nil {
+				bad("Routes[%d] (%q) Cookies: %v", i, r.Pattern, err)
+			}
+			rt.cookies = r.Cookies
+		}
+		if r.Headers != nil {
+			if rt.headers, err = compileHeaders(*r.Headers); err != nil {
+				bad("Routes[%d] (%q) Headers: %v", i, r.Pattern, err)
+			}
+		}
+		if r.CORS != nil {
+			if rt.cors, err = compileCORS(r.CORS, g.tokenHeader); err != nil {
+				bad("Routes[%d] (%q) CORS: %v", i, r.Pattern, err)
+			}
+		}
+		if r.InjectHTML != nil {
+			rt.inject = *r.InjectHTML
+		}
+		g.routes = append(g.routes, rt)
+		lr := r.Protect
+		lr.Pattern = r.Pattern
+		cfg.Routes = append(cfg.Routes, lr)
+	}
+	sortRoutes(g.routes)
+
+	// The token endpoint is checked like a state-changing request, so
+	// that only the application's own pages obtain tokens from it; it
+	// needs no token itself.
+	cfg.Routes = append(cfg.Routes, forgeproof.Route{
+		Pattern:          "GET " + g.tokenPath,
+		CheckSafeMethods: true,
+		Tokens:           forgeproof.TokensOff,
+	})
+	// WebSocket handshakes are checked as state-changing requests without
+	// a token, under a mirror of every route's path: the handshake is
+	// checked at PREFIX+"ws"+path, with the route's bypass and report-only
+	// settings.
+	cfg.Routes = append(cfg.Routes, wsRoutes(g.wsPrefix, cfg.Routes)...)
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	prot, err := forgeproof.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: Protection: %w", err)
+	}
+	g.prot = prot
+
+	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
+	g.wsChecked = prot.Handler(http.HandlerFunc(g.proxyUpgrade))
+	g.tokenH = prot.Handler(prot.TokenHandler())
+	g.script, g.scriptETag = buildScript(g.tokenPath, g.tokenHeader, g.tokenField, g.rotatedHeader)
+	return g, nil
 }
 
-// ServeHTTP checks r and proxies it, or answers it itself.
+// wsRoutes returns the library routes under which WebSocket handshakes are
+// checked: for each route that governs GET, a route at wsPrefix+path that
+// checks safe methods with tokens off and keeps the route's bypass and
+// report-only settings, plus a catch-all for the paths of no route.
+func wsRoutes(wsPrefix string, routes []forgeproof.Route) []forgeproof.Route {
+	byPath := make(map[string]forgeproof.Route)
+	var order []string
+	for _, r := range routes {
+		method, p, err := parsePattern(r.Pattern)
+		if err != nil || (method != "" && method != http.MethodGet) {
+			continue
+		}
+		mirror := forgeproof.Route{
+			Pattern:          wsPrefix + p,
+			CheckSafeMethods: true,
+			Tokens:           forgeproof.TokensOff,
+			InsecureBypass:   r.InsecureBypass,
+			ReportOnly:       r.ReportOnly,
+		}
+		if _, dup := byPath[p]; !dup {
+			order = append(order, p)
+		} else if method == "" {
+			continue // "GET /x" beats "/x"
+		}
+		byPath[p] = mirror
+	}
+	if _, ok := byPath["/"]; !ok {
+		order = append(order, "/")
+		byPath["/"] = forgeproof.Route{Pattern: wsPrefix + "/", CheckSafeMethods: true, Tokens: forgeproof.TokensOff}
+	}
+	out := make([]forgeproof.Route, 0, len(order))
+	for _, p := range order {
+		out = append(out, byPath[p])
+	}
+	return out
+}
+
+// parsePattern splits a route pattern "[METHOD ]PATH" as the library does.
+func parsePattern(s string) (method, p string, err error) {
+	p = s
+	if m, rest, ok := strings.Cut(s, " "); ok {
+		method, p = m, strings.TrimLeft(rest, " ")
+		if method == "" || strings.ToUpper(method) != method || strings.ContainsAny(method, "/\t") {
+			return "", "", fmt.Errorf("%q is not an HTTP method; write patterns as \"POST /path\" or \"/path\"", method)
+		}
+	}
+	if p == "" || p[0] != '/' {
+		return "", "", errors.New("the path must start with \"/\"")
+	}
+	return method, p, nil
+}
+
+// sortRoutes orders routes so that the first match is the most specific:
+// the longest path first, and a route with a method before one without.
+func sortRoutes(rs []*route) {
+	slices.SortStableFunc(rs, func(a, b *route) int {
+		if len(a.path) != len(b.path) {
+			return len(b.path) - len(a.path)
+		}
+		if (a.method == "") != (b.method == "") {
+			if a.method != "" {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+}
+
+// match returns the route for a request, or the defaults. It matches the
+// way the library matches its routes: on the clean path, GET also governs
+// HEAD.
+func (g *Gateway) match(method, urlPath string) *route {
+	if len(g.routes) == 0 {
+		return g.dflt
+	}
+	urlPath = cleanPath(urlPath)
+	for _, rt := range g.routes {
+		if rt.method != "" && rt.method != method && !(rt.method == http.MethodGet && method == http.MethodHead) {
+			continue
+		}
+		if strings.HasSuffix(rt.path, "/") {
+			if strings.HasPrefix(urlPath, rt.path) {
+				return rt
+			}
+		} else if urlPath == rt.path {
+			return rt
+		}
+	}
+	return g.dflt
+}
+
+// cleanPath returns the canonical form of a URL path, keeping a trailing
+// slash; it returns p itself when p is already clean.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] == '/' && !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return p
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// exchange is the state of one proxied request, carried to the proxy's
+// hooks in the request context.
+type exchange struct {
+	in    *http.Request // the request as the gateway received it
+	route *route
+	body  *limitedBody // nil when the request has no body
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(r *http.Request) *exchange {
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	return ex
+}
+
+// ServeHTTP answers requests under the reserved prefix itself, checks every
+// other request with the library and proxies the ones that pass.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "gateway: not yet implemented", http.StatusNotImplemented)
+	if n := headerSize(r); n > g.maxHeader {
+		g.fail(w, http.StatusRequestHeaderFieldsTooLarge, "header-too-large",
+			"Request Header Fields Too Large",
+			fmt.Sprintf("the request's header fields take %d bytes, more than the %d allowed; send fewer or smaller cookies and headers", n, g.maxHeader))
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, g.prefix) {
+		g.serveReserved(w, r)
+		return
+	}
+	ex := &exchange{in: r, route: g.match(r.Method, r.URL.Path)}
+	if r.Body != nil && r.Body != http.NoBody {
+		if g.maxBody > 0 {
+			if r.ContentLength > g.maxBody {
+				g.tooLarge(w)
+				return
+			}
+			ex.body = &limitedBody{rc: r.Body, left: g.maxBody}
+			r.Body = ex.body
+		}
+	}
+	if c := ex.route.cors; c != nil && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			g.preflight(w, r, c, origin)
+			return
+		}
+	}
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	if isUpgrade(r) {
+		// Check the handshake under its mirror path, then proxy the
+		// original request.
+		r2 := *r
+		u := *r.URL
+		u.Path = g.wsPrefix + cleanPath(r.URL.Path)
+		u.RawPath = ""
+		r2.URL = &u
+		g.wsChecked.ServeHTTP(w, &r2)
+		return
+	}
+	g.protected.ServeHTTP(w, r)
+}
+
+// isUpgrade reports whether r asks to switch protocols (WebSocket).
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+// headerHasToken reports whether the comma-separated header values contain
+// token, compared without regard to case.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// headerSize returns the size of r's request line and header fields as
+// they were on the wire (HTTP/1.1 framing).
+func headerSize(r *http.Request) int64 {
+	n := int64(len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2)
+	n += int64(len("Host: ") + len(r.Host) + 2)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + 2 + len(v) + 2)
+		}
+	}
+	return n
+}
+
+// problemType returns the documentation URL of one of the gateway's own
+// problem types.
+func problemType(name string) string {
+	return "https://github.com/forgeproof/forgeproof/blob/main/docs/GATEWAY.md#" + name
+}
+
+// fail writes one of the gateway's own problem responses.
+func (g *Gateway) fail(w http.ResponseWriter, status int, name, title, detail string) {
+	problem.Write(w, problem.Details{Type: problemType(name), Title: title, Status: status, Detail: detail})
+}
+
+func (g *Gateway) tooLarge(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	g.fail(w, http.StatusRequestEntityTooLarge, "body-too-large", "Content Too Large",
+		fmt.Sprintf("the request body is larger than the %d bytes allowed; send a smaller body", g.maxBody))
+}
+
+// publicOrigin returns the scheme and host at which the browser reached r:
+// the matching public origin when configured, otherwise TLS or a trusted
+// proxy's forwarding headers for the scheme and Host for the host. It
+// mirrors how the library finds a request's own origin and is used only to
+// harden cookies and to recognize same-origin form actions.
+func (g *Gateway) publicOrigin(r *http.Request) (scheme, host string) {
+	if len(g.publicOrigins) > 0 {
+		for _, u := range g.publicOrigins {
+			if strings.EqualFold(u.Host, r.Host) {
+				return u.Scheme, u.Host
+			}
+		}
+		return g.publicOrigins[0].Scheme, g.publicOrigins[0].Host
+	}
+	scheme, host = "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if g.fromTrustedProxy(r) {
+		if p := lastItem(r.Header.Get("X-Forwarded-Proto")); strings.EqualFold(p, "https") || strings.EqualFold(p, "http") {
+			scheme = strings.ToLower(p)
+		}
+		if h := lastItem(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return scheme, host
+}
+
+// lastItem returns the last element of a comma-separated list, trimmed.
+func lastItem(s string) string {
+	if i := strings.LastIndexByte(s, ','); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(s)
+}
+
+// fromTrustedProxy reports whether r's peer is one of
+// Protection.TrustedProxies.
+func (g *Gateway) fromTrustedProxy(r *http.Request) bool {
+	if len(g.trustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	for _, p := range g.trustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

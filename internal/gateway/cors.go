@@ -1,0 +1,211 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// compiledCORS is a [CORS] policy with its defaults filled in.
+type compiledCORS struct {
+	any         bool            // "*" without credentials
+	origins     map[string]bool // normalized origins
+	methods     map[string]bool
+	methodsList string
+	headers     map[string]bool // lower case
+	headersList string
+	expose      string
+	credentials bool
+	maxAge      string // "" to omit
+}
+
+func compileCORS(c *CORS, tokenHeader string) (*compiledCORS, error) {
+	if c == nil {
+		return nil, nil
+	}
+	var errs []error
+	cc := &compiledCORS{origins: make(map[string]bool), methods: make(map[string]bool), headers: make(map[string]bool), credentials: c.AllowCredentials}
+	if len(c.AllowOrigins) == 0 {
+		errs = append(errs, errors.New("AllowOrigins is empty; list the origins allowed to read responses, such as \"https://app.example.com\""))
+	}
+	for i, o := range c.AllowOrigins {
+		switch o {
+		case "*":
+			if c.AllowCredentials {
+				errs = append(errs, errors.New("AllowOrigins \"*\" with AllowCredentials would let any site read users' data; list the origins explicitly"))
+			}
+			cc.any = true
+			continue
+		case "null":
+			errs = append(errs, fmt.Errorf("AllowOrigins[%d] is \"null\", which sandboxed frames and data: URLs of any site send; it is never allowed", i))
+			continue
+		}
+		n, ok := normalizeOrigin(o)
+		if !ok {
+			errs = append(errs, fmt.Errorf("AllowOrigins[%d] %q is not an origin; write scheme://host[:port] without a path, such as \"https://app.example.com\"", i, o))
+			continue
+		}
+		cc.origins[n] = true
+	}
+	methods := c.AllowMethods
+	if len(methods) == 0 {
+		methods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+	}
+	for i, m := range methods {
+		if !isToken(m) {
+			errs = append(errs, fmt.Errorf("AllowMethods[%d] %q is not a method", i, m))
+			continue
+		}
+		cc.methods[strings.ToUpper(m)] = true
+	}
+	cc.methodsList = strings.Join(sortedKeys(cc.methods), ", ")
+	headers := c.AllowHeaders
+	if len(headers) == 0 {
+		headers = []string{"Content-Type", tokenHeader}
+	}
+	for i, h := range headers {
+		if !isToken(h) {
+			errs = append(errs, fmt.Errorf("AllowHeaders[%d] %q is not a header name", i, h))
+			continue
+		}
+		cc.headers[strings.ToLower(h)] = true
+	}
+	cc.headersList = strings.Join(sortedKeys(cc.headers), ", ")
+	for i, h := range c.ExposeHeaders {
+		if !isToken(h) {
+			errs = append(errs, fmt.Errorf("ExposeHeaders[%d] %q is not a header name", i, h))
+		}
+	}
+	cc.expose = strings.Join(c.ExposeHeaders, ", ")
+	switch {
+	case c.MaxAge == 0:
+		cc.maxAge = "300"
+	case c.MaxAge > 0:
+		cc.maxAge = strconv.FormatInt(int64(c.MaxAge/time.Second), 10)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return cc, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// normalizeOrigin returns the serialized origin of s (lower-case scheme and
+// host, default port dropped), or false when s is not an http or https
+// origin without path, query, fragment or user information.
+func normalizeOrigin(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if host == "" || strings.ContainsAny(host, "*") {
+		return "", false
+	}
+	if scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return scheme + "://" + host + ":" + port, true
+	}
+	return scheme + "://" + host, true
+}
+
+// allowed returns the Access-Control-Allow-Origin value for origin, or "".
+func (c *compiledCORS) allowed(origin string) string {
+	if origin == "" || origin == "null" {
+		return ""
+	}
+	if n, ok := normalizeOrigin(origin); ok && c.origins[n] {
+		return origin
+	}
+	if c.any {
+		return "*"
+	}
+	return ""
+}
+
+// apply replaces the backend's CORS response headers by the policy's.
+func (c *compiledCORS) apply(h http.Header, origin string) {
+	for k := range h {
+		if strings.HasPrefix(k, "Access-Control-") {
+			delete(h, k)
+		}
+	}
+	addVary(h, "Origin")
+	allow := c.allowed(origin)
+	if allow == "" {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", allow)
+	if c.credentials && allow != "*" {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if c.expose != "" {
+		h.Set("Access-Control-Expose-Headers", c.expose)
+	}
+}
+
+// preflight answers a CORS preflight request: 204 with the policy's
+// headers when the origin, method and headers are allowed, 403 otherwise.
+// The backend never sees it.
+func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, c *compiledCORS, origin string) {
+	h := w.Header()
+	addVary(h, "Origin")
+	addVary(h, "Access-Control-Request-Method")
+	addVary(h, "Access-Control-Request-Headers")
+	allow := c.allowed(origin)
+	if allow == "" {
+		g.fail(w, http.StatusForbidden, "cors-refused", "CORS Preflight Refused",
+			"the origin is not in this route's CORS allowlist; add it to AllowOrigins if it must read responses")
+		return
+	}
+	method := r.Header.Get("Access-Control-Request-Method")
+	if !c.methods[method] {
+		g.fail(w, http.StatusForbidden, "cors-refused", "CORS Preflight Refused",
+			"the method is not in this route's CORS AllowMethods")
+		return
+	}
+	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != "" && !c.headers[name] {
+				g.fail(w, http.StatusForbidden, "cors-refused", "CORS Preflight Refused",
+					"a request header is not in this route's CORS AllowHeaders")
+				return
+			}
+		}
+	}
+	h.Set("Access-Control-Allow-Origin", allow)
+	if c.credentials && allow != "*" {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	h.Set("Access-Control-Allow-Methods", c.methodsList)
+	if c.headersList != "" {
+		h.Set("Access-Control-Allow-Headers", c.headersList)
+	}
+	if c.maxAge != "" {
+		h.Set("Access-Control-Max-Age", c.maxAge)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

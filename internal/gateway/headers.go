@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// compiledHeaders are [Headers] with their defaults filled in.
+type compiledHeaders struct {
+	csp            string // the whole policy
+	frameAncestors string // "frame-ancestors …", added beside a backend policy without one
+	referrer       string
+	override       bool
+	disable        bool
+}
+
+func compileHeaders(h Headers) (compiledHeaders, error) {
+	c := compiledHeaders{override: h.Override, disable: h.Disable}
+	fa := h.FrameAncestors
+	if fa == "" {
+		fa = "'self'"
+	}
+	if strings.ContainsAny(fa, ";,\r\n") {
+		return c, errors.New("FrameAncestors must be a CSP source list such as \"'self' https://partner.example\", without ';' or ','")
+	}
+	c.frameAncestors = "frame-ancestors " + fa
+	c.csp = strings.TrimSpace(h.ContentSecurityPolicy)
+	if strings.ContainsAny(c.csp, "\r\n") {
+		return c, errors.New("ContentSecurityPolicy must be one line")
+	}
+	switch {
+	case c.csp == "":
+		c.csp = c.frameAncestors
+	case !hasDirective(c.csp, "frame-ancestors"):
+		c.csp = strings.TrimRight(c.csp, "; ") + "; " + c.frameAncestors
+	}
+	c.referrer = h.ReferrerPolicy
+	if c.referrer == "" {
+		c.referrer = "strict-origin-when-cross-origin"
+	}
+	if strings.ContainsAny(c.referrer, "\r\n") {
+		return c, errors.New("ReferrerPolicy must be one line")
+	}
+	return c, nil
+}
+
+// hasDirective reports whether the policy names the directive.
+func hasDirective(policy, name string) bool {
+	for d := range strings.SplitSeq(policy, ";") {
+		f := strings.Fields(d)
+		if len(f) > 0 && strings.EqualFold(f[0], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply sets the security headers on a response header, keeping the
+// backend's own values unless told to override them.
+func (c *compiledHeaders) apply(h http.Header) {
+	if c.disable {
+		return
+	}
+	if c.override {
+		h.Set("Content-Security-Policy", c.csp)
+		h.Del("X-Frame-Options")
+		h.Set("Referrer-Policy", c.referrer)
+		h.Set("X-Content-Type-Options", "nosniff")
+		return
+	}
+	if policies := h.Values("Content-Security-Policy"); len(policies) == 0 {
+		if h.Get("X-Frame-Options") == "" {
+			h.Set("Content-Security-Policy", c.csp)
+		} else {
+			// The backend chose its framing rule with X-Frame-Options;
+			// the rest of the policy still applies.
+			if p := withoutDirective(c.csp, "frame-ancestors"); p != "" {
+				h.Set("Content-Security-Policy", p)
+			}
+		}
+	} else if h.Get("X-Frame-Options") == "" && !anyHasDirective(policies, "frame-ancestors") {
+		// A second policy is enforced in addition to the backend's:
+		// browsers apply every Content-Security-Policy header.
+		h.Add("Content-Security-Policy", c.frameAncestors)
+	}
+	if h.Get("Referrer-Policy") == "" {
+		h.Set("Referrer-Policy", c.referrer)
+	}
+	if h.Get("X-Content-Type-Options") == "" {
+		h.Set("X-Content-Type-Options", "nosniff")
+	}
+}
+
+func anyHasDirective(policies []string, name string) bool {
+	for _, p := range policies {
+		if hasDirective(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutDirective returns the policy without the named directive.
+func withoutDirective(policy, name string) string {
+	var keep []string
+	for d := range strings.SplitSeq(policy, ";") {
+		f := strings.Fields(d)
+		if len(f) == 0 || strings.EqualFold(f[0], name) {
+			continue
+		}
+		keep = append(keep, strings.TrimSpace(d))
+	}
+	return strings.Join(keep, "; ")
+}

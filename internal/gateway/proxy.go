@@ -1,0 +1,266 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// An upstream is a compiled [Upstream] with its reverse proxy.
+type upstream struct {
+	name   string
+	hosts  []string // lower case; "*.x" entries match subdomains
+	prefix string
+	proxy  *httputil.ReverseProxy
+}
+
+func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream, error) {
+	if u.URL == nil {
+		return nil, fmt.Errorf("gateway: Upstreams[%d] has no URL; set it to the backend's base URL, such as http://127.0.0.1:3000", i)
+	}
+	if u.URL.Scheme != "http" && u.URL.Scheme != "https" || u.URL.Host == "" {
+		return nil, fmt.Errorf("gateway: Upstreams[%d] URL %q is not an http or https URL with a host; write it as http://127.0.0.1:3000", i, u.URL.Redacted())
+	}
+	if u.URL.User != nil {
+		return nil, fmt.Errorf("gateway: Upstreams[%d] URL must not carry user information; the gateway passes the client's credentials through", i)
+	}
+	up := &upstream{name: u.Name, prefix: u.PathPrefix}
+	if up.name == "" {
+		up.name = u.URL.Host
+	}
+	if up.prefix == "" {
+		up.prefix = "/"
+	}
+	if up.prefix[0] != '/' {
+		return nil, fmt.Errorf("gateway: Upstreams[%d] (%s) PathPrefix %q must start with \"/\"", i, up.name, u.PathPrefix)
+	}
+	for _, h := range u.Hosts {
+		if h == "" || strings.ContainsAny(h, "/:@ ") || strings.Contains(h[1:], "*") || (h[0] == '*' && !strings.HasPrefix(h, "*.")) {
+			return nil, fmt.Errorf("gateway: Upstreams[%d] (%s) Hosts entry %q is not a host name; write \"app.example.com\" or \"*.example.com\"", i, up.name, h)
+		}
+		up.hosts = append(up.hosts, strings.ToLower(h))
+	}
+	rt := u.Transport
+	if rt == nil {
+		dial := u.DialTimeout
+		if dial == 0 {
+			dial = 5 * time.Second
+		}
+		rht := u.ResponseHeaderTimeout
+		if rht == 0 {
+			rht = 60 * time.Second
+		}
+		rt = &http.Transport{
+			// Proxy is nil: environment proxies never apply to backends.
+			DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+			ResponseHeaderTimeout: rht,
+			TLSHandshakeTimeout:   dial,
+			ExpectContinueTimeout: time.Second,
+			MaxIdleConns:          512,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			// The backend sees the client's own Accept-Encoding, and the
+			// client gets the backend's encoding unchanged.
+			DisableCompression: true,
+		}
+	}
+	target := u.URL
+	preserveHost := u.PreserveHost
+	up.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			if preserveHost {
+				pr.Out.Host = pr.In.Host
+			}
+			g.forwardHeaders(pr)
+			if ex := exchangeOf(pr.In); ex != nil && ex.route.inject {
+				// Ask only for encodings the injector can rewrite.
+				if acceptsGzip(pr.In.Header) {
+					pr.Out.Header.Set("Accept-Encoding", "gzip")
+				} else {
+					pr.Out.Header.Del("Accept-Encoding")
+				}
+			}
+		},
+		Transport:      rt,
+		FlushInterval:  flush,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			g.proxyError(w, r, up.name, err)
+		},
+		ErrorLog: slogErrorLog(g.log),
+	}
+	return up, nil
+}
+
+// forwardHeaders sets X-Forwarded-For, -Host and -Proto on the outbound
+// request. ReverseProxy has already removed the client's own forwarding
+// headers; from a trusted proxy they are restored and extended, from any
+// other peer they are replaced with what the gateway saw.
+func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
+	in := pr.In
+	if !g.fromTrustedProxy(in) {
+		pr.SetXForwarded()
+		return
+	}
+	ip, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		ip = in.RemoteAddr
+	}
+	if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		pr.Out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
+	} else {
+		pr.Out.Header.Set("X-Forwarded-For", ip)
+	}
+	if h := in.Header.Get("X-Forwarded-Host"); h != "" {
+		pr.Out.Header.Set("X-Forwarded-Host", h)
+	} else {
+		pr.Out.Header.Set("X-Forwarded-Host", in.Host)
+	}
+	if p := in.Header.Get("X-Forwarded-Proto"); p != "" {
+		pr.Out.Header.Set("X-Forwarded-Proto", p)
+	} else if in.TLS != nil {
+		pr.Out.Header.Set("X-Forwarded-Proto", "https")
+	} else {
+		pr.Out.Header.Set("X-Forwarded-Proto", "http")
+	}
+	if f := in.Header.Values("Forwarded"); len(f) > 0 {
+		pr.Out.Header["Forwarded"] = f
+	}
+}
+
+// acceptsGzip reports whether the client accepts gzip-encoded responses.
+func acceptsGzip(h http.Header) bool {
+	for _, v := range h.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// pick returns the upstream for r, or nil.
+func (g *Gateway) pick(r *http.Request) *upstream {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	var best *upstream
+	bestHost := false
+	for _, up := range g.upstreams {
+		if !strings.HasPrefix(r.URL.Path, up.prefix) {
+			continue
+		}
+		byHost := len(up.hosts) > 0
+		if byHost && !matchHost(up.hosts, host) {
+			continue
+		}
+		switch {
+		case best == nil,
+			byHost && !bestHost,
+			byHost == bestHost && len(up.prefix) > len(best.prefix):
+			best, bestHost = up, byHost
+		}
+	}
+	return best
+}
+
+func matchHost(patterns []string, host string) bool {
+	for _, p := range patterns {
+		if p == host {
+			return true
+		}
+		if strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:]) && len(host) > len(p)-1 {
+			return true
+		}
+	}
+	return false
+}
+
+// proxy sends a request that the library let through to its upstream.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
+	up := g.pick(r)
+	if up == nil {
+		g.fail(w, http.StatusNotFound, "no-upstream", "No Upstream",
+			"no upstream serves this host and path; add an upstream whose Hosts and PathPrefix match it")
+		return
+	}
+	up.proxy.ServeHTTP(w, r)
+}
+
+// proxyUpgrade proxies a protocol upgrade (WebSocket) whose handshake the
+// library checked under its mirror path.
+func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request) {
+	ex := exchangeOf(r)
+	in := ex.in.WithContext(r.Context())
+	g.proxy(w, in)
+}
+
+// proxyError answers a request that the upstream failed: 413 when the
+// request body was cut at the limit, 504 on a timeout, 502 otherwise.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if ex := exchangeOf(r); ex != nil && ex.body != nil && ex.body.exceeded.Load() {
+		g.tooLarge(w)
+		return
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(499)
+		return
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		g.log.Warn("upstream timed out", "upstream", name, "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		g.fail(w, http.StatusGatewayTimeout, "upstream-timeout", "Gateway Timeout",
+			"the upstream "+name+" did not answer in time; retry later, or raise the upstream's timeouts")
+		return
+	}
+	g.log.Error("upstream failed", "upstream", name, "method", r.Method, "path", r.URL.Path, "error", err.Error())
+	g.fail(w, http.StatusBadGateway, "upstream-unavailable", "Bad Gateway",
+		"the upstream "+name+" could not be reached or gave an invalid answer; check that it is running")
+}
+
+// limitedBody is a request body that fails once more than left bytes were
+// read from it.
+type limitedBody struct {
+	rc       io.ReadCloser
+	left     int64
+	exceeded atomic.Bool
+}
+
+// errBodyTooLarge is returned by a limitedBody past its limit.
+var errBodyTooLarge = errors.New("gateway: request body too large")
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.exceeded.Store(true)
+		return 0, errBodyTooLarge
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

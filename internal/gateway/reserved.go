@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+//go:embed csrf.js
+var scriptSource []byte
+
+// buildScript returns the client script configured for this gateway, and
+// its ETag.
+func buildScript(endpoint, header, field, rotated string) ([]byte, string) {
+	conf, err := json.Marshal(map[string]string{
+		"endpoint": endpoint, "header": header, "field": field, "rotated": rotated,
+	})
+	if err != nil { // a map of strings always marshals
+		panic(err)
+	}
+	start := bytes.Index(scriptSource, []byte("/*CONFIG*/"))
+	end := bytes.Index(scriptSource, []byte("/*END*/"))
+	var b []byte
+	b = append(b, scriptSource[:start]...)
+	b = append(b, conf...)
+	b = append(b, scriptSource[end+len("/*END*/"):]...)
+	sum := sha256.Sum256(b)
+	return b, `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}
+
+// serveReserved answers the requests under the reserved prefix.
+func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	switch r.URL.Path {
+	case g.tokenPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the token endpoint answers GET only")
+			return
+		}
+		// The library checks the request as state-changing: only the
+		// application's own pages obtain a token.
+		g.tokenH.ServeHTTP(w, r)
+	case g.scriptPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the script is served with GET only")
+			return
+		}
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", g.scriptETag)
+		http.ServeContent(w, r, "csrf.js", time.Time{}, bytes.NewReader(g.script))
+	default:
+		g.fail(w, http.StatusNotFound, "reserved-not-found", "Not Found",
+			"paths under "+g.prefix+" are answered by the forgeproof gateway, which serves only "+g.tokenPath+" and "+g.scriptPath)
+	}
+}

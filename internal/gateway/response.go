@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"compress/gzip"
+	"fmt"
+	"log"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// modifyResponse rewrites the backend's response on its way to the client:
+// CORS, session rotation, cookie hardening, HTML injection and security
+// headers, in that order.
+func (g *Gateway) modifyResponse(resp *http.Response) error {
+	ex := exchangeOf(resp.Request)
+	if ex == nil {
+		return nil
+	}
+	rt, in, h := ex.route, ex.in, resp.Header
+	if rt.cors != nil {
+		rt.cors.apply(h, in.Header.Get("Origin"))
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return nil
+	}
+
+	// The library writes its cookies and headers to rec; they are merged
+	// after the backend's cookies were hardened, so that the gateway's own
+	// token cookie is left as the library made it.
+	var rec headerRecorder
+	pageToken := ""
+	if g.sessionCookie != "" {
+		if sid, changed := sessionChange(h, in, g.sessionCookie); changed {
+			tok, err := g.prot.Rotate(&rec, in, sid)
+			if err != nil {
+				// Only synchronizer tokens need the store here. The
+				// response goes out unrotated: the old session's tokens
+				// are refused in the new session, and every check on a
+				// store-backed route fails closed until the store is back.
+				g.log.Error("token not rotated at session change", "path", in.URL.Path, "error", err.Error())
+				rec = headerRecorder{}
+			} else {
+				pageToken = tok
+				h.Set(g.rotatedHeader, pageToken)
+			}
+		}
+	}
+	g.hardenCookies(h, rt.cookies, in)
+	if rt.inject && in.Method != http.MethodHead && bodyAllowed(resp.StatusCode) && isHTML(h) {
+		if err := g.injectBody(resp, ex, &pageToken, &rec); err != nil {
+			return err
+		}
+	}
+	if pageToken != "" {
+		h.Set("Cache-Control", "no-store")
+		addVary(h, "Cookie")
+	}
+	for k, vs := range rec.h {
+		switch k {
+		case "Set-Cookie":
+			h[k] = append(h[k], vs...)
+		case "Vary":
+			for _, v := range vs {
+				addVary(h, v)
+			}
+		default:
+			h[k] = vs
+		}
+	}
+	rt.headers.apply(h)
+	return nil
+}
+
+// bodyAllowed reports whether a response with the given status carries a
+// whole body that may be rewritten.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusPartialContent && status != http.StatusNotModified
+}
+
+// isHTML reports whether the response is an HTML document.
+func isHTML(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "text/html"
+}
+
+// injectBody makes the response body insert the token meta tag, the client
+// script and hidden form fields as it streams. A gzip-encoded body is
+// decompressed and compressed again; a body in any other encoding is left
+// alone (and logged).
+func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *string, rec *headerRecorder) error {
+	h := resp.Header
+	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
+		g.log.Warn("html not rewritten: content encoding not supported", "encoding", enc, "path", ex.in.URL.Path)
+		return nil
+	}
+	if *pageToken == "" {
+		tok, err := g.prot.Token(rec, ex.in)
+		if err != nil {
+			g.log.Error("html not rewritten: no token", "path", ex.in.URL.Path, "error", err.Error())
+			return nil
+		}
+		*pageToken = tok
+	}
+	scheme, host := g.publicOrigin(ex.in)
+	inj := newInjector(g.headSnippet(*pageToken), g.fieldSnippet(*pageToken), scheme+"://"+host)
+	body := resp.Body
+	if enc == "gzip" || enc == "x-gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			body.Close()
+			return fmt.Errorf("gateway: gzip body of %s does not decode: %w", ex.in.URL.Path, err)
+		}
+		resp.Body = newRewriteBody(body, zr, inj, true)
+	} else {
+		resp.Body = newRewriteBody(body, body, inj, false)
+	}
+	resp.ContentLength = -1
+	h.Del("Content-Length")
+	h.Del("Content-MD5")
+	h.Del("ETag")
+	h.Del("Accept-Ranges")
+	return nil
+}
+
+// headSnippet is inserted after <head>: the token meta tag and the client
+// script.
+func (g *Gateway) headSnippet(token string) []byte {
+	return []byte(`<meta name="csrf-token" content="` + token + `"><script src="` + g.scriptPath + `"></script>`)
+}
+
+// fieldSnippet is inserted after a same-origin <form method=post>.
+func (g *Gateway) fieldSnippet(token string) []byte {
+	return []byte(`<input type="hidden" name="` + htmlAttr(g.tokenField) + `" value="` + token + `">`)
+}
+
+// htmlAttr escapes s for a double-quoted attribute value.
+func htmlAttr(s string) string {
+	return strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;").Replace(s)
+}
+
+// addVary adds v to the Vary header unless it is already listed.
+func addVary(h http.Header, v string) {
+	for _, have := range h.Values("Vary") {
+		for part := range strings.SplitSeq(have, ",") {
+			p := strings.TrimSpace(part)
+			if p == "*" || strings.EqualFold(p, v) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", v)
+}
+
+// sessionChange reports whether the response sets the session cookie to a
+// value other than the one the request carried (a login, or a new session),
+// or deletes it (a logout), and returns the new session id ("" after a
+// logout).
+func sessionChange(h http.Header, in *http.Request, name string) (sid string, changed bool) {
+	found, deleted := false, false
+	for _, line := range h["Set-Cookie"] {
+		c, ok := parseSetCookie(line)
+		if !ok || c.name != name {
+			continue
+		}
+		found = true
+		sid, deleted = c.value, c.deletes()
+	}
+	if !found {
+		return "", false
+	}
+	old := ""
+	if c, err := in.Cookie(name); err == nil {
+		old = c.Value
+	}
+	if deleted {
+		return "", old != ""
+	}
+	sid = strings.Trim(sid, `"`)
+	return sid, sid != old
+}
+
+// headerRecorder is the ResponseWriter given to the library when the
+// gateway asks it for a token while proxying: it keeps the headers the
+// library sets (token cookie, Cache-Control, Vary) for the proxied
+// response. The library never writes a body to it.
+type headerRecorder struct{ h http.Header }
+
+func (r *headerRecorder) Header() http.Header {
+	if r.h == nil {
+		r.h = make(http.Header)
+	}
+	return r.h
+}
+
+func (r *headerRecorder) Write(p []byte) (int, error) { return len(p), nil }
+func (r *headerRecorder) WriteHeader(int)             {}
+
+// slogErrorLog adapts the gateway's logger to ReverseProxy.ErrorLog.
+func slogErrorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}
