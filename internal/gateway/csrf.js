@@ -1,6 +1,7 @@
 // forgeproof csrf.js: adds the anti-CSRF token to this page's same-origin
-// requests that change state. The token lives in memory only (never in
-// localStorage or a readable cookie). Served by the forgeproof gateway.
+// requests that change state. The token lives in this page's memory only:
+// never in web storage or a cookie that scripts can read. Served by the
+// forgeproof gateway.
 (function () {
   "use strict";
   if (window.forgeproof) return;
