@@ -13,8 +13,9 @@ import (
 type Config struct {
 	// PublicOrigins are the origins ("https://bank.example") at which the
 	// protected application is reached by browsers. When set, a request's own
-	// origin is the one among them whose host matches the request's Host, or
-	// the first one; Host and the forwarding headers are then not consulted.
+	// origin is the one among them whose host and port match the request's
+	// Host, or the first one; Host and the forwarding headers are then not
+	// consulted. Set it behind proxies that rewrite Host or terminate TLS.
 	// When empty, the request's origin is built from the request: its scheme
 	// (TLS, or a forwarding header from a trusted proxy) and its Host.
 	PublicOrigins []string
@@ -32,7 +33,10 @@ type Config struct {
 	// reverse proxies whose X-Forwarded-Proto, X-Forwarded-Host and
 	// Forwarded headers are believed. A request from any other peer has its
 	// forwarding headers ignored. If empty, forwarding headers are never
-	// believed.
+	// believed. Forwarded (RFC 7239) is preferred to the X-Forwarded-
+	// headers, and of a list of hops only the last one, added by the
+	// nearest proxy, is used. List only proxies that overwrite or append to
+	// these headers: a listed peer can claim any scheme and host.
 	TrustedProxies []string
 
 	// DenyMissingOrigin rejects unsafe requests that carry none of

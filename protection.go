@@ -116,13 +116,6 @@ func (p *Protection) decide(r *http.Request) verdict {
 		urlPath = r.URL.Path
 	}
 	rt := p.match(v.method, urlPath)
-	if rt != nil && rt.InsecureBypass && !isClean(urlPath) {
-		// As with ServeMux and CrossOriginProtection, only a direct match
-		// bypasses: a router that does not clean paths might dispatch
-		// "/webhooks/../admin/x" to a handler outside the bypass, so the
-		// request gets the default rules instead.
-		rt = nil
-	}
 	v.route = rt
 	safe := isSafeMethod(v.method)
 	if safe && (rt == nil || !rt.CheckSafeMethods) {

@@ -148,14 +148,24 @@ func isClean(p string) bool {
 // as in ServeMux. The path is matched in its clean form, so that
 // "/public/../api/x" is governed by the rules of "/api/", never by those
 // of "/public/".
+//
+// InsecureBypass routes are skipped for a path that is not clean: as with
+// ServeMux and CrossOriginProtection, only a direct match bypasses, since a
+// router that does not clean paths might dispatch "/hooks/../admin/x" to a
+// handler outside the bypass. Such a request gets the rules of the next
+// route that matches, or the defaults.
 func (p *Protection) match(method, urlPath string) *route {
 	if len(p.routes) == 0 {
 		return nil
 	}
+	direct := isClean(urlPath)
 	urlPath = cleanPath(urlPath)
 	for i := range p.routes {
 		rt := &p.routes[i]
 		if rt.method != "" && rt.method != method && !(rt.method == "GET" && method == "HEAD") {
+			continue
+		}
+		if rt.InsecureBypass && !direct {
 			continue
 		}
 		if strings.HasSuffix(rt.path, "/") {
