@@ -78,6 +78,8 @@ const (
 
 // Config is the whole configuration of the gateway. Its yaml keys are the
 // snake_case names in the struct tags; docs/CONFIGURATION.md documents each.
+// A string field with an enum tag takes one of the listed values, or ""
+// for its default.
 type Config struct {
 	// Addr is the host:port the gateway listens on.
 	Addr string `yaml:"addr"`
@@ -91,14 +93,14 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// ReservedPrefix is the path prefix that the gateway serves itself.
 	ReservedPrefix string `yaml:"reserved_prefix"`
+	// FlushInterval is how often streamed response bodies are flushed.
+	FlushInterval time.Duration `yaml:"flush_interval"`
 	// Store is "memory" or a redis:// or rediss:// URL.
 	Store Secret `yaml:"store"`
 	// Protection holds the defaults of every route.
 	Protection Protection `yaml:"protection"`
 	// Upstreams are the backends, chosen by host and path prefix.
 	Upstreams []Upstream `yaml:"upstreams"`
-	// Routes set rules for parts of the application.
-	Routes []Route `yaml:"routes"`
 	// Cookies are the default Set-Cookie hardening rules.
 	Cookies []Cookie `yaml:"cookies"`
 	// Headers are the default security response headers.
@@ -107,8 +109,8 @@ type Config struct {
 	CORS *CORS `yaml:"cors"`
 	// InjectHTML inserts the token into text/html responses by default.
 	InjectHTML bool `yaml:"inject_html"`
-	// FlushInterval is how often streamed response bodies are flushed.
-	FlushInterval time.Duration `yaml:"flush_interval"`
+	// Routes set rules for parts of the application.
+	Routes []Route `yaml:"routes"`
 
 	// pos maps the path of every key read from the file ("routes[0].tokens")
 	// to where it was written.
@@ -142,9 +144,9 @@ type Admin struct {
 // Log configures logging.
 type Log struct {
 	// Level is debug, info, warn or error.
-	Level string `yaml:"level"`
+	Level string `yaml:"level" enum:"debug,info,warn,error"`
 	// Format is json or text.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" enum:"json,text"`
 }
 
 // Limits bounds requests and connections.
@@ -174,7 +176,7 @@ type Protection struct {
 	// SessionCookie is the backend's session cookie that tokens bind to.
 	SessionCookie string `yaml:"session_cookie"`
 	// Tokens is signed, synchronizer or off.
-	Tokens string `yaml:"tokens"`
+	Tokens string `yaml:"tokens" enum:"signed,synchronizer,off"`
 	// Keys sign tokens (the first) and verify them (all).
 	Keys []Secret `yaml:"keys"`
 	// CookieName is the token cookie's name.
@@ -216,7 +218,7 @@ type Route struct {
 	// Pattern is "[METHOD ]PATH"; a PATH ending in "/" is a subtree.
 	Pattern string `yaml:"pattern"`
 	// Tokens overrides protection.tokens.
-	Tokens string `yaml:"tokens"`
+	Tokens string `yaml:"tokens" enum:"signed,synchronizer,off"`
 	// OneTimeTokens accepts each token once.
 	OneTimeTokens bool `yaml:"one_time_tokens"`
 	// JSONOnly refuses bodies that a form can send cross-site.
@@ -248,11 +250,11 @@ type Cookie struct {
 	Name string `yaml:"name"`
 	// SameSite is lax, strict, none or keep; empty adds Lax when the
 	// backend set none.
-	SameSite string `yaml:"same_site"`
+	SameSite string `yaml:"same_site" enum:"lax,strict,none,keep"`
 	// Secure is auto, set or keep.
-	Secure string `yaml:"secure"`
+	Secure string `yaml:"secure" enum:"auto,set,keep"`
 	// HTTPOnly is auto, set or keep.
-	HTTPOnly string `yaml:"http_only"`
+	HTTPOnly string `yaml:"http_only" enum:"auto,set,keep"`
 	// Skip passes the cookie through unchanged.
 	Skip bool `yaml:"skip"`
 }

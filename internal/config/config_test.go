@@ -12,7 +12,10 @@ import (
 	"github.com/forgeproof/forgeproof/internal/config"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var (
+	update    = flag.Bool("update", false, "rewrite the golden files")
+	printKeys = flag.Bool("print-keys", false, "print the configuration keys in the reference format")
+)
 
 const testdata = "../../testdata/config"
 

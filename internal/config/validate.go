@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,8 +27,7 @@ func (c *Config) Validate() error {
 		v.errorf("admin.addr", "the admin listener needs an address of its own, not %s", c.Addr)
 	}
 	v.tls()
-	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
-	v.oneOf("log.format", c.Log.Format, "json", "text")
+	v.enums(reflect.ValueOf(c).Elem(), "")
 	if !strings.HasPrefix(c.ReservedPrefix, "/") || !strings.HasSuffix(c.ReservedPrefix, "/") || c.ReservedPrefix == "/" {
 		v.errorf("reserved_prefix", "must start and end with / and name a path, like %s", DefaultReservedPrefix)
 	}
@@ -84,12 +84,36 @@ func (v *validator) errorf(path, format string, args ...any) {
 	v.errs = append(v.errs, &Error{Pos: v.c.At(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (v *validator) oneOf(path, val string, allowed ...string) bool {
-	if slices.Contains(allowed, val) {
-		return true
+// enums checks every string field with an enum tag below v.
+func (v *validator) enums(val reflect.Value, path string) {
+	switch val.Kind() {
+	case reflect.Pointer:
+		if !val.IsNil() {
+			v.enums(val.Elem(), path)
+		}
+	case reflect.Slice:
+		for i := range val.Len() {
+			v.enums(val.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.Struct:
+		t := val.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := yamlName(f)
+			if name == "" {
+				continue
+			}
+			fp := join(path, name)
+			if enum := f.Tag.Get("enum"); enum != "" {
+				s := val.Field(i).String()
+				if allowed := strings.Split(enum, ","); s != "" && !slices.Contains(allowed, s) {
+					v.errorf(fp, "%q is not one of %s", s, strings.Join(allowed, ", "))
+				}
+				continue
+			}
+			v.enums(val.Field(i), fp)
+		}
 	}
-	v.errorf(path, "%q is not one of %s", val, strings.Join(allowed, ", "))
-	return false
 }
 
 func (v *validator) listen(path, addr string) {
@@ -151,7 +175,6 @@ func (v *validator) protection() {
 			v.errorf(path, "%q is neither an IP address nor a CIDR prefix such as 10.0.0.0/8", a)
 		}
 	}
-	v.tokenMode("protection.tokens", p.Tokens)
 	for _, n := range []struct{ path, val string }{
 		{"protection.session_cookie", p.SessionCookie},
 		{"protection.cookie_name", p.CookieName},
@@ -193,10 +216,6 @@ func DecodeKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("key is %d bytes, it needs at least %d: generate one with \"forgeproof keygen\"", len(b), MinKeyBytes)
 	}
 	return b, nil
-}
-
-func (v *validator) tokenMode(path, mode string) {
-	v.oneOf(path, mode, "signed", "synchronizer", "off")
 }
 
 // origin checks a scheme://host[:port] origin; pattern allows a leading
@@ -274,9 +293,6 @@ func (v *validator) routes() {
 			v.errorf(path+".pattern", "pattern %q is also used by routes[%d]", r.Pattern, j)
 		}
 		patterns[r.Pattern] = i
-		if r.Tokens != "" {
-			v.tokenMode(path+".tokens", r.Tokens)
-		}
 		mode := r.Tokens
 		if mode == "" {
 			mode = v.c.Protection.Tokens
@@ -308,15 +324,6 @@ func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CO
 			v.errorf(cp+".name", "cookie %q already has a rule (cookies[%d])", ck.Name, k)
 		}
 		names[ck.Name] = j
-		if ck.SameSite != "" {
-			v.oneOf(cp+".same_site", ck.SameSite, "lax", "strict", "none", "keep")
-		}
-		if ck.Secure != "" {
-			v.oneOf(cp+".secure", ck.Secure, "auto", "set", "keep")
-		}
-		if ck.HTTPOnly != "" {
-			v.oneOf(cp+".http_only", ck.HTTPOnly, "auto", "set", "keep")
-		}
 		if ck.SameSite == "none" && ck.Secure == "keep" {
 			v.errorf(cp+".secure", "browsers drop SameSite=None cookies without Secure: remove secure: keep")
 		}
