@@ -8,8 +8,8 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
