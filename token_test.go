@@ -776,3 +776,68 @@ func TestConstantTimeCompare(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeToken feeds arbitrary header tokens and cookies to the
+// verification of every mode. It must not panic, must name a token reason
+// for every rejection, and must accept nothing but the genuine cookie with
+// a masked copy of it.
+func FuzzDecodeToken(f *testing.F) {
+	clock := &testClock{time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)}
+	key := bytes.Repeat([]byte{42}, 32)
+	kr, _ := NewKeyRing(key)
+	p := newTokenProtection(f, Config{Keys: kr, SessionCookie: "session"}, clock)
+	b := newBrowser("https://bank.test", "alice")
+	genuine := b.token(f, p)
+	cookie := b.jar[secureCookieName]
+	// A token signed by another ring, for the same session.
+	other, _ := NewKeyRing(bytes.Repeat([]byte{7}, 32))
+	p.tok.keys, other = other, p.tok.keys
+	forged := p.tok.mint(versionSigned, "alice")
+	p.tok.keys = other
+	f.Add(mask(forged[:]), base64.RawURLEncoding.EncodeToString(forged[:]))
+	f.Add(genuine, cookie)
+	f.Add(genuine[:len(genuine)-1]+"A", cookie)
+	f.Add(cookie, cookie)
+	f.Add(genuine, cookie[:len(cookie)-4])
+	f.Add(strings.Repeat("A", maskedSignedLen), strings.Repeat("A", cookieLen))
+	f.Add(strings.Repeat("_", maskedBothLen), `"`+cookie+`"`)
+	f.Add("", "")
+	f.Add(genuine+"=", cookie+"=")
+	f.Fuzz(func(t *testing.T, header, cookieValue string) {
+		// The decoder agrees with encoding/base64.
+		for _, n := range []int{signedLen, 2 * signedLen, 2 * (signedLen + syncLen)} {
+			dst := make([]byte, n)
+			ok := decodeBase64(dst, header)
+			want, err := base64.RawURLEncoding.Strict().DecodeString(header)
+			// encoding/base64 skips CR and LF; tokens never hold them.
+			stdOK := err == nil && len(want) == n && !strings.ContainsAny(header, "\r\n")
+			if ok != stdOK || ok && !bytes.Equal(dst, want) {
+				t.Fatalf("decodeBase64(%d bytes) = %v, encoding/base64: %d bytes, %v", n, ok, len(want), err)
+			}
+		}
+		r := httptest.NewRequest("POST", "https://bank.test/transfer", nil)
+		r.Header.Set("X-CSRF-Token", header)
+		r.Header["Cookie"] = []string{"session=alice; " + secureCookieName + "=" + cookieValue}
+		for _, tt := range []struct {
+			mode    TokenMode
+			oneTime bool
+		}{{SignedTokens, false}, {SynchronizerTokens, false}, {SignedTokens, true}} {
+			reason := p.verifyToken(r, tt.mode, tt.oneTime)
+			switch reason {
+			case ReasonNone:
+				// Only a masked copy of a cookie signed by the ring passes.
+				// (The seeds are minted in each fuzzing process anew, so
+				// the genuine cookie may be another process's.)
+				var raw, c signedToken
+				if tt.mode != SignedTokens || tt.oneTime || !unmask(raw[:], header) ||
+					!decodeBase64(c[:], strings.Trim(cookieValue, `"`)) || raw != c || p.tok.check(&c, "alice") != ReasonNone {
+					t.Fatalf("accepted a token (mode %v, one-time %v) that is not a masked genuine cookie", tt.mode, tt.oneTime)
+				}
+			case ReasonTokenMissing, ReasonTokenInvalid, ReasonTokenExpired, ReasonTokenSessionMismatch,
+				ReasonCookieMissing, ReasonTokenReused:
+			default:
+				t.Fatalf("verifyToken = %q, not a token reason", reason)
+			}
+		}
+	})
+}
