@@ -402,8 +402,8 @@ func (m *Monitor) observeOrigin(e forgeproof.Event, now time.Time, raised []Aler
 			return raised // every tracked origin is under alert
 		}
 		st = &originStat{win: make([]uint32, m.o.Window), stamp: make([]int64, m.o.Window)}
-		m.origins[strings.Clone(key)] = st
 		key = strings.Clone(key)
+		m.origins[key] = st
 	}
 	i := int(m.cur % int64(m.o.Window))
 	if st.stamp[i] != m.cur {
@@ -541,6 +541,9 @@ func summary(a Alert) string {
 	}
 	if a.Status == StatusResolved {
 		return fmt.Sprintf("cleared: %d %s in the last %ds (raised at %d)", a.Count, what, a.Window, a.Threshold)
+	}
+	if a.Rule == RuleOriginRejections {
+		return fmt.Sprintf("%d %s in the last %ds (threshold %d)", a.Count, what, a.Window, a.Threshold)
 	}
 	return fmt.Sprintf("%d %s in the last %ds (threshold %d, baseline %.1f)", a.Count, what, a.Window, a.Threshold, a.Baseline)
 }
