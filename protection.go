@@ -22,6 +22,7 @@ type Protection struct {
 	denyMissing bool
 	mode        TokenMode // Config.Tokens resolved: never TokensDefault
 	routes      []route   // most specific first
+	checkSafe   bool      // some route has CheckSafeMethods
 	reportOnly  bool
 	deny        func(http.ResponseWriter, *http.Request, *Error)
 	onDecision  func(Event)
@@ -76,6 +77,7 @@ func New(cfg Config) (*Protection, error) {
 	p.routes, routeErrs = compileRoutes(cfg.Routes)
 	errs = append(errs, routeErrs...)
 	for _, rt := range p.routes {
+		p.checkSafe = p.checkSafe || rt.CheckSafeMethods
 		mode := rt.Tokens
 		if mode == TokensDefault {
 			mode = p.mode
@@ -109,15 +111,23 @@ type verdict struct {
 // order"). It does not allocate for a safe request, nor for an unsafe
 // request when tokens are off, unless a method-override query parameter is
 // percent-encoded or the URL path is not clean.
-func (p *Protection) decide(r *http.Request) verdict {
+//
+// withRoute asks for the route of a safe request too (for Event.Route).
+func (p *Protection) decide(r *http.Request, withRoute bool) verdict {
 	v := verdict{method: effectiveMethod(r)}
+	safe := isSafeMethod(v.method)
+	if safe && !p.checkSafe && !withRoute {
+		// No route can make this request checked, and nobody asked which
+		// route it matched: skip the matching.
+		v.safe = true
+		return v
+	}
 	urlPath := "/"
 	if r.URL != nil {
 		urlPath = r.URL.Path
 	}
 	rt := p.match(v.method, urlPath)
 	v.route = rt
-	safe := isSafeMethod(v.method)
 	if safe && (rt == nil || !rt.CheckSafeMethods) {
 		v.safe = true
 		return v
@@ -265,7 +275,7 @@ func (p *Protection) originTrusted(h http.Header) bool {
 // called once for every request, safe and exempt ones included, before h.
 func (p *Protection) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := p.decide(r)
+		v := p.decide(r, p.onDecision != nil)
 		if p.onDecision != nil {
 			p.onDecision(p.event(r, &v))
 		}
@@ -292,7 +302,7 @@ func (p *Protection) Handler(h http.Handler) http.Handler {
 // decides. When the token must be read from a form body, the body is
 // restored so that the next handler reads it whole.
 func (p *Protection) Check(r *http.Request) error {
-	v := p.decide(r)
+	v := p.decide(r, false)
 	if v.reason == ReasonNone {
 		return nil
 	}

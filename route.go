@@ -159,7 +159,9 @@ func (p *Protection) match(method, urlPath string) *route {
 		return nil
 	}
 	direct := isClean(urlPath)
-	urlPath = cleanPath(urlPath)
+	if !direct {
+		urlPath = cleanPath(urlPath)
+	}
 	for i := range p.routes {
 		rt := &p.routes[i]
 		if rt.method != "" && rt.method != method && !(rt.method == "GET" && method == "HEAD") {
@@ -185,6 +187,9 @@ func isSafeMethod(m string) bool {
 	switch m {
 	case "GET", "HEAD", "OPTIONS", "TRACE":
 		return true
+	}
+	if upperMethod(m) == m { // the common case: no lower-case letter
+		return false
 	}
 	return strings.EqualFold(m, "GET") || strings.EqualFold(m, "HEAD") ||
 		strings.EqualFold(m, "OPTIONS") || strings.EqualFold(m, "TRACE")
@@ -219,6 +224,9 @@ func effectiveMethod(r *http.Request) string {
 // queryMethod returns the first _method query parameter value that names an
 // unsafe method, or "".
 func queryMethod(q string) string {
+	if !strings.Contains(q, "_method") && !strings.Contains(q, "%") {
+		return ""
+	}
 	for q != "" {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
