@@ -188,7 +188,7 @@ func isSafeMethod(m string) bool {
 	case "GET", "HEAD", "OPTIONS", "TRACE":
 		return true
 	}
-	if upperMethod(m) == m { // the common case: no lower-case letter
+	if !hasLower(m) { // the common case
 		return false
 	}
 	return strings.EqualFold(m, "GET") || strings.EqualFold(m, "HEAD") ||
@@ -275,12 +275,20 @@ func unhex(c byte) byte {
 
 // upperMethod returns m in upper case, allocating only when it is not.
 func upperMethod(m string) string {
-	for i := 0; i < len(m); i++ {
-		if 'a' <= m[i] && m[i] <= 'z' {
-			return strings.ToUpper(m)
-		}
+	if hasLower(m) {
+		return strings.ToUpper(m)
 	}
 	return m
+}
+
+// hasLower reports whether s holds an ASCII lower-case letter.
+func hasLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonContentType reports whether the request's Content-Type allows it on a
