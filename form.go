@@ -51,52 +51,65 @@ func formToken(r *http.Request, field string, limit int64) (string, Reason) {
 	return "", ReasonTokenMissing
 }
 
-// urlencodedToken finds field in an urlencoded body.
+// urlencodedToken finds field in an urlencoded body. It reads the body in
+// chunks and stops at the end of the field's pair.
 func urlencodedToken(r *http.Request, field string, limit int64) (string, Reason) {
 	rec := &recorder{src: r.Body, limit: limit}
-	_, err := io.Copy(io.Discard, rec)
-	restoreBody(r, rec)
-	if err != nil {
-		return "", ReasonBodyUnreadable
+	defer restoreBody(r, rec)
+	chunk := make([]byte, 4<<10)
+	scanned := 0 // rec.buf[:scanned] holds whole pairs without the field
+	for {
+		_, err := rec.Read(chunk)
+		if err != nil && err != io.EOF {
+			return "", ReasonBodyUnreadable
+		}
+		final := err == io.EOF && !rec.more
+		value, found, n, ok := findURLEncoded(rec.buf[scanned:rec.n], field, final)
+		scanned += n
+		switch {
+		case !ok:
+			return "", ReasonBodyUnreadable
+		case found:
+			return value, ReasonNone
+		case err == nil:
+			continue
+		case rec.more:
+			return "", ReasonBodyUnreadable
+		}
+		return "", ReasonTokenMissing
 	}
-	value, found, ok := findURLEncoded(rec.buf[:rec.n], field, rec.more)
-	switch {
-	case !ok:
-		return "", ReasonBodyUnreadable
-	case found:
-		return value, ReasonNone
-	case rec.more:
-		return "", ReasonBodyUnreadable
-	}
-	return "", ReasonTokenMissing
 }
 
-// findURLEncoded returns the value of the first field called name in the
-// urlencoded form body. When truncated is true, body is the first part of a
-// longer one, and its last pair may be cut short, so it is not used. ok is
-// false when a pair before the field has a malformed escape.
-func findURLEncoded(body []byte, name string, truncated bool) (value string, found, ok bool) {
-	for len(body) > 0 {
-		pair, rest, more := bytes.Cut(body, []byte("&"))
-		if !more && truncated {
-			return "", false, true
+// findURLEncoded looks for the first field called name among the pairs of
+// an urlencoded form body. Unless final is set, body may end inside a
+// pair, which is left for later: n is the length of the whole pairs
+// scanned. ok is false when the field or a name before it has a malformed
+// escape.
+func findURLEncoded(body []byte, name string, final bool) (value string, found bool, n int, ok bool) {
+	for n < len(body) {
+		pair, _, more := bytes.Cut(body[n:], []byte("&"))
+		if !more && !final {
+			break
 		}
-		body = rest
+		n += len(pair)
+		if more {
+			n++
+		}
 		k, v, _ := bytes.Cut(pair, []byte("="))
 		key, err := url.QueryUnescape(string(k))
 		if err != nil {
-			return "", false, false
+			return "", false, n, false
 		}
 		if key != name {
 			continue
 		}
 		value, err := url.QueryUnescape(string(v))
 		if err != nil {
-			return "", false, false
+			return "", false, n, false
 		}
-		return value, true, true
+		return value, true, n, true
 	}
-	return "", false, true
+	return "", false, n, true
 }
 
 // multipartToken finds field among the parts of a multipart body. It stops

@@ -218,3 +218,44 @@ func FuzzFormToken(f *testing.F) {
 		}
 	})
 }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestFormTokenStopsAtField(t *testing.T) {
+	pad := strings.Repeat("p", 512<<10)
+	urlencoded := "_csrf=tok&pad=" + pad
+	mp, ct := multipartBody(t, [3]string{"_csrf", "", "tok"}, [3]string{"doc", "big.bin", pad})
+	for _, tt := range []struct {
+		name, contentType, body string
+	}{
+		{"urlencoded", "application/x-www-form-urlencoded", urlencoded},
+		{"multipart", ct, string(mp)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &countingReader{r: strings.NewReader(tt.body)}
+			r := httptest.NewRequest("POST", "/", nil)
+			r.Body = io.NopCloser(src)
+			r.Header.Set("Content-Type", tt.contentType)
+			if got, reason := formToken(r, "_csrf", 1<<20); got != "tok" || reason != ReasonNone {
+				t.Fatalf("formToken = %q, %q", got, reason)
+			}
+			if src.n > 16<<10 {
+				t.Errorf("read %d bytes to find a field at the start, want at most 16 KiB", src.n)
+			}
+			rest, _ := io.ReadAll(r.Body)
+			if string(rest) != tt.body {
+				t.Errorf("restored body differs")
+			}
+		})
+	}
+}
