@@ -56,6 +56,7 @@ type vectorRoute struct {
 	CheckSafeMethods bool   `json:"check_safe_methods"`
 	InsecureBypass   bool   `json:"insecure_bypass"`
 	ReportOnly       bool   `json:"report_only"`
+	OneTimeTokens    bool   `json:"one_time"`
 }
 
 type vectorRequest struct {
@@ -66,7 +67,9 @@ type vectorRequest struct {
 	Headers [][2]string `json:"headers"` // in order; a name may repeat
 	Body    string      `json:"body"`
 	// Token is the token state: "" (none), "header", "form", "multipart",
-	// "cookie-only", "token-only", "garbage", "other-session".
+	// "cookie-only", "token-only", "garbage", "other-session", "one-time"
+	// (a token from OneTimeToken in the header), "one-time-reused" (the
+	// same, already accepted once).
 	Token string `json:"token"`
 	// Session is the value of the session cookie ("sid").
 	Session string `json:"session"`
@@ -109,6 +112,7 @@ func (c vectorConfig) build(t *testing.T) forgeproof.Config {
 			CheckSafeMethods: r.CheckSafeMethods,
 			InsecureBypass:   r.InsecureBypass,
 			ReportOnly:       r.ReportOnly,
+			OneTimeTokens:    r.OneTimeTokens,
 		})
 	}
 	return cfg
@@ -150,7 +154,18 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 	if vr.Token == "other-session" {
 		mintSession = "mallory"
 	}
-	cookies, token := mint(t, p, vr.URL, mintSession)
+	oneTime := strings.HasPrefix(vr.Token, "one-time")
+	cookies, token := mint(t, p, vr.URL, mintSession, oneTime)
+	if vr.Token == "one-time-reused" {
+		first := vr.newRequest(vr.Body)
+		for _, c := range cookies {
+			first.AddCookie(c)
+		}
+		first.Header.Set("X-CSRF-Token", token)
+		if err := p.Check(first); err != nil {
+			t.Fatalf("first use of the one-time token: %v", err)
+		}
+	}
 	body := vr.Body
 	var contentType string
 	switch vr.Token {
@@ -179,7 +194,7 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 		}
 	}
 	switch vr.Token {
-	case "header", "token-only", "other-session":
+	case "header", "token-only", "other-session", "one-time", "one-time-reused":
 		r.Header.Set("X-CSRF-Token", token)
 	case "garbage":
 		r.Header.Set("X-CSRF-Token", "garbage")
@@ -190,18 +205,23 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 	return r, body
 }
 
-// mint asks p for a token on a GET of rawURL in the given session, as a
-// page would, and returns the cookies it set and the masked token.
-func mint(t *testing.T, p *forgeproof.Protection, rawURL, session string) ([]*http.Cookie, string) {
+// mint asks p for a token (a one-time token if oneTime) on a GET of rawURL
+// in the given session, as a page would, and returns the cookies it set and
+// the masked token.
+func mint(t *testing.T, p *forgeproof.Protection, rawURL, session string, oneTime bool) ([]*http.Cookie, string) {
 	t.Helper()
 	r := httptest.NewRequest("GET", rawURL, nil)
 	if session != "" {
 		r.AddCookie(&http.Cookie{Name: "sid", Value: session})
 	}
 	w := httptest.NewRecorder()
-	token, err := p.Token(w, r)
+	get := p.Token
+	if oneTime {
+		get = p.OneTimeToken
+	}
+	token, err := get(w, r)
 	if err != nil {
-		t.Fatalf("Token: %v", err)
+		t.Fatalf("minting a token: %v", err)
 	}
 	if token == "" {
 		t.Fatal("Token returned an empty token")
