@@ -42,6 +42,7 @@ const (
 	sComment       // inside <!-- -->
 	sTag           // inside a tag, up to its '>'
 	sRawEnd        // inside raw text, read "</" and maybe the element's name
+	sLongTag       // inside a tag too long to examine, up to its '>'
 )
 
 // rawText are the elements whose content has no tags.
@@ -139,43 +140,56 @@ func (in *injector) write(dst, p []byte) []byte {
 				continue
 			}
 			dst = in.flushText(dst)
-		case sTag:
-			i := 0
-			done := false
-			for ; i < len(p); i++ {
-				c := p[i]
-				switch {
-				case in.quote != 0:
-					if c == in.quote {
-						in.quote = 0
-					}
-				case c == '>':
-					done = true
-				case (c == '"' || c == '\'') && in.eq:
-					in.quote = c
-				}
-				if done {
-					i++
-					break
-				}
-				if !isSpace(c) {
-					in.eq = c == '=' && in.quote == 0
-				}
+		case sTag, sLongTag:
+			i, done := in.scanTag(p)
+			if in.state == sLongTag {
+				dst = append(dst, p[:i]...)
+			} else {
+				in.buf = append(in.buf, p[:i]...)
 			}
-			in.buf = append(in.buf, p[:i]...)
 			p = p[i:]
-			if done {
-				dst = in.tag(dst)
-				in.buf = in.buf[:0]
-				in.state = sText
-			} else if len(in.buf) > maxTag {
+			switch {
+			case in.state == sLongTag:
+				if done {
+					in.state = sText
+				}
+			case len(in.buf) > maxTag:
+				// Too long to examine: pass it through, up to its end.
 				dst = append(dst, in.buf...)
+				in.buf = in.buf[:0]
+				in.state = sLongTag
+				if done {
+					in.state = sText
+				}
+			case done:
+				dst = in.tag(dst)
 				in.buf = in.buf[:0]
 				in.state = sText
 			}
 		}
 	}
 	return dst
+}
+
+// scanTag returns how many bytes of p belong to the current tag, and
+// whether they end it (with its unquoted '>').
+func (in *injector) scanTag(p []byte) (int, bool) {
+	for i, c := range p {
+		switch {
+		case in.quote != 0:
+			if c == in.quote {
+				in.quote = 0
+			}
+		case c == '>':
+			return i + 1, true
+		case (c == '"' || c == '\'') && in.eq:
+			in.quote = c
+		}
+		if !isSpace(c) {
+			in.eq = c == '=' && in.quote == 0
+		}
+	}
+	return len(p), false
 }
 
 // flushText passes the examined markup through as text.

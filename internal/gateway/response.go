@@ -183,7 +183,10 @@ func sessionChange(h http.Header, in *http.Request, name string) (sid string, ch
 		return "", old != ""
 	}
 	sid = strings.Trim(sid, `"`)
-	return sid, sid != old
+	if sid == old {
+		return "", false
+	}
+	return sid, true
 }
 
 // headerRecorder is the ResponseWriter given to the library when the

@@ -1,0 +1,287 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestHardenCookie(t *testing.T) {
+	rules := []CookieRule{
+		{Name: "strict", SameSite: http.SameSiteStrictMode},
+		{Name: "cross", SameSite: http.SameSiteNoneMode},
+		{Name: "asis", SameSite: http.SameSiteDefaultMode, Secure: FlagKeep},
+		{Name: "js", HttpOnly: FlagSet, Secure: FlagSet},
+		{Name: "keepsid", HttpOnly: FlagKeep},
+		{Name: "skip", Skip: true},
+	}
+	tests := []struct {
+		name  string
+		line  string
+		https bool
+		want  string
+		warn  bool
+	}{
+		{"SameSite added over HTTP", "a=1; Path=/", false, "a=1; Path=/; SameSite=Lax", false},
+		{"Secure added over HTTPS", "a=1", true, "a=1; SameSite=Lax; Secure", false},
+		{"backend's SameSite kept", "a=1; samesite=strict; Secure", true, "a=1; samesite=strict; Secure", false},
+		{"backend's SameSite=None gets Secure", "a=1; SameSite=None", false, "a=1; SameSite=None; Secure", false},
+		{"already hard: unchanged bytes", "a=1;Path=/;SameSite=Lax;Secure;HttpOnly", true, "a=1;Path=/;SameSite=Lax;Secure;HttpOnly", false},
+		{"session cookie gets HttpOnly", "sid=s3cr3t; Path=/", true, "sid=s3cr3t; Path=/; SameSite=Lax; Secure; HttpOnly", false},
+		{"session cookie rule may keep HttpOnly off", "keepsid=1", false, "keepsid=1; SameSite=Lax", false},
+		{"rule forces Strict", "strict=1; SameSite=None", false, "strict=1; SameSite=Strict", false},
+		{"rule forces None with Secure", "cross=1; SameSite=Lax", false, "cross=1; SameSite=None; Secure", false},
+		{"rule keeps everything", "asis=1", true, "asis=1", false},
+		{"rule sets HttpOnly and Secure", "js=1", false, "js=1; SameSite=Lax; Secure; HttpOnly", false},
+		{"skip", "skip=1", true, "skip=1", false},
+		{"__Host- gets Secure and Path", "__Host-id=1", false, "__Host-id=1; SameSite=Lax; Secure; Path=/", false},
+		{"__Host- with Domain is logged", "__Host-id=1; Domain=example.com; Path=/", true, "__Host-id=1; Domain=example.com; Path=/; SameSite=Lax; Secure", true},
+		{"__Secure- gets Secure", "__Secure-id=1", false, "__Secure-id=1; SameSite=Lax; Secure", false},
+		{"unknown attributes survive", "a=1; Partitioned; Priority=High; Max-Age=60", false, "a=1; Partitioned; Priority=High; Max-Age=60; SameSite=Lax", false},
+		{"quoted value", `a="x y"`, false, `a="x y"; SameSite=Lax`, false},
+		{"no pair: passed through", "garbage", true, "garbage", true},
+		{"bad name: passed through", "a b=1", true, "a b=1", true},
+		{"control byte: passed through", "a=1\x00; Secure", true, "a=1\x00; Secure", true},
+		{"empty: passed through", "", true, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, warn := hardenCookie(tt.line, rules, "sid", tt.https)
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if (warn != "") != tt.warn {
+				t.Errorf("warning %q, want one: %v", warn, tt.warn)
+			}
+			if again, _ := hardenCookie(got, rules, "sid", tt.https); again != got {
+				t.Errorf("not idempotent: %q then %q", got, again)
+			}
+		})
+	}
+}
+
+func TestSessionChange(t *testing.T) {
+	tests := []struct {
+		name    string
+		old     string // the request's session cookie, "" for none
+		set     []string
+		sid     string
+		changed bool
+	}{
+		{"login", "", []string{"sid=new; Path=/; HttpOnly"}, "new", true},
+		{"new session", "old", []string{"sid=new"}, "new", true},
+		{"same session again", "same", []string{"sid=same; Max-Age=3600"}, "", false},
+		{"quoted value", "", []string{`sid="q"`}, "q", true},
+		{"logout by Max-Age", "old", []string{"sid=; Max-Age=0"}, "", true},
+		{"logout by Expires", "old", []string{"sid=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT"}, "", true},
+		{"logout without a session", "", []string{"sid=; Max-Age=0"}, "", false},
+		{"other cookie", "old", []string{"theme=dark"}, "", false},
+		{"last one wins", "", []string{"sid=a", "sid=b"}, "b", true},
+		{"unparseable ignored", "old", []string{"sid"}, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := http.NewRequest("GET", "/", nil)
+			if tt.old != "" {
+				r.AddCookie(&http.Cookie{Name: "sid", Value: tt.old})
+			}
+			h := http.Header{"Set-Cookie": tt.set}
+			sid, changed := sessionChange(h, r, "sid")
+			if sid != tt.sid || changed != tt.changed {
+				t.Errorf("got (%q, %v), want (%q, %v)", sid, changed, tt.sid, tt.changed)
+			}
+		})
+	}
+}
+
+func TestInjector(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"head", "<html><head><title>x</title>", "<html><head>H<title>x</title>"},
+		{"head with attributes and odd case", `<HeAd profile="a>b">`, `<HeAd profile="a>b">H`},
+		{"only first head", "<head></head><head>", "<head>H</head><head>"},
+		{"body when no head", "<body class=x><p>", "<body class=x>H<p>"},
+		{"post form", "<form method=post>", "<form method=post>F"},
+		{"post form, quoted, spaces", `<form  action = "/t"  method = 'PoSt' >`, `<form  action = "/t"  method = 'PoSt' >F`},
+		{"get form", "<form>", "<form>"},
+		{"cross-origin action", `<form method=post action="https://evil.example/">`, `<form method=post action="https://evil.example/">`},
+		{"scheme-relative action", `<form method=post action="//evil.example/">`, `<form method=post action="//evil.example/">`},
+		{"backslash action", `<form method=post action="\\evil.example/">`, `<form method=post action="\\evil.example/">`},
+		{"same-origin absolute action", `<form method=post action="https://bank.example/t">`, `<form method=post action="https://bank.example/t">F`},
+		{"same-origin with default port", `<form method=post action="https://BANK.example:443/t">`, `<form method=post action="https://BANK.example:443/t">F`},
+		{"other port", `<form method=post action="https://bank.example:8443/t">`, `<form method=post action="https://bank.example:8443/t">`},
+		{"javascript action", `<form method=post action="javascript:go()">`, `<form method=post action="javascript:go()">`},
+		{"entity in method", `<form method="p&#111;st">`, `<form method="p&#111;st">F`},
+		{"first attribute wins", `<form method=get method=post>`, `<form method=get method=post>`},
+		{"comment", "<!-- <head> <form method=post> -->", "<!-- <head> <form method=post> -->"},
+		{"comment with dashes", "<!-- a -- b --->x<head>", "<!-- a -- b --->x<head>H"},
+		{"script content", "<script>if (a<b) x='<form method=post>'</script><form method=post>", "<script>if (a<b) x='<form method=post>'</script><form method=post>F"},
+		{"script end tag in another case", "<SCRIPT>x</ScRiPt ><head>", "<SCRIPT>x</ScRiPt ><head>H"},
+		{"not the end tag", "<script></scripts><head></script><head>", "<script></scripts><head></script><head>H"},
+		{"textarea", "<textarea><form method=post></textarea>", "<textarea><form method=post></textarea>"},
+		{"less-than in text", "a < b <3 <form method=post>", "a < b <3 <form method=post>F"},
+		{"doctype", "<!DOCTYPE html><head>", "<!DOCTYPE html><head>H"},
+		{"unterminated tag", "<head", "<head"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, size := range []int{1, 2, 3, 7, 1 << 20} {
+				got := runInjector(tt.in, size)
+				if got != tt.want {
+					t.Fatalf("in chunks of %d:\ngot  %q\nwant %q", size, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// runInjector feeds in to an injector in chunks of size bytes; the snippets
+// are "H" and "F", the page origin https://bank.example.
+func runInjector(in string, size int) string {
+	inj := newInjector([]byte("H"), []byte("F"), "https://bank.example")
+	var out []byte
+	for i := 0; i < len(in); i += size {
+		out = inj.write(out, []byte(in[i:min(i+size, len(in))]))
+	}
+	return string(inj.close(out))
+}
+
+func TestInjectorLongTagPassesThrough(t *testing.T) {
+	in := "<form method=post " + strings.Repeat("a", maxTag+10) + "><head>"
+	if got := runInjector(in, 4096); got != in+"H" {
+		t.Fatalf("long tag: got %d bytes %q, want %d", len(got), got[len(got)-20:], len(in)+1)
+	}
+}
+
+func TestRewriteBody(t *testing.T) {
+	page, err := os.ReadFile("testdata/page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := runInjector(string(page), 1<<20)
+	for _, gz := range []bool{false, true} {
+		src := page
+		if gz {
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			zw.Write(page)
+			zw.Close()
+			src = b.Bytes()
+		}
+		var r io.Reader = iotest.OneByteReader(bytes.NewReader(src))
+		if gz {
+			zr, err := gzip.NewReader(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = zr
+		}
+		body := newRewriteBody(io.NopCloser(nil), r, newInjector([]byte("H"), []byte("F"), "https://bank.example"), gz)
+		out, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gz {
+			zr, err := gzip.NewReader(bytes.NewReader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(out) != want {
+			t.Errorf("gzip=%v: rewritten body differs from the injector's output", gz)
+		}
+		if !strings.Contains(string(out), "<head>H") {
+			t.Errorf("gzip=%v: nothing injected", gz)
+		}
+	}
+}
+
+func TestRewriteBodyPassesErrors(t *testing.T) {
+	body := newRewriteBody(io.NopCloser(nil), iotest.ErrReader(io.ErrUnexpectedEOF), newInjector(nil, nil, ""), false)
+	if _, err := io.ReadAll(body); err != io.ErrUnexpectedEOF {
+		t.Fatalf("error %v, want the upstream's", err)
+	}
+}
+
+// FuzzHardenCookie checks that the Set-Cookie rewriter never panics, keeps
+// a cookie's name and value, only adds or replaces attributes, and is
+// idempotent.
+func FuzzHardenCookie(f *testing.F) {
+	for _, s := range []string{
+		"sid=abc; Path=/; HttpOnly", "a=1; SameSite=None", "__Host-x=1; Domain=a.example",
+		`q="a b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT`, "garbage", "a=1;;; ;Secure;samesite=strict",
+		"=1", "a=", "__Secure-a=1; Path=/x", "a=1; Partitioned",
+	} {
+		f.Add(s, true)
+	}
+	rules := []CookieRule{{Name: "strict", SameSite: http.SameSiteStrictMode}, {Name: "none", SameSite: http.SameSiteNoneMode}}
+	f.Fuzz(func(t *testing.T, line string, https bool) {
+		out, _ := hardenCookie(line, rules, "sid", https)
+		in, ok := parseSetCookie(line)
+		if !ok {
+			if out != line {
+				t.Fatalf("unparseable %q changed to %q", line, out)
+			}
+			return
+		}
+		got, ok := parseSetCookie(out)
+		if !ok || got.name != in.name || got.value != in.value {
+			t.Fatalf("%q became %q: name or value lost", line, out)
+		}
+		if len(got.attrs) < len(in.attrs) {
+			t.Fatalf("%q became %q: attributes lost", line, out)
+		}
+		if again, _ := hardenCookie(out, rules, "sid", https); again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q", line, out, again)
+		}
+	})
+}
+
+// FuzzInjector checks that the HTML injector never panics, changes nothing
+// but its insertions, and gives the same output however the input is
+// split.
+func FuzzInjector(f *testing.F) {
+	page, err := os.ReadFile("testdata/page.html")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(page), uint8(7))
+	for _, s := range []string{
+		"<head><form method=post>", "<!-- <head> -->", "<script></script ><form method=post action=/x>",
+		`<form method="post" action="//a">`, "<<<>>><!-->", "<textarea></textarea><body>", "<form method=post " + `a="'>'">`,
+	} {
+		f.Add(s, uint8(1))
+	}
+	const head, field = "\x00HEAD\x00", "\x00FIELD\x00"
+	f.Fuzz(func(t *testing.T, in string, split uint8) {
+		if strings.Contains(in, "\x00") {
+			return // the markers must be unique
+		}
+		size := int(split) + 1
+		inj := newInjector([]byte(head), []byte(field), "https://bank.example")
+		var out []byte
+		for i := 0; i < len(in); i += size {
+			out = inj.write(out, []byte(in[i:min(i+size, len(in))]))
+		}
+		out = inj.close(out)
+		if strings.Count(string(out), head) > 1 {
+			t.Fatalf("head snippet inserted more than once: %q", out)
+		}
+		stripped := strings.ReplaceAll(strings.ReplaceAll(string(out), head, ""), field, "")
+		if stripped != in {
+			t.Fatalf("input changed:\n in  %q\n out %q", in, out)
+		}
+		whole := newInjector([]byte(head), []byte(field), "https://bank.example")
+		if one := string(whole.close(whole.write(nil, []byte(in)))); one != string(out) {
+			t.Fatalf("output depends on the split:\n whole   %q\n chunked %q", one, out)
+		}
+	})
+}
