@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"io"
+
+	"github.com/forgeproof/forgeproof/internal/scan"
 )
 
-// SKELETON: owned by the helper that builds "forgeproof scan".
+// runScan runs "forgeproof scan"; see internal/scan.Command.
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	panic("SKELETON")
+	return scan.Command(ctx, args, stdout, stderr)
 }

@@ -196,3 +196,9 @@ func Lookup(id string) (*Check, bool) {
 	}
 	return nil, false
 }
+
+// Clone returns a deep copy of r.
+func (r *Request) Clone() *Request {
+	u := *r.URL
+	return &Request{Method: r.Method, URL: &u, Header: r.Header.Clone(), Body: append([]byte(nil), r.Body...)}
+}
