@@ -23,7 +23,7 @@ func (c *Config) Validate() error {
 	v := &validator{c: c}
 	v.listen("addr", c.Addr)
 	v.listen("admin.addr", c.Admin.Addr)
-	if c.Addr == c.Admin.Addr {
+	if c.Addr == c.Admin.Addr && !strings.HasSuffix(c.Addr, ":0") {
 		v.errorf("admin.addr", "the admin listener needs an address of its own, not %s", c.Addr)
 	}
 	v.tls()

@@ -40,6 +40,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/admin"
@@ -110,6 +111,10 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+
+	// go-redis logs its reconnection attempts on its own global logger;
+	// /readyz and the store-unavailable refusals already report an outage.
+	redis.SetLogger(redisLogger{log})
 
 	s := &server{log: log, level: level, metrics: m, stores: map[string]*storeEntry{}}
 	defer s.closeStores()
@@ -228,7 +233,7 @@ type server struct {
 type storeEntry struct {
 	store forgeproof.Store
 	// ping is set when the store is shared and so decides readiness.
-	ping func(context.Context) error
+	ping  func(context.Context) error
 	close func() error
 }
 
@@ -375,6 +380,13 @@ func (s *server) onDecision(e forgeproof.Event) {
 		slog.String("client_addr", e.RemoteAddr),
 		slog.Bool("report_only", e.ReportOnly),
 	)
+}
+
+// redisLogger writes go-redis's messages to the log at debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Debug("redis client: " + fmt.Sprintf(format, v...))
 }
 
 func logLevel(s string) slog.Level {
