@@ -331,3 +331,65 @@ func TestAllocsDefaultConfig(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheck feeds arbitrary provenance headers, hosts, paths and methods to
+// a configuration that uses every origin-layer feature, and checks that the
+// decision never panics, that Check and Handler agree, and that a plain GET
+// is never refused.
+func FuzzCheck(f *testing.F) {
+	f.Add("POST", "/api/x?_method=PUT", "bank.test", "https://bank.test", "", "same-origin", "for=1;proto=https;host=bank.test", "10.0.0.1:1")
+	f.Add("GET", "/hooks/../api/", "[::1]:8080", "null", "https://[::1]:8080/", "", `host="a,b"`, "[fd00::1]:1")
+	f.Add("PUT", "//x/./y", "@malformed", "http://evil@bank.test", "//x", "cross-site", "", "")
+	f.Add("GET", "/?%5Fmethod=delete", "BANK.TEST:443", "https://a.example.com", "ØBöIß", "none", "proto=http", "192.0.2.1:5")
+	p, err := forgeproof.New(forgeproof.Config{
+		Tokens:         forgeproof.TokensOff,
+		TrustedOrigins: []string{"https://*.example.com", "http://[::1]:8080"},
+		TrustedProxies: []string{"10.0.0.0/8", "fd00::/8"},
+		Routes: []forgeproof.Route{
+			{Pattern: "/api/", JSONOnly: true, RequireHeader: "X-Requested-With"},
+			{Pattern: "/hooks/", InsecureBypass: true},
+			{Pattern: "GET /legacy/", CheckSafeMethods: true},
+		},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) }))
+	f.Fuzz(func(t *testing.T, method, target, host, origin, referer, sfs, fwd, remote string) {
+		if !validMethod(method) {
+			return
+		}
+		r := httptest.NewRequest("GET", "https://bank.test/", nil)
+		r.Method = method
+		if u, err := r.URL.Parse(target); err == nil {
+			r.URL = u
+		}
+		r.Host, r.RemoteAddr = host, remote
+		for k, v := range map[string]string{"Origin": origin, "Referer": referer, "Sec-Fetch-Site": sfs, "Forwarded": fwd} {
+			if v != "" {
+				r.Header[k] = []string{v}
+			}
+		}
+		checkErr := p.Check(r)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if (checkErr == nil) != (w.Code == 299) {
+			t.Fatalf("Check = %v but Handler answered %d", checkErr, w.Code)
+		}
+		if method == "GET" && checkErr != nil && r.URL.RawQuery == "" && !strings.Contains(r.URL.Path, "legacy") {
+			t.Fatalf("a plain GET was refused: %v", checkErr)
+		}
+	})
+}
+
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, c := range m {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, c) {
+			return false
+		}
+	}
+	return true
+}
