@@ -132,10 +132,15 @@ type Config struct {
 
 // A Route sets rules for the requests that match its Pattern.
 //
-// Patterns have the form "[METHOD ]PATH". PATH is matched against the
-// request's URL path: a PATH ending in "/" matches the whole subtree below
-// it, any other PATH matches exactly. The longest matching PATH wins, and a
-// pattern with a method beats one without.
+// Patterns have the form "[METHOD ]PATH". METHOD is upper case, and GET
+// also matches HEAD. PATH must be clean (no "." or ".." elements, no
+// repeated slashes) and is matched against the request's URL path, cleaned
+// the same way: a PATH ending in "/" matches the whole subtree below it,
+// any other PATH matches exactly. The longest matching PATH wins, and a
+// pattern with a method beats one without. A request takes the rules of
+// the winning route only; rules are not merged from shorter patterns.
+// The method matched is the effective one: a safe request whose method
+// override names an unsafe method matches that method's patterns.
 type Route struct {
 	// Pattern selects the requests that the route governs, such as
 	// "/api/" or "POST /login".
@@ -175,6 +180,8 @@ type Route struct {
 	// InsecureBypass disables every check on this route. It exists for
 	// endpoints that must accept cross-origin requests by design (webhooks
 	// from other services), and is named so that it stands out in review.
+	// It applies only to requests whose URL path is already clean, so that
+	// "/hooks/../admin" is not bypassed.
 	InsecureBypass bool
 }
 
