@@ -245,8 +245,8 @@ func (p *Protection) checkOrigin(r *http.Request) Reason {
 		}
 		return ReasonRefererMismatch
 	}
-	// No Sec-Fetch-Site, Origin or Referer: every browser since 2020
-	// sends Origin on an unsafe cross-origin request, so this is a
+	// No Sec-Fetch-Site, Origin or Referer: current browsers send Origin
+	// on every unsafe cross-origin request, so this is a
 	// non-browser client or a same-origin request from an old browser
 	// with a strict Referrer-Policy. It passes unless configured
 	// otherwise; tokens, when enabled, still apply.
