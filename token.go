@@ -457,17 +457,27 @@ func (p *Protection) pageToken(ctx context.Context, cookie *signedToken, binding
 }
 
 // noStore marks a response that carries a token as not cacheable, and as
-// varying with the cookie that the token is tied to.
+// varying with the cookie that the token is tied to and with the headers
+// that the decision on the request reads.
 func noStore(h http.Header) {
 	h.Set("Cache-Control", "no-store")
+	for _, name := range [...]string{"Cookie", "Origin", "Sec-Fetch-Site"} {
+		if !varies(h, name) {
+			h.Add("Vary", name)
+		}
+	}
+}
+
+// varies reports whether the Vary header of h names the header name.
+func varies(h http.Header, name string) bool {
 	for _, v := range h["Vary"] {
 		for _, f := range strings.Split(v, ",") {
-			if strings.EqualFold(trimSpace(f), "Cookie") {
-				return
+			if f = trimSpace(f); f == "*" || strings.EqualFold(f, name) {
+				return true
 			}
 		}
 	}
-	h.Add("Vary", "Cookie")
+	return false
 }
 
 // Token returns the anti-CSRF token for the response to r, for a page to
@@ -478,9 +488,10 @@ func noStore(h http.Header) {
 //
 // Token sets the token cookie on w when r has no genuine cookie for its
 // session (or one past half its maximum age), and marks the response
-// Cache-Control: no-store and Vary: Cookie; call it before writing the
-// response's header. Calling it several times for one response sets the
-// cookie once. The error is non-nil only when synchronizer tokens are in
+// Cache-Control: no-store and Vary: Cookie, Origin, Sec-Fetch-Site; call it
+// before writing the response's header. Calling it several times for one
+// response sets the cookie once. After [Protection.Rotate], use the token
+// that Rotate returned for the rest of that response. The error is non-nil only when synchronizer tokens are in
 // use and the [Store] fails; it holds no token.
 func (p *Protection) Token(w http.ResponseWriter, r *http.Request) (string, error) {
 	cookie := p.ensureCookie(w, r)
