@@ -211,3 +211,30 @@ func ExampleConfig_reportOnly() {
 	// would deny POST /transfer origin-mismatch report-only: true
 	// handled /transfer
 }
+
+// Behind a TLS-terminating reverse proxy the application sees plain HTTP and
+// perhaps an internal Host. List the proxy in TrustedProxies so that its
+// Forwarded or X-Forwarded-* headers say what the browser saw, or set
+// PublicOrigins.
+func ExampleConfig_behindProxy() {
+	p, err := forgeproof.New(forgeproof.Config{
+		Tokens:         forgeproof.TokensOff,
+		TrustedProxies: []string{"10.0.0.0/8"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	check := func(peer string) {
+		r := httptest.NewRequest("POST", "http://app.internal:8080/transfer", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-Proto", "https")
+		r.Header.Set("X-Forwarded-Host", "bank.example")
+		r.Header.Set("Origin", "https://bank.example")
+		fmt.Println(peer, "→", p.Check(r))
+	}
+	check("10.1.2.3:41000")    // the proxy: its headers are believed
+	check("203.0.113.9:41000") // anyone else: they are ignored
+	// Output:
+	// 10.1.2.3:41000 → <nil>
+	// 203.0.113.9:41000 → forgeproof: Origin header names an untrusted origin (origin-mismatch)
+}
