@@ -29,10 +29,6 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
-// NewConfirmer, if set, builds the browser confirmer for --confirm. The
-// command leaves --confirm unavailable when it is nil.
-var NewConfirmer func(login *Login, stderr io.Writer) Confirmer
-
 const usageText = `Usage: forgeproof scan --target URL [flags]
 
 Audits an HTTP API for CSRF weaknesses: sends a legitimate baseline and
@@ -215,10 +211,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	if confirm {
-		if NewConfirmer == nil {
-			return usageErr("--confirm is not available in this build", "")
-		}
-		opts.Confirm = NewConfirmer(opts.Login, stderr)
+		opts.Confirm = NewBrowserConfirmer(BrowserOptions{Login: opts.Login, Log: stderr})
 	}
 	if isTerminal(stderr) {
 		opts.Progress = progressBar(stderr)

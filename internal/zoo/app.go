@@ -153,20 +153,20 @@ func (a *App) session(w http.ResponseWriter, r *http.Request, create bool) *sess
 	if !create {
 		return nil
 	}
-	return a.newSessionLocked(w, "")
+	return a.newSessionLocked(w, r, "")
 }
 
-func (a *App) newSessionLocked(w http.ResponseWriter, user string) *session {
+func (a *App) newSessionLocked(w http.ResponseWriter, r *http.Request, user string) *session {
 	id := random()
 	s := &session{user: user, token: random()}
 	a.sessions[id] = s
 	a.issued[s.token] = true
-	a.setCookie(w, id)
+	a.setCookie(w, r, id)
 	return s
 }
 
-func (a *App) setCookie(w http.ResponseWriter, id string) {
-	c := &http.Cookie{Name: "session", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+func (a *App) setCookie(w http.ResponseWriter, r *http.Request, id string) {
+	c := &http.Cookie{Name: "session", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
 	if a.WeakCookie {
 		c.HttpOnly = false
 		c.SameSite = http.SameSiteNoneMode
@@ -406,11 +406,11 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		if old, ok := a.sessions[c.Value]; ok {
 			s = old
 			s.user = user
-			a.setCookie(w, c.Value)
+			a.setCookie(w, r, c.Value)
 		}
 	}
 	if s == nil {
-		s = a.newSessionLocked(w, user)
+		s = a.newSessionLocked(w, r, user)
 	}
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

@@ -27,19 +27,21 @@ func PoC(op *Op, ex *Exchange) string {
 	case ProbeOverrideHeader:
 		b.WriteString("<!-- A page can set X-HTTP-Method-Override only through fetch() with a CORS preflight the target approves. -->\n")
 	}
-	form := pocForm(r)
 	if ex.Probe == ProbeOriginNull {
-		b.WriteString("<iframe sandbox=\"allow-scripts allow-forms\" srcdoc=\"" + html.EscapeString(form) + "\"></iframe>\n")
+		// A sandboxed frame has an opaque origin: its form submission
+		// carries Origin: null. It targets the top window, so that the
+		// request is a top-level navigation.
+		b.WriteString("<iframe sandbox=\"allow-scripts allow-forms allow-top-navigation\" srcdoc=\"" + html.EscapeString(pocForm(r, "_top")) + "\"></iframe>\n")
 	} else {
-		b.WriteString(form)
+		b.WriteString(pocForm(r, ""))
 	}
 	b.WriteString("</body>\n</html>\n")
 	return b.String()
 }
 
 // pocForm returns an auto-submitting form that sends r's method, URL and
-// body as closely as an HTML form can.
-func pocForm(r *Request) string {
+// body as closely as an HTML form can, into the window named target.
+func pocForm(r *Request, target string) string {
 	var b strings.Builder
 	action := *r.URL
 	method := "POST"
@@ -72,6 +74,9 @@ func pocForm(r *Request) string {
 	b.WriteString("<form id=\"f\" method=\"" + method + "\" action=\"" + html.EscapeString(action.String()) + "\"")
 	if enctype != "" {
 		b.WriteString(" enctype=\"" + enctype + "\"")
+	}
+	if target != "" {
+		b.WriteString(" target=\"" + target + "\"")
 	}
 	b.WriteString(">\n")
 	for _, f := range fields {
