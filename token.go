@@ -310,24 +310,36 @@ func (p *Protection) verifySigned(r *http.Request, s string) Reason {
 		return ReasonTokenInvalid
 	}
 	tok := (*signedToken)(raw[:signedLen])
-	name := p.tokenCookieName(r)
-	sc := newCookieScanner(r.Header)
-	seen := false
-	for {
-		v, ok := sc.next(name)
-		if !ok {
-			break
-		}
-		seen = true
-		var c signedToken
-		if decodeBase64(c[:], v) && subtle.ConstantTimeCompare(c[:], tok[:]) == 1 {
-			return p.tok.check(tok, p.sessionID(r))
-		}
+	// As in tokenCookieName, without scanning the cookies twice.
+	name := p.tok.cookieName
+	if name == "" {
+		name = secureCookieName
+	}
+	reason, seen := p.matchCookie(r, name, tok)
+	if !seen && p.tok.cookieName == "" && !p.isHTTPS(r) {
+		reason, seen = p.matchCookie(r, plainCookieName, tok)
 	}
 	if !seen {
 		return ReasonCookieMissing
 	}
-	return ReasonTokenInvalid
+	return reason
+}
+
+// matchCookie looks for a cookie called name equal to tok and checks tok.
+// seen reports whether there was a cookie called name at all.
+func (p *Protection) matchCookie(r *http.Request, name string, tok *signedToken) (reason Reason, seen bool) {
+	sc := newCookieScanner(r.Header)
+	for {
+		v, ok := sc.next(name)
+		if !ok {
+			return ReasonTokenInvalid, seen
+		}
+		seen = true
+		var c signedToken
+		if decodeBase64(c[:], v) && subtle.ConstantTimeCompare(c[:], tok[:]) == 1 {
+			return p.tok.check(tok, p.sessionID(r)), true
+		}
+	}
 }
 
 // verifySync checks a masked token s whose second part must be the

@@ -746,7 +746,7 @@ func TestConstantTimeCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"check": false, "verifySigned": false, "verifySync": false}
+	want := map[string]bool{"check": false, "matchCookie": false, "verifySync": false}
 	ast.Inspect(f, func(n ast.Node) bool {
 		fn, ok := n.(*ast.FuncDecl)
 		if !ok {
