@@ -646,7 +646,9 @@ func (m *Monitor) emit(alerts []Alert) {
 			attrs = append(attrs, slog.String("reason", a.Reason))
 		}
 		if a.Status == StatusFiring {
-			attrs = append(attrs, slog.Float64("baseline", a.Baseline))
+			if a.Rule != RuleOriginRejections {
+				attrs = append(attrs, slog.Float64("baseline", a.Baseline))
+			}
 			m.o.Logger.Warn("forgeproof alert raised: "+a.Summary, attrs...)
 		} else {
 			m.o.Logger.Info("forgeproof alert cleared: "+a.Summary, attrs...)
