@@ -33,9 +33,10 @@ type Config struct {
 	// reverse proxies whose X-Forwarded-Proto, X-Forwarded-Host and
 	// Forwarded headers are believed. A request from any other peer has its
 	// forwarding headers ignored. If empty, forwarding headers are never
-	// believed. Forwarded (RFC 7239) is preferred to the X-Forwarded-
-	// headers, and of a list of hops only the last one, added by the
-	// nearest proxy, is used. List only proxies that overwrite or append to
+	// believed. Forwarded (RFC 7239) is preferred to X-Forwarded-Proto and
+	// X-Forwarded-Host; X-Forwarded-Port applies when the host names no
+	// port. Of a list of hops only the last one, added by the nearest
+	// proxy, is used. List only proxies that overwrite or append to
 	// these headers: a listed peer can claim any scheme and host.
 	TrustedProxies []string
 

@@ -54,13 +54,14 @@ func (p *Protection) fromTrustedProxy(r *http.Request) bool {
 	return false
 }
 
-// forwarded returns the public scheme and host that a trusted proxy
+// forwarded returns the public scheme, host and port that a trusted proxy
 // reported for r, each "" when not reported. The Forwarded header
-// (RFC 7239) is preferred to X-Forwarded-Proto and X-Forwarded-Host. When
-// a request crossed several proxies, each appended its own element, so the
+// (RFC 7239) is preferred to X-Forwarded-Proto and X-Forwarded-Host; the
+// port comes from X-Forwarded-Port (Forwarded carries it in host). When a
+// request crossed several proxies, each appended its own element, so the
 // last element is the one added by the nearest proxy, the only one whose
 // word we can check (its address is the peer's).
-func forwarded(h http.Header) (proto, host string) {
+func forwarded(h http.Header) (proto, host, port string) {
 	if vs := h["Forwarded"]; len(vs) > 0 {
 		proto, host = forwardedElement(lastElement(vs[len(vs)-1]))
 	}
@@ -74,7 +75,18 @@ func forwarded(h http.Header) (proto, host string) {
 			host = lastListItem(vs[len(vs)-1])
 		}
 	}
-	return proto, host
+	if vs := h["X-Forwarded-Port"]; len(vs) > 0 {
+		port = lastListItem(vs[len(vs)-1])
+	}
+	return proto, host, port
+}
+
+// hasPort reports whether an authority names a port.
+func hasPort(authority string) bool {
+	if i := strings.LastIndexByte(authority, ']'); i >= 0 {
+		authority = authority[i:]
+	}
+	return strings.Contains(authority, ":")
 }
 
 // lastListItem returns the last comma-separated item of s, trimmed.
@@ -188,8 +200,10 @@ func (p *Protection) requestOrigin(r *http.Request) origin {
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	port := ""
 	if p.fromTrustedProxy(r) {
-		proto, fhost := forwarded(r.Header)
+		var proto, fhost string
+		proto, fhost, port = forwarded(r.Header)
 		switch {
 		case strings.EqualFold(proto, "https"):
 			scheme = "https"
@@ -206,6 +220,9 @@ func (p *Protection) requestOrigin(r *http.Request) origin {
 		// gives an origin that equals no browser-sent origin, so every
 		// origin check on it fails closed.
 		return origin{scheme: scheme, host: "\x00invalid-host"}
+	}
+	if port != "" && !hasPort(host) && validPort(port) {
+		o.port = normalizePort(scheme, port)
 	}
 	return o
 }

@@ -86,31 +86,32 @@ func TestRefererOrigin(t *testing.T) {
 
 func TestForwarded(t *testing.T) {
 	tests := []struct {
-		name        string
-		headers     [][2]string
-		proto, host string
+		name              string
+		headers           [][2]string
+		proto, host, port string
 	}{
-		{"none", nil, "", ""},
-		{"x-forwarded", [][2]string{{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "bank.test"}}, "https", "bank.test"},
-		{"x-forwarded list takes last", [][2]string{{"X-Forwarded-Proto", "http , https"}, {"X-Forwarded-Host", "evil.example, bank.test"}}, "https", "bank.test"},
-		{"x-forwarded repeated header takes last", [][2]string{{"X-Forwarded-Proto", "http"}, {"X-Forwarded-Proto", "https"}}, "https", ""},
-		{"forwarded tokens", [][2]string{{"Forwarded", "for=192.0.2.1;proto=https;host=bank.test"}}, "https", "bank.test"},
-		{"forwarded case and spaces", [][2]string{{"Forwarded", "For=192.0.2.1 ; Proto=https ; Host=bank.test"}}, "https", "bank.test"},
-		{"forwarded quoted", [][2]string{{"Forwarded", `proto="https";host="bank.test:8443"`}}, "https", "bank.test:8443"},
-		{"forwarded quoted comma", [][2]string{{"Forwarded", `host="a,b", proto=https;host="bank.test"`}}, "https", "bank.test"},
-		{"forwarded escape", [][2]string{{"Forwarded", `host="bank\.test"`}}, "", "bank.test"},
-		{"forwarded unterminated", [][2]string{{"Forwarded", `host="bank.test`}}, "", ""},
-		{"forwarded last element", [][2]string{{"Forwarded", "proto=http;host=a, proto=https;host=b"}}, "https", "b"},
-		{"forwarded wins per parameter", [][2]string{{"Forwarded", "for=x;host=bank.test"}, {"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "evil.example"}}, "https", "bank.test"},
+		{"none", nil, "", "", ""},
+		{"x-forwarded", [][2]string{{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "bank.test"}}, "https", "bank.test", ""},
+		{"x-forwarded list takes last", [][2]string{{"X-Forwarded-Proto", "http , https"}, {"X-Forwarded-Host", "evil.example, bank.test"}}, "https", "bank.test", ""},
+		{"x-forwarded repeated header takes last", [][2]string{{"X-Forwarded-Proto", "http"}, {"X-Forwarded-Proto", "https"}}, "https", "", ""},
+		{"forwarded tokens", [][2]string{{"Forwarded", "for=192.0.2.1;proto=https;host=bank.test"}}, "https", "bank.test", ""},
+		{"forwarded case and spaces", [][2]string{{"Forwarded", "For=192.0.2.1 ; Proto=https ; Host=bank.test"}}, "https", "bank.test", ""},
+		{"forwarded quoted", [][2]string{{"Forwarded", `proto="https";host="bank.test:8443"`}}, "https", "bank.test:8443", ""},
+		{"forwarded quoted comma", [][2]string{{"Forwarded", `host="a,b", proto=https;host="bank.test"`}}, "https", "bank.test", ""},
+		{"forwarded escape", [][2]string{{"Forwarded", `host="bank\.test"`}}, "", "bank.test", ""},
+		{"forwarded unterminated", [][2]string{{"Forwarded", `host="bank.test`}}, "", "", ""},
+		{"forwarded last element", [][2]string{{"Forwarded", "proto=http;host=a, proto=https;host=b"}}, "https", "b", ""},
+		{"forwarded wins per parameter", [][2]string{{"Forwarded", "for=x;host=bank.test"}, {"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "evil.example"}}, "https", "bank.test", ""},
+		{"x-forwarded-port", [][2]string{{"X-Forwarded-Port", "8443, 443"}}, "", "", "443"},
 	}
 	for _, tt := range tests {
 		h := make(http.Header)
 		for _, kv := range tt.headers {
 			h.Add(kv[0], kv[1])
 		}
-		proto, host := forwarded(h)
-		if proto != tt.proto || host != tt.host {
-			t.Errorf("%s: forwarded = %q, %q; want %q, %q", tt.name, proto, host, tt.proto, tt.host)
+		proto, host, port := forwarded(h)
+		if proto != tt.proto || host != tt.host || port != tt.port {
+			t.Errorf("%s: forwarded = %q, %q, %q; want %q, %q, %q", tt.name, proto, host, port, tt.proto, tt.host, tt.port)
 		}
 	}
 }
@@ -277,7 +278,7 @@ func FuzzForwarded(f *testing.F) {
 	f.Add(`"`, ",", ";")
 	f.Fuzz(func(t *testing.T, fwd, xfp, xfh string) {
 		h := http.Header{"Forwarded": {fwd}, "X-Forwarded-Proto": {xfp}, "X-Forwarded-Host": {xfh}}
-		proto, host := forwarded(h)
+		proto, host, _ := forwarded(h)
 		all := fwd + xfp + xfh
 		if !strings.Contains(all, proto) && !strings.Contains(fwd, `\`) {
 			t.Fatalf("proto %q not in the headers", proto)
