@@ -71,7 +71,8 @@
 //     the Host header, else the first);
 //   - the scheme of the connection (TLS or not) and the Host header, each
 //     replaced by what a proxy in [Config.TrustedProxies] reports in
-//     Forwarded (RFC 7239) or X-Forwarded-Proto and X-Forwarded-Host.
+//     Forwarded (RFC 7239) or X-Forwarded-Proto, X-Forwarded-Host and
+//     X-Forwarded-Port.
 //     Forwarding headers from any other peer are ignored, and of a list
 //     only the last element (added by the nearest proxy) counts.
 //
