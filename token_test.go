@@ -12,6 +12,7 @@ import (
 	"go/token"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -728,6 +729,11 @@ func TestNoSecretInErrors(t *testing.T) {
 				t.Errorf("Sprintf(%q, KeyRing) = %q, want it redacted", format, s)
 			}
 		}
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "keys", kr, "config", Config{Keys: kr})
+	if !strings.Contains(logged.String(), "redacted") || strings.Contains(logged.String(), fmt.Sprintf("%x", key[:4])) {
+		t.Errorf("slog output %q, want the key ring redacted", logged.String())
 	}
 	for _, text := range []string{"c2hvcnQ=", "not base64!!", strings.Repeat("Z", 30)} {
 		_, err := ParseKey(text)
