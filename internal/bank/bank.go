@@ -67,6 +67,19 @@ type Options struct {
 	// so that the browser's default does not hide a missing defense.
 	SameSiteNone bool
 
+	// LargeTransfer, in cents, is the amount from which a transfer is
+	// refused on the ordinary routes and must be sent to
+	// POST /api/transfer/large, the route that the Protection or the
+	// gateway marks sensitive (Route.ReauthMaxAge), so that the user
+	// confirms it with their password. Zero sends every transfer through
+	// the ordinary routes.
+	LargeTransfer int64
+
+	// ReauthHeader is the request header that the page sends a
+	// re-authentication proof in, when neither the 401 answer nor
+	// POST /api/reauth names one. If empty, it is "X-Reauth-Proof".
+	ReauthHeader string
+
 	// Users are the accounts of the bank. If nil, it is [DefaultUsers].
 	Users []User
 
@@ -108,7 +121,7 @@ type Transfer struct {
 
 // An Event is a state change, recorded with what the bank saw.
 type Event struct {
-	Kind   string // "login", "logout", "transfer" or "payee-delete"
+	Kind   string // "login", "logout", "reauth", "transfer" or "payee-delete"
 	User   string
 	Method string // the request method as sent on the wire
 	Path   string
@@ -129,10 +142,11 @@ const (
 // A Bank is the demo application. It is an [http.Handler], safe for
 // concurrent use.
 type Bank struct {
-	opts    Options
-	cookie  string
-	header  string
-	handler http.Handler
+	opts         Options
+	cookie       string
+	header       string
+	reauthHeader string
+	handler      http.Handler
 
 	mu        sync.Mutex
 	users     map[string]*account
@@ -153,6 +167,9 @@ func New(opts Options) *Bank {
 		opts:     opts,
 		cookie:   cmp(opts.CookieName, "session"),
 		header:   cmp(opts.TokenHeader, "X-CSRF-Token"),
+		// The library's default, spelt out: the bank does not depend on
+		// what a Protection was configured with.
+		reauthHeader: cmp(opts.ReauthHeader, "X-Reauth-Proof"),
 		users:    make(map[string]*account),
 		sessions: make(map[string]string),
 	}
@@ -171,6 +188,8 @@ func New(opts Options) *Bank {
 	mux.HandleFunc("POST /logout", b.logout)
 	mux.HandleFunc("GET /api/balance", b.balance)
 	mux.HandleFunc("POST /api/transfer", b.transferJSON)
+	mux.HandleFunc("POST /api/transfer/large", b.transferJSON)
+	mux.HandleFunc("POST /api/reauth", b.reauth)
 	mux.HandleFunc("POST /transfer", b.transferForm)
 	mux.HandleFunc("GET /transfer", b.transferLegacy)
 	mux.HandleFunc("GET /api/payees", b.listPayees)
@@ -403,12 +422,25 @@ type balanceJSON struct {
 	Cents   int64  `json:"balance_cents"`
 }
 
+// errStepUp refuses a large transfer on an ordinary route.
+type errStepUp struct{ limit int64 }
+
+func (e errStepUp) Error() string {
+	return "transfers of $" + FormatAmount(e.limit) + " or more need your confirmation: send them to " + largePath
+}
+
+const largePath = "/api/transfer/large"
+
 // transfer moves amount from the signed-in user to to, and records it.
+// Large transfers are refused unless r came to the large-transfer route.
 func (b *Bank) transfer(r *http.Request, from, to string, amount int64, via string) (Transfer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	src, dst := b.users[from], b.users[to]
+	limit := b.opts.LargeTransfer
 	switch {
+	case limit > 0 && amount >= limit && r.URL.Path != largePath:
+		return Transfer{}, errStepUp{limit}
 	case dst == nil:
 		return Transfer{}, fmt.Errorf("there is no account named %q", to)
 	case from == to:
@@ -460,12 +492,71 @@ func (b *Bank) transferJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := b.transfer(r, name, req.To, int64(req.Amount), ViaJSON)
 	if err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+		body := map[string]string{"error": err.Error()}
+		if errors.As(err, new(errStepUp)) {
+			body["step_up"] = largePath
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, body)
 		return
 	}
 	bal, _ := b.Balance(name)
 	writeJSON(w, http.StatusOK, transferJSON{ID: t.ID, From: t.From, To: t.To,
 		Amount: FormatAmount(t.Amount), Balance: FormatAmount(bal)})
+}
+
+type reauthRequest struct {
+	Password string `json:"password"`
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+}
+
+// reauth serves POST /api/reauth: the signed-in user confirms their
+// password for one operation (method and path, such as POST
+// /api/transfer/large). With a Protection, the answer carries a proof
+// minted by GrantReauth, {"proof": …, "header": …}. Without one, the bank
+// only verifies the password and answers 204, so that a gateway can call
+// it before minting the proof itself.
+func (b *Bank) reauth(w http.ResponseWriter, r *http.Request) {
+	name, _ := b.user(r)
+	if name == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
+		return
+	}
+	var req reauthRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"password": …, "method": "POST", "path": "/api/transfer/large"}`})
+		return
+	}
+	b.mu.Lock()
+	ok := subtle.ConstantTimeCompare([]byte(b.users[name].Password), []byte(req.Password)) == 1
+	b.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong password"})
+		return
+	}
+	if req.Method == "" {
+		req.Method = http.MethodPost
+	}
+	if req.Path == "" {
+		req.Path = largePath
+	}
+	var proof string
+	if p := b.opts.Protection; p != nil {
+		var err error
+		if proof, err = p.GrantReauth(w, r, req.Method, req.Path); err != nil {
+			b.logf("bank: reauth: %v", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "confirmation is unavailable for a moment; try again"})
+			return
+		}
+	}
+	b.mu.Lock()
+	b.record(Event{Kind: "reauth", User: name, Method: r.Method, Path: r.URL.Path, Via: ViaJSON, Detail: req.Method + " " + req.Path})
+	b.mu.Unlock()
+	if proof == "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"proof": proof, "header": b.reauthHeader})
 }
 
 // transferForm serves POST /transfer from the page's plain HTML form.
@@ -591,6 +682,7 @@ type pageData struct {
 	Sent      *transferRow
 	Error     string
 	Demo      []User
+	Large     string // the step-up threshold in dollars, or ""
 
 	// Token is the masked token for the meta tag, Field the hidden input
 	// for forms; both empty without a Protection, and Gateway is true.
@@ -598,6 +690,8 @@ type pageData struct {
 	Header  string
 	Field   template.HTML
 	Gateway bool
+
+	ReauthHeader string
 }
 
 type transferRow struct {
@@ -611,7 +705,11 @@ type transferRow struct {
 
 func (b *Bank) render(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	name, _ := b.user(r)
-	d := pageData{User: name, Error: errMsg, Header: b.header, Gateway: b.opts.Protection == nil}
+	d := pageData{User: name, Error: errMsg, Header: b.header, Gateway: b.opts.Protection == nil,
+		ReauthHeader: b.reauthHeader}
+	if b.opts.LargeTransfer > 0 {
+		d.Large = FormatAmount(b.opts.LargeTransfer)
+	}
 	b.mu.Lock()
 	if a := b.users[name]; a != nil {
 		d.Balance = FormatAmount(a.Balance)

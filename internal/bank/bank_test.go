@@ -438,3 +438,67 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
+
+func TestLargeTransfers(t *testing.T) {
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        string
+		wantStatus  int
+		wantStepUp  bool
+		wantMoved   int64
+	}{
+		{"small on the ordinary route", "POST", "/api/transfer", "application/json", `{"to":"bob","amount":"499.99"}`, 200, false, 49999},
+		{"large on the ordinary route", "POST", "/api/transfer", "application/json", `{"to":"bob","amount":"500"}`, 422, true, 0},
+		{"large by form", "POST", "/transfer", formType, "to=bob&amount=600", 422, false, 0},
+		{"large by legacy GET", "GET", "/transfer?to=bob&amount=600", "", "", 422, false, 0},
+		// The bank trusts whatever protects this route to demand the
+		// confirmation: unprotected, it moves the money.
+		{"large on the large route", "POST", "/api/transfer/large", "application/json", `{"to":"bob","amount":"600"}`, 200, false, 60000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := bank.New(bank.Options{LargeTransfer: 500_00})
+			c := newClient(t, b)
+			c.login("alice", "wonderland")
+			resp, body := c.do(tt.method, tt.path, tt.contentType, tt.body)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d; %s", resp.StatusCode, tt.wantStatus, body)
+			}
+			if got := strings.Contains(body, `"step_up":"/api/transfer/large"`); got != tt.wantStepUp {
+				t.Errorf("body %s: step_up named %v, want %v", body, got, tt.wantStepUp)
+			}
+			var moved int64
+			for _, tr := range b.Transfers() {
+				moved += tr.Amount
+			}
+			if moved != tt.wantMoved {
+				t.Errorf("moved %d cents, want %d", moved, tt.wantMoved)
+			}
+		})
+	}
+}
+
+func TestReauthWithoutProtection(t *testing.T) {
+	b := bank.New(bank.Options{LargeTransfer: 500_00})
+	c := newClient(t, b)
+	if resp, _ := c.do("POST", "/api/reauth", "application/json", `{"password":"wonderland"}`); resp.StatusCode != 401 {
+		t.Fatalf("signed out: status %d, want 401", resp.StatusCode)
+	}
+	c.login("alice", "wonderland")
+	if resp, _ := c.do("POST", "/api/reauth", "application/json", `{"password":"builder"}`); resp.StatusCode != 401 {
+		t.Fatalf("wrong password: status %d, want 401", resp.StatusCode)
+	}
+	// Without a Protection the bank only verifies: 204, no proof, for a
+	// gateway that mints the proof itself.
+	resp, body := c.do("POST", "/api/reauth", "application/json", `{"password":"wonderland","method":"POST","path":"/api/transfer/large"}`)
+	if resp.StatusCode != http.StatusNoContent || body != "" {
+		t.Fatalf("right password: %d %q, want 204 and no body", resp.StatusCode, body)
+	}
+	ev := b.Events()
+	if last := ev[len(ev)-1]; last.Kind != "reauth" || last.Detail != "POST /api/transfer/large" || len(ev) != 2 {
+		t.Errorf("events %+v, want login and one reauth", ev)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/bank"
@@ -162,5 +163,68 @@ func TestProtectedLegacyGET(t *testing.T) {
 	}
 	if n := len(b.Transfers()); n != 0 {
 		t.Fatalf("forged legacy GET moved money: %+v", b.Transfers())
+	}
+}
+
+// A large transfer through the library: the sensitive route refuses it
+// without a proof, the bank mints one after the password, the proof works
+// once, for that operation only.
+func TestProtectedStepUp(t *testing.T) {
+	cfg := forgeproof.Config{
+		SessionCookie: "session",
+		ReauthURL:     "/api/reauth",
+		Routes:        []forgeproof.Route{{Pattern: "POST /api/transfer/large", ReauthMaxAge: 5 * time.Minute}},
+	}
+	p, err := forgeproof.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bank.New(bank.Options{Protection: p, LargeTransfer: 500_00})
+	c := newClient(t, p.Handler(b))
+	_, tok := c.pageTokens()
+	c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "_csrf": {tok}}.Encode())
+	tok, _ = c.pageTokens()
+	large := `{"to":"bob","amount":"600"}`
+
+	resp, body := c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok)
+	if resp.StatusCode != 401 || problemReason(t, body) != "reauth-required" || !strings.Contains(body, `"reauth_url":"/api/reauth"`) {
+		t.Fatalf("without a proof: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.do("POST", "/api/reauth", "application/json", `{"password":"builder","method":"POST","path":"/api/transfer/large"}`, "X-CSRF-Token", tok)
+	if resp.StatusCode != 401 || strings.Contains(body, "proof") {
+		t.Fatalf("wrong password: %d %s", resp.StatusCode, body)
+	}
+	proofFor := func(path string) string {
+		resp, body := c.do("POST", "/api/reauth", "application/json", `{"password":"wonderland","method":"POST","path":"`+path+`"}`, "X-CSRF-Token", tok)
+		var got struct{ Proof, Header string }
+		if json.Unmarshal([]byte(body), &got); resp.StatusCode != 200 || got.Proof == "" || got.Header != "X-Reauth-Proof" {
+			t.Fatalf("reauth: %d %s", resp.StatusCode, body)
+		}
+		return got.Proof
+	}
+
+	other := proofFor("/api/transfer")
+	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok, "X-Reauth-Proof", other)
+	if resp.StatusCode != 401 || problemReason(t, body) != "reauth-required" {
+		t.Fatalf("proof for another operation: %d %s", resp.StatusCode, body)
+	}
+	proof := proofFor("/api/transfer/large")
+	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok, "X-Reauth-Proof", proof)
+	if resp.StatusCode != 200 {
+		t.Fatalf("with the proof: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok, "X-Reauth-Proof", proof)
+	if resp.StatusCode != 401 || problemReason(t, body) != "reauth-reused" {
+		t.Fatalf("replayed proof: %d %s", resp.StatusCode, body)
+	}
+	// A forged cross-site request with a proof still fails the origin check.
+	resp, _ = c.do("POST", "/api/transfer/large", "text/plain", large, "Sec-Fetch-Site", "cross-site", "X-Reauth-Proof", proofFor("/api/transfer/large"))
+	if resp.StatusCode != 403 {
+		t.Fatalf("cross-site with a proof: status %d, want 403", resp.StatusCode)
+	}
+
+	tr := b.Transfers()
+	if len(tr) != 1 || tr[0].Amount != 600_00 || tr[0].Path != "/api/transfer/large" {
+		t.Errorf("transfers %+v, want the one confirmed transfer", tr)
 	}
 }
