@@ -9,8 +9,9 @@ import (
 )
 
 // BenchmarkDecision measures the middleware with tokens off on the paths
-// that every request takes: the bare handler is the baseline. The peer
-// comparison (stdlib, gorilla/csrf, nosurf) lives in the bench module.
+// that every request takes, beside the bare handler and
+// net/http.CrossOriginProtection. The comparison with gorilla/csrf and
+// nosurf lives in the bench module.
 func BenchmarkDecision(b *testing.B) {
 	p, err := forgeproof.New(forgeproof.Config{
 		Tokens:         forgeproof.TokensOff,
@@ -44,12 +45,14 @@ func BenchmarkDecision(b *testing.B) {
 		{"RejectedCrossSite", req("POST", "https://bank.test/transfer", "Sec-Fetch-Site", "cross-site"), 403},
 		{"RejectedOrigin", req("POST", "https://bank.test/transfer", "Origin", "https://evil.example"), 403},
 	}
+	stdlib := http.NewCrossOriginProtection()
+	stdlib.AddTrustedOrigin("https://a.example.com") // it has no patterns
 	w := &discard{h: make(http.Header)}
 	for _, c := range cases {
 		for _, h := range []struct {
 			name string
 			h    http.Handler
-		}{{"bare", next}, {"forgeproof", p.Handler(next)}} {
+		}{{"bare", next}, {"stdlib", stdlib.Handler(next)}, {"forgeproof", p.Handler(next)}} {
 			b.Run(c.name+"/"+h.name, func(b *testing.B) {
 				if h.name != "bare" {
 					h.h.ServeHTTP(w, c.r)
