@@ -47,6 +47,7 @@ import (
 	"github.com/forgeproof/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/internal/gateway"
 	"github.com/forgeproof/forgeproof/internal/metrics"
+	"github.com/forgeproof/forgeproof/internal/monitor"
 	"github.com/forgeproof/forgeproof/redisstore"
 )
 
@@ -126,6 +127,11 @@ func Run(ctx context.Context, opts Options) error {
 	s.gw.Store(gw)
 
 	adm := admin.New(reg)
+	stopMonitor, err := s.startMonitor(adm)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	defer stopMonitor()
 	adm.SetChecks(s.checks(cfg)...)
 	if opts.Admin != nil {
 		opts.Admin(adm)
@@ -217,6 +223,7 @@ type server struct {
 	log     *slog.Logger
 	level   *slog.LevelVar
 	metrics *metrics.Metrics
+	monitor *monitor.Monitor // the anomaly detector (monitor.go)
 
 	cfg atomic.Pointer[config.Config]
 	gw  atomic.Pointer[gateway.Gateway]
@@ -362,6 +369,9 @@ func restartOnly(old, cur *config.Config) []string {
 // onDecision logs every refusal, and counts every verdict.
 func (s *server) onDecision(e forgeproof.Event) {
 	s.metrics.Observe(e)
+	if s.monitor != nil {
+		s.monitor.Observe(e)
+	}
 	if e.Decision != forgeproof.Denied {
 		return
 	}

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/forgeproof/forgeproof/internal/admin"
+	"github.com/forgeproof/forgeproof/internal/dashboard"
+	"github.com/forgeproof/forgeproof/internal/monitor"
+)
+
+// startMonitor starts the anomaly detector, which outlives configurations
+// like the metrics do, and mounts its dashboard on the admin listener at
+// /dashboard/. It returns the function that stops the detector.
+func (s *server) startMonitor(adm *admin.Admin) (stop func(), err error) {
+	mon, err := monitor.New(monitor.Options{
+		Logger: s.log,
+		OnAlert: func(a monitor.Alert) {
+			if a.Status == monitor.StatusFiring {
+				s.metrics.AlertRaised(a.Rule)
+			}
+		},
+		OnDelivery: s.metrics.AlertDelivery,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.monitor = mon
+	adm.Handle("GET /dashboard", http.RedirectHandler("/dashboard/", http.StatusMovedPermanently))
+	adm.Handle("GET /dashboard/", http.StripPrefix("/dashboard", dashboard.Handler(mon)))
+	return mon.Close, nil
+}
