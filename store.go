@@ -38,8 +38,12 @@ const (
 // syncKey returns the store key of the synchronizer token of a binding (a
 // session identifier, or a pre-session identifier; see bindingID).
 func syncKey(binding string) string {
-	h := sha256.Sum256([]byte("forgeproof/v1/sync\x00" + binding))
-	return syncKeyPrefix + hex.EncodeToString(h[:])
+	var in [128]byte
+	h := sha256.Sum256(append(append(in[:0], "forgeproof/v1/sync\x00"...), binding...))
+	var key [len(syncKeyPrefix) + 2*sha256.Size]byte
+	copy(key[:], syncKeyPrefix)
+	hex.Encode(key[len(syncKeyPrefix):], h[:])
+	return string(key[:])
 }
 
 // onceKey returns the store key of a one-time token's nonce.

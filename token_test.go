@@ -847,3 +847,18 @@ func FuzzDecodeToken(f *testing.F) {
 		}
 	})
 }
+
+func TestStoreKeysHideSessions(t *testing.T) {
+	long := strings.Repeat("s", 300)
+	keys := map[string]bool{}
+	for _, sid := range []string{"alice-session", "bob-session", long, preSessionID(&signedToken{})} {
+		k := syncKey(sid)
+		if strings.Contains(k, sid) || !strings.HasPrefix(k, syncKeyPrefix) || len(k) != len(syncKeyPrefix)+64 || k != syncKey(sid) {
+			t.Errorf("syncKey(%.20q) = %q, want the prefix and a fixed-length hash", sid, k)
+		}
+		keys[k] = true
+	}
+	if len(keys) != 4 {
+		t.Errorf("%d distinct keys for 4 sessions", len(keys))
+	}
+}
