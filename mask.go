@@ -40,7 +40,6 @@ const (
 	// multiples of 3, so the encodings have no partial group.
 	maskedSignedLen = 2 * signedLen / 3 * 4             // 184 characters
 	maskedBothLen   = 2 * (signedLen + syncLen) / 3 * 4 // 272 characters
-	cookieLen       = signedLen / 3 * 4                 // 92 characters
 )
 
 type signedToken [signedLen]byte
