@@ -232,8 +232,9 @@ type server struct {
 	// files.
 	cert atomic.Pointer[tls.Certificate]
 
-	mu     sync.Mutex
-	stores map[string]*storeEntry // by store URL
+	mu         sync.Mutex
+	stores     map[string]*storeEntry // by store URL
+	randomKeys *forgeproof.KeyRing    // while no keys are configured
 }
 
 // A storeEntry is a token store, kept across reloads while its URL stays.
@@ -259,6 +260,14 @@ func (s *server) build(cfg *config.Config) (*gateway.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	if lib.Keys == nil {
+		// Without configured keys the library would make a new random key
+		// for each Protection, and a reload would invalidate every token:
+		// make one for the life of the process instead.
+		if lib.Keys, err = s.processKeys(); err != nil {
+			return nil, err
+		}
+	}
 	lib.OnDecision = s.onDecision
 	lib.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	opts, err := cfg.Gateway(lib)
@@ -267,6 +276,23 @@ func (s *server) build(cfg *config.Config) (*gateway.Gateway, error) {
 	}
 	opts.Logger = s.log
 	return gateway.New(opts)
+}
+
+// processKeys returns the random key ring used while the configuration
+// names no keys, made on first use.
+func (s *server) processKeys() (*forgeproof.KeyRing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.randomKeys == nil {
+		ring, err := forgeproof.NewKeyRing(forgeproof.GenerateKey())
+		if err != nil {
+			return nil, err
+		}
+		s.randomKeys = ring
+		s.log.Warn("no protection.keys configured: tokens are signed with a random key that does not survive a restart and is not shared with other instances",
+			"hint", `set protection.keys to a key from "forgeproof keygen"`)
+	}
+	return s.randomKeys, nil
 }
 
 // store returns the store for url, opening it on first use.

@@ -593,3 +593,36 @@ func countConns(conns *sync.Map) int {
 	conns.Range(func(any, any) bool { n++; return true })
 	return n
 }
+
+// TestTokensSurviveReload checks that a token issued before a reload is
+// accepted after it, with or without configured keys.
+func TestTokensSurviveReload(t *testing.T) {
+	tests := []struct{ name, extra string }{
+		{"random process key", ""},
+		{"configured key", "protection: {keys: [c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5YWJjZGVm]}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBackend(t, nil)
+			g := start(t, baseConfig(b.URL, tt.extra))
+			jar, _ := cookiejar.New(nil)
+			client := &http.Client{Jar: jar}
+			req := mustRequest("GET", g.url+"/.forgeproof/token")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			_, body := do(t, client, req)
+			var tok struct{ Token string }
+			json.Unmarshal([]byte(body), &tok)
+			if err := g.doReload(t, baseConfig(b.URL, tt.extra+"routes: [{pattern: /other/, json_only: true}]\n")); err != nil {
+				t.Fatal(err)
+			}
+			resp, body := post(t, client, g.url+"/api/x", map[string]string{"Origin": g.url, "X-CSRF-Token": tok.Token}, "{}")
+			if resp.StatusCode != 200 {
+				t.Errorf("token from before the reload = %d %s", resp.StatusCode, body)
+			}
+			warned := len(g.log.lines(t, "no protection.keys configured: tokens are signed with a random key that does not survive a restart and is not shared with other instances"))
+			if want := map[bool]int{true: 1, false: 0}[tt.extra == ""]; warned != want {
+				t.Errorf("%d warnings about the random key, want %d", warned, want)
+			}
+		})
+	}
+}
