@@ -98,6 +98,9 @@ func validMethod(m string) bool {
 func LoadOpenAPI(ctx context.Context, file string) ([]Operation, []checks.Declared, error) {
 	loader := openapi3.NewLoader()
 	loader.Context = ctx
+	// Read the local file afresh (the default reader caches by path) and
+	// never fetch a remote reference: the scanner talks to the target only.
+	loader.ReadFromURIFunc = openapi3.ReadFromFile
 	doc, err := loader.LoadFromFile(file)
 	if err != nil {
 		return nil, nil, fmt.Errorf("openapi %s: %w", file, err)
