@@ -122,10 +122,10 @@ func TestLoadOpenAPI(t *testing.T) {
 		got[op.Method+" "+op.URLPath+"?"+op.Query.Encode()] = op.ContentType + " " + string(op.Body)
 	}
 	want := map[string]string{
-		"POST /transfer?":                     "application/x-www-form-urlencoded amount=5&to=bob",
-		"POST /api/transfer?":                 `application/json {"amount":5,"to":"bob"}`,
-		"DELETE /api/payees/7?":               " ",
-		"GET /api/balance?":                   " ",
+		"POST /transfer?":                      "application/x-www-form-urlencoded amount=5&to=bob",
+		"POST /api/transfer?":                  `application/json {"amount":5,"to":"bob"}`,
+		"DELETE /api/payees/7?":                " ",
+		"GET /api/balance?":                    " ",
 		"GET /legacy/transfer?amount=5&to=bob": " ",
 	}
 	for k, v := range want {
