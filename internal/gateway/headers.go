@@ -13,7 +13,14 @@ type compiledHeaders struct {
 	referrer       string
 	override       bool
 	disable        bool
+
+	// Header values as slices with len == cap, assigned to response
+	// headers without allocating; a later Add copies instead of writing
+	// into them.
+	cspValue, referrerValue []string
 }
+
+var nosniffValue = []string{"nosniff"}
 
 func compileHeaders(h Headers) (compiledHeaders, error) {
 	c := compiledHeaders{override: h.Override, disable: h.Disable}
@@ -42,6 +49,8 @@ func compileHeaders(h Headers) (compiledHeaders, error) {
 	if strings.ContainsAny(c.referrer, "\r\n") {
 		return c, errors.New("ReferrerPolicy must be one line")
 	}
+	c.cspValue = []string{c.csp}
+	c.referrerValue = []string{c.referrer}
 	return c, nil
 }
 
@@ -63,15 +72,15 @@ func (c *compiledHeaders) apply(h http.Header) {
 		return
 	}
 	if c.override {
-		h.Set("Content-Security-Policy", c.csp)
-		h.Del("X-Frame-Options")
-		h.Set("Referrer-Policy", c.referrer)
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["Content-Security-Policy"] = c.cspValue
+		delete(h, "X-Frame-Options")
+		h["Referrer-Policy"] = c.referrerValue
+		h["X-Content-Type-Options"] = nosniffValue
 		return
 	}
 	if policies := h.Values("Content-Security-Policy"); len(policies) == 0 {
 		if h.Get("X-Frame-Options") == "" {
-			h.Set("Content-Security-Policy", c.csp)
+			h["Content-Security-Policy"] = c.cspValue
 		} else {
 			// The backend chose its framing rule with X-Frame-Options;
 			// the rest of the policy still applies.
@@ -85,10 +94,10 @@ func (c *compiledHeaders) apply(h http.Header) {
 		h.Add("Content-Security-Policy", c.frameAncestors)
 	}
 	if h.Get("Referrer-Policy") == "" {
-		h.Set("Referrer-Policy", c.referrer)
+		h["Referrer-Policy"] = c.referrerValue
 	}
 	if h.Get("X-Content-Type-Options") == "" {
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniffValue
 	}
 }
 

@@ -156,11 +156,6 @@ func acceptsGzip(h http.Header) bool {
 
 // pick returns the upstream for r, or nil.
 func (g *Gateway) pick(r *http.Request) *upstream {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	var best *upstream
 	bestHost := false
 	for _, up := range g.upstreams {
@@ -168,7 +163,7 @@ func (g *Gateway) pick(r *http.Request) *upstream {
 			continue
 		}
 		byHost := len(up.hosts) > 0
-		if byHost && !matchHost(up.hosts, host) {
+		if byHost && !matchHost(up.hosts, hostname(r.Host)) {
 			continue
 		}
 		switch {
@@ -179,6 +174,17 @@ func (g *Gateway) pick(r *http.Request) *upstream {
 		}
 	}
 	return best
+}
+
+// hostname returns the lower-case host of a Host header, without port
+// and trailing dot.
+func hostname(hostport string) string {
+	h := hostport
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ".")
+	return strings.ToLower(h)
 }
 
 func matchHost(patterns []string, host string) bool {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -14,6 +15,11 @@ import (
 // CORS, session rotation, cookie hardening, HTML injection and security
 // headers, in that order.
 func (g *Gateway) modifyResponse(resp *http.Response) error {
+	if resp.Request == nil {
+		// Every http.RoundTripper must set it; without it the response
+		// cannot be tied to its route, so it is not passed on.
+		return errors.New("gateway: the upstream transport returned a response without its Request")
+	}
 	ex := exchangeOf(resp.Request)
 	if ex == nil {
 		return nil
