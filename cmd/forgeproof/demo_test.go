@@ -85,23 +85,23 @@ func startDemo(t *testing.T) *demoRun {
 	return d
 }
 
-// browser is a client that keeps cookies, does not follow redirects, and
-// sends the headers a browser sends on a same-origin request.
-type browser struct {
+// client is an HTTP client that keeps cookies, does not follow redirects,
+// and sends the headers a browser sends on a same-origin request.
+type client struct {
 	t      *testing.T
 	origin string
 	http   *http.Client
 }
 
-func newBrowser(t *testing.T, origin string) *browser {
+func newClient(t *testing.T, origin string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, origin: origin, http: &http.Client{
+	return &client{t: t, origin: origin, http: &http.Client{
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
 
-func (b *browser) do(method, path, ctype, body string, header ...string) (*http.Response, string) {
+func (b *client) do(method, path, ctype, body string, header ...string) (*http.Response, string) {
 	b.t.Helper()
 	req, err := http.NewRequest(method, b.origin+path, strings.NewReader(body))
 	if err != nil {
@@ -131,7 +131,7 @@ func (b *browser) do(method, path, ctype, body string, header ...string) (*http.
 }
 
 // token asks the gateway's token endpoint for a token, as csrf.js does.
-func (b *browser) token() string {
+func (b *client) token() string {
 	b.t.Helper()
 	resp, body := b.do("GET", "/.forgeproof/token", "", "")
 	var tok struct{ Token, Header, Field string }
@@ -163,7 +163,7 @@ func TestDemo(t *testing.T) {
 
 	// A legitimate session through the gateway, as the page's scripts
 	// make it: token from the token endpoint, then sign-in, then transfers.
-	alice := newBrowser(t, d.url)
+	alice := newClient(t, d.url)
 	resp, _ := alice.do("GET", "/", "", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("page: %d", resp.StatusCode)
@@ -185,7 +185,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("form transfer: %d %s", resp.StatusCode, body)
 	}
 
-	// Forgeries, with alice's cookies attached as a browser would attach
+	// Forgeries, with alice's cookies attached as a client would attach
 	// them on a cross-site request.
 	forged := []struct {
 		name        string
@@ -197,7 +197,7 @@ func TestDemo(t *testing.T) {
 	}{
 		{"cross-site fetch", "POST", "/api/transfer", "application/json", `{"to":"mallory","amount":"100"}`,
 			[]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, "sec-fetch-site-cross-site"},
-		{"old browser, foreign Origin", "POST", "/api/transfer", "application/json", `{"to":"mallory","amount":"100"}`,
+		{"old client, foreign Origin", "POST", "/api/transfer", "application/json", `{"to":"mallory","amount":"100"}`,
 			[]string{"Origin", "https://evil.example", "Sec-Fetch-Site", ""}, "origin-mismatch"},
 		{"text/plain JSON", "POST", "/api/transfer", "text/plain", `{"to":"mallory","amount":"100"}`,
 			[]string{"X-CSRF-Token", rotated}, "content-type-not-allowed"},

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forgeproof/forgeproof/internal/bank"
+	"github.com/forgeproof/forgeproof/internal/browser"
+	"github.com/forgeproof/forgeproof/internal/testenv"
+)
+
+// The README's main job in a real browser: the demo's page, unchanged
+// behind the gateway, signs in and makes transfers with fetch and with the
+// plain form, its tokens added by the gateway's csrf.js; its payee removal
+// (a POST with _method=DELETE) works too.
+func TestDemoInBrowser(t *testing.T) {
+	path := testenv.Chromium(t)
+	d := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := browser.Launch(ctx, browser.Options{ExecPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := b.NewProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tab := p.Tab()
+
+	run := func(js string) {
+		t.Helper()
+		if err := tab.Eval("(() => {"+js+"})()", nil, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(what, expr string) {
+		t.Helper()
+		if err := tab.WaitFor(expr, 10*time.Second); err != nil {
+			var text string
+			tab.Eval("document.body.innerText", &text, time.Second)
+			t.Fatalf("waiting for %s: %v\npage:\n%s\nlogs:\n%s", what, err, text, d.stderr)
+		}
+	}
+
+	if status, err := tab.Navigate(d.url+"/", 10*time.Second); err != nil || status != 200 {
+		t.Fatalf("navigate: %d %v", status, err)
+	}
+	run(`const f = document.getElementById("login"); f.username.value = "alice"; f.password.value = "wonderland"; f.requestSubmit();`)
+	wait("the signed-in page", `document.getElementById("balance")`)
+
+	run(`const f = document.getElementById("json-transfer"); f.to.value = "bob"; f.amount.value = "25"; f.requestSubmit();`)
+	wait("the fetch transfer", `document.querySelector("#json-result.ok")`)
+
+	run(`const f = document.getElementById("form-transfer"); f.to.value = "bob"; f.amount.value = "5.50"; f.requestSubmit();`)
+	wait("the form transfer", `document.getElementById("sent")`)
+
+	run(`document.querySelector('form[action^="/api/payees/mallory"]').requestSubmit();`)
+	wait("the payee removal", `!document.querySelector('form[action^="/api/payees/mallory"]') && document.getElementById("balance")`)
+
+	var got []string
+	for _, tr := range d.bank.Transfers() {
+		got = append(got, tr.Path+" "+bank.FormatAmount(tr.Amount)+" "+tr.Via)
+	}
+	want := []string{"/api/transfer 25.00 json", "/transfer 5.50 form"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("transfers %v, want %v", got, want)
+	}
+	if p := d.bank.Payees("alice"); len(p) != 1 || p[0] != "bob" {
+		t.Errorf("alice's payees %v, want [bob]", p)
+	}
+	if strings.Contains(d.stderr.String(), `msg="request refused"`) {
+		t.Errorf("the gateway refused a request of the page:\n%s", d.stderr)
+	}
+}
