@@ -150,9 +150,6 @@ func Run(ctx context.Context, opts Options) error {
 		ln.Close()
 		return fmt.Errorf("admin listener on %s: %w", cfg.Admin.Addr, err)
 	}
-	if tlsConf != nil {
-		ln = tls.NewListener(ln, tlsConf)
-	}
 
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	srv := &http.Server{
@@ -164,6 +161,7 @@ func Run(ctx context.Context, opts Options) error {
 		// text.
 		MaxHeaderBytes: cfg.Limits.MaxHeaderBytes + 4096,
 		ErrorLog:       errorLog,
+		TLSConfig:      tlsConf,
 	}
 	adminSrv := &http.Server{
 		Handler:           adm,
@@ -172,7 +170,13 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if tlsConf != nil {
+			serveErr <- srv.ServeTLS(ln, "", "") // the certificate comes from tlsConf
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
 	go func() { serveErr <- adminSrv.Serve(adminLn) }()
 	scheme := "http"
 	if tlsConf != nil {

@@ -375,7 +375,7 @@ func TestGracefulShutdown(t *testing.T) {
 	inFlight := make(chan struct{})
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		close(inFlight)
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(time.Second)
 		io.WriteString(w, "finished")
 	})
 	g := start(t, baseConfig(b.URL, "limits: {shutdown_timeout: 10s}\n"))
@@ -392,7 +392,16 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	<-inFlight
 	g.stop()
-	// While draining, /readyz says so and no new connection is accepted.
+	// While the request drains, /readyz says so.
+	waitFor(t, func() bool {
+		resp, err := http.Get(g.adminURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 503 && strings.Contains(string(body), "draining")
+	})
 	if got := <-result; got != "200 finished" {
 		t.Fatalf("request in flight at shutdown = %q, want it to finish", got)
 	}
@@ -410,6 +419,22 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if len(g.log.lines(t, "stopped")) != 1 {
 		t.Errorf("no stop line:\n%s", g.log)
+	}
+}
+
+func TestReportOnly(t *testing.T) {
+	b := newBackend(t, nil)
+	g := start(t, baseConfig(b.URL, "protection: {report_only: true}\n"))
+	resp, body := post(t, http.DefaultClient, g.url+"/api/x", map[string]string{"Origin": "https://evil.example"}, "{}")
+	if resp.StatusCode != 200 {
+		t.Fatalf("report-only forged POST = %d %s, want it let through", resp.StatusCode, body)
+	}
+	lines := g.log.lines(t, "request would be refused (report-only)")
+	if len(lines) != 1 || lines[0]["reason"] != "origin-mismatch" || lines[0]["report_only"] != true {
+		t.Errorf("report-only log = %v\n%s", lines, g.log)
+	}
+	if n := len(g.log.lines(t, "request refused")); n != 0 {
+		t.Errorf("%d 'request refused' lines in report-only mode", n)
 	}
 }
 
@@ -522,10 +547,15 @@ func TestTLSFromFiles(t *testing.T) {
 	g := start(t, baseConfig(b.URL, fmt.Sprintf("tls: {cert: %s, key: %s}\n", filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))))
 	pool := x509.NewCertPool()
 	pool.AddCert(cert.Leaf)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, body := do(t, client, mustRequest("GET", g.url+"/"))
-	if resp.StatusCode != 200 || body != "backend: GET /" {
-		t.Fatalf("GET over TLS = %d %s", resp.StatusCode, body)
+	for _, h2 := range []bool{false, true} {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}}
+		resp, body := do(t, client, mustRequest("GET", g.url+"/"))
+		if resp.StatusCode != 200 || body != "backend: GET /" {
+			t.Fatalf("GET over TLS = %d %s", resp.StatusCode, body)
+		}
+		if want := map[bool]int{false: 1, true: 2}[h2]; resp.ProtoMajor != want {
+			t.Errorf("served HTTP/%d, want HTTP/%d", resp.ProtoMajor, want)
+		}
 	}
 }
 
