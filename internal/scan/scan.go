@@ -477,7 +477,7 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 			return nil, err
 		}
 		ex.ContentType = ct
-		judge(bex, ex)
+		checks.Judge(bex, ex)
 		res.Probes[id] = ex
 		return ex, nil
 	}
@@ -643,19 +643,6 @@ func (sc *scanner) attackHeader(originValue, referer, sfs, mode string) http.Hea
 		h.Set("Cookie", c)
 	}
 	return h
-}
-
-// judge decides whether ex was accepted like the baseline.
-func judge(base, ex *checks.Exchange) {
-	ex.Similarity = checks.Similarity(comparable(base), comparable(ex))
-	ex.Accepted = ex.Reason == "" && ex.Status/100 == base.Status/100 && ex.Similarity >= checks.AcceptSimilarity
-}
-
-func comparable(ex *checks.Exchange) []byte {
-	if loc := ex.Header.Get("Location"); loc != "" {
-		return append(append([]byte(nil), ex.Body...), "\nlocation "+loc...)
-	}
-	return ex.Body
 }
 
 // sibling returns an origin on another subdomain of the target's site, or

@@ -13,6 +13,23 @@ import (
 // which a probe with the same status class counts as accepted.
 const AcceptSimilarity = 0.7
 
+// Judge sets ex's Similarity to the baseline and decides whether the
+// server accepted ex like base: the same status class, no forgeproof
+// rejection reason, and a similarity of at least [AcceptSimilarity]. The
+// Location header counts as part of the body, so that two redirects
+// compare by their destinations.
+func Judge(base, ex *Exchange) {
+	ex.Similarity = Similarity(comparable(base), comparable(ex))
+	ex.Accepted = ex.Reason == "" && ex.Status/100 == base.Status/100 && ex.Similarity >= AcceptSimilarity
+}
+
+func comparable(ex *Exchange) []byte {
+	if loc := ex.Header.Get("Location"); loc != "" {
+		return append(append([]byte(nil), ex.Body...), "\nlocation "+loc...)
+	}
+	return ex.Body
+}
+
 // Similarity compares two response bodies and returns a number from 0
 // (nothing in common) to 1 (the same words). Bodies are split into words;
 // digit runs and long random-looking words (ids, tokens, timestamps) are
