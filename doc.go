@@ -31,11 +31,14 @@
 // Every request goes through these steps; the first failure decides.
 //
 //  1. Effective method. GET, HEAD, OPTIONS and TRACE are safe. A safe
-//     request that carries a method override (the X-HTTP-Method-Override,
-//     X-HTTP-Method or X-Method-Override header, or a _method query
-//     parameter) naming an unsafe method is judged as that method, because
-//     frameworks with method-override support will dispatch it so. An
-//     override never makes an unsafe request safe.
+//     request whose _method query parameter names an unsafe method is
+//     judged as that method, because frameworks with method-override
+//     support may dispatch it so, and any link can carry it. On an unsafe
+//     request the X-HTTP-Method-Override, X-HTTP-Method and
+//     X-Method-Override headers count too (they select the route); on a
+//     safe one they are ignored, since a cross-origin page can set them only
+//     after a CORS preflight that the server approved. An override never
+//     makes an unsafe request safe.
 //  2. Route. The most specific [Route] of [Config.Routes] applies (the
 //     longest path; a pattern with a method beats one without). A safe
 //     request passes untouched unless its route sets CheckSafeMethods; it
