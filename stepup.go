@@ -53,19 +53,18 @@ const (
 
 // reauthState holds the step-up layer's configuration.
 type reauthState struct {
-	store     Store
-	header    string // canonical header name
-	sessionID func(*http.Request) string
-	ttl       time.Duration
-	now       func() time.Time
+	store  Store  // Config.Store, shared with the token layer
+	header string // canonical header name
+	ttl    time.Duration
+	now    func() time.Time
 
 	// bodies are the problem+json bodies of the 401 answers, which name
 	// the header and the confirmation URL; nil unless a URL is set.
 	bodies map[Reason][]byte
 }
 
-// init sets up the step-up layer from cfg. It creates an in-memory store
-// when cfg.Store is nil and a route is sensitive.
+// init sets up the step-up layer from cfg, after the token layer has set
+// cfg.Store (to an in-memory store if it was nil).
 func (s *reauthState) init(cfg *Config) {
 	s.store = cfg.Store
 	s.header = http.CanonicalHeaderKey(cfg.ReauthHeader)
@@ -73,25 +72,11 @@ func (s *reauthState) init(cfg *Config) {
 		s.header = DefaultReauthHeader
 	}
 	s.now = time.Now
-	s.sessionID = cfg.SessionID
-	if s.sessionID == nil && cfg.SessionCookie != "" {
-		name := cfg.SessionCookie
-		s.sessionID = func(r *http.Request) string {
-			c, err := r.Cookie(name)
-			if err != nil {
-				return ""
-			}
-			return c.Value
-		}
-	}
 	for _, rt := range cfg.Routes {
 		s.ttl = max(s.ttl, rt.ReauthMaxAge)
 	}
 	if s.ttl == 0 {
 		s.ttl = defaultReauthTTL
-	}
-	if s.store == nil {
-		s.store = NewMemoryStore(100_000)
 	}
 	if cfg.ReauthURL != "" {
 		s.bodies = make(map[Reason][]byte, 2)
@@ -132,7 +117,7 @@ func (p *Protection) reauthBody(reason Reason) []byte {
 // wrapping the store's when the proof cannot be stored; no proof is
 // returned then.
 func (p *Protection) GrantReauth(w http.ResponseWriter, r *http.Request, method, path string) (string, error) {
-	sid := p.reauthSession(r)
+	sid := p.sessionID(r)
 	if sid == "" {
 		return "", ErrNoSession
 	}
@@ -199,7 +184,7 @@ func (p *Protection) checkReauth(r *http.Request, rt *Route) Reason {
 	if age := p.reauth.now().Sub(issued); age < 0 || age > rt.ReauthMaxAge {
 		return ReasonReauthRequired
 	}
-	sh := sessionHash(p.reauthSession(r))
+	sh := sessionHash(p.sessionID(r))
 	oh := operationHash(effectiveMethod(r), r.URL.Path)
 	okSession := subtle.ConstantTimeCompare(rec[8:8+sha256.Size], sh[:])
 	okOp := subtle.ConstantTimeCompare(rec[8+sha256.Size:], oh[:])
@@ -207,17 +192,6 @@ func (p *Protection) checkReauth(r *http.Request, rt *Route) Reason {
 		return ReasonReauthRequired
 	}
 	return ReasonNone
-}
-
-// reauthSession returns the session identifier of r, or "".
-func (p *Protection) reauthSession(r *http.Request) string {
-	if s, ok := any(p).(interface{ sessionID(*http.Request) string }); ok {
-		return s.sessionID(r)
-	}
-	if p.reauth.sessionID == nil {
-		return ""
-	}
-	return p.reauth.sessionID(r)
 }
 
 // proofKey returns the store key of a proof: a hash, so that the store

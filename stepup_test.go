@@ -17,7 +17,7 @@ import (
 // method) and "/api/payees/" subtree require a proof at most a minute old,
 // the clock it reads, and the handler it guards, which counts the requests
 // it serves.
-func stepUpProtection(t *testing.T, store Store) (*Protection, *time.Time, http.Handler, *atomic.Int64) {
+func stepUpProtection(t testing.TB, store Store) (*Protection, *time.Time, http.Handler, *atomic.Int64) {
 	t.Helper()
 	p, err := New(Config{
 		Store:         store,
@@ -333,4 +333,24 @@ type recordingStore struct {
 func (s *recordingStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	s.keys = append(s.keys, key)
 	return s.Store.Put(ctx, key, value, ttl)
+}
+
+// FuzzReauthProof feeds arbitrary proof headers to a sensitive route: none
+// may pass but the one proof granted, and it only once.
+func FuzzReauthProof(f *testing.F) {
+	f.Add("")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("not base64!")
+	f.Add(strings.Repeat("_", 43))
+	f.Add(strings.Repeat("A", 10000))
+	_, _, h, served := stepUpProtection(f, NewMemoryStore(1000))
+	f.Fuzz(func(t *testing.T, proof string) {
+		before := served.Load()
+		r := stepUpRequest("POST", "/api/transfer", "s1", "")
+		r.Header["X-Reauth-Proof"] = []string{proof}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if served.Load() != before {
+			t.Fatalf("proof %q passed", proof)
+		}
+	})
 }
