@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/forgeproof/forgeproof/internal/config"
+	"github.com/forgeproof/forgeproof/internal/gateway"
 )
 
 const validateUsage = `Usage: forgeproof validate --config FILE
@@ -32,7 +33,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return cliError(stderr, "validate needs a configuration file",
 			`run "forgeproof validate --config FILE"`)
 	}
-	if _, err := config.Load(*file); err != nil {
+	c, err := config.Load(*file)
+	if err != nil {
 		var list config.ErrorList
 		if !errors.As(err, &list) {
 			fmt.Fprintf(stderr, "forgeproof: error: %v\n", err)
@@ -44,8 +46,29 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "forgeproof: error: %s: %s\n", *file, plural(len(list), "problem"))
 		return 1
 	}
+	// Build the gateway as serve would (with an in-memory store, so that
+	// validating never connects to Redis), for the checks that only the
+	// library and the gateway make.
+	if err := buildGateway(c); err != nil {
+		fmt.Fprintf(stderr, "forgeproof: error: %s: %v\n", *file, err)
+		return 1
+	}
 	fmt.Fprintf(stderr, "%s: ok\n", *file)
 	return 0
+}
+
+// buildGateway builds the library configuration and the gateway of c.
+func buildGateway(c *config.Config) error {
+	lib, err := c.Library(nil)
+	if err != nil {
+		return err
+	}
+	opts, err := c.Gateway(lib)
+	if err != nil {
+		return err
+	}
+	_, err = gateway.New(opts)
+	return err
 }
 
 // cliFlagSet returns a flag set for the subcommand name whose usage text is

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof/internal/config"
+	"github.com/forgeproof/forgeproof/internal/gateway"
 )
 
 var (
@@ -38,8 +39,12 @@ func TestGoodConfigs(t *testing.T) {
 			if _, err := c.Library(nil); err != nil {
 				t.Errorf("Library: %v", err)
 			}
-			if _, err := c.Gateway(mustLibrary(t, c)); err != nil {
-				t.Errorf("Gateway: %v", err)
+			opts, err := c.Gateway(mustLibrary(t, c))
+			if err != nil {
+				t.Fatalf("Gateway: %v", err)
+			}
+			if _, err := gateway.New(opts); err != nil {
+				t.Errorf("gateway.New refuses a valid configuration: %v", err)
 			}
 		})
 	}

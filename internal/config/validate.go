@@ -289,6 +289,9 @@ func (v *validator) routes() {
 		r := &v.c.Routes[i]
 		path := fmt.Sprintf("routes[%d]", i)
 		v.pattern(path+".pattern", r.Pattern)
+		if _, p, _ := strings.Cut(" "+r.Pattern, " /"); strings.HasPrefix("/"+p, v.c.ReservedPrefix) {
+			v.errorf(path+".pattern", "%q is under the reserved prefix %s, which the gateway answers itself: choose another path or change reserved_prefix", r.Pattern, v.c.ReservedPrefix)
+		}
 		if j, dup := patterns[r.Pattern]; dup && r.Pattern != "" {
 			v.errorf(path+".pattern", "pattern %q is also used by routes[%d]", r.Pattern, j)
 		}
@@ -328,13 +331,27 @@ func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CO
 			v.errorf(cp+".secure", "browsers drop SameSite=None cookies without Secure: remove secure: keep")
 		}
 	}
-	if h != nil && strings.ContainsAny(h.FrameAncestors, ";,") {
-		v.errorf(join(path, "headers.frame_ancestors"), "%q: give only the source list, such as 'self'", h.FrameAncestors)
+	if h != nil {
+		if strings.ContainsAny(h.FrameAncestors, ";,") {
+			v.errorf(join(path, "headers.frame_ancestors"), "%q: give only the source list, such as 'self'", h.FrameAncestors)
+		}
+		for key, val := range map[string]string{
+			"content_security_policy": h.ContentSecurityPolicy,
+			"frame_ancestors":         h.FrameAncestors,
+			"referrer_policy":         h.ReferrerPolicy,
+		} {
+			if strings.ContainsAny(val, "\r\n") {
+				v.errorf(join(path, "headers."+key), "a header value must be one line")
+			}
+		}
 	}
 	if cors == nil {
 		return
 	}
 	cp := join(path, "cors")
+	if len(cors.AllowOrigins) == 0 {
+		v.errorf(cp, "allow_origins is empty: list the origins allowed to read responses, such as https://app.example.com, or remove cors")
+	}
 	for j, o := range cors.AllowOrigins {
 		op := fmt.Sprintf("%s.allow_origins[%d]", cp, j)
 		switch {
