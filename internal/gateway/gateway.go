@@ -138,12 +138,11 @@ func New(opts Options) (*Gateway, error) {
 		g.log = slog.Default()
 	}
 
-	for i, s := range opts.Protection.PublicOrigins {
+	for _, s := range opts.Protection.PublicOrigins {
 		u, err := url.Parse(s)
 		if err != nil || u.Scheme == "" || u.Host == "" {
 			continue // the library reports it
 		}
-		_ = i
 		g.publicOrigins = append(g.publicOrigins, u)
 	}
 	for _, s := range opts.Protection.TrustedProxies {

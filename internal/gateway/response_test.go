@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/gateway"
@@ -447,5 +448,75 @@ func TestSessionRotationOnLogin(t *testing.T) {
 	}
 	if resp, body := post("/transfer", afterLogout); resp.StatusCode != 200 {
 		t.Errorf("the logged-out token is refused: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestHTMLInjectionStreams checks that a rewritten page reaches the client
+// as the backend produces it, plain and gzip-encoded.
+func TestHTMLInjectionStreams(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		t.Run("gzip="+strconv.FormatBool(gz), func(t *testing.T) {
+			release := make(chan struct{})
+			e := start(t, gateway.Options{InjectHTML: true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				var out io.Writer = w
+				flush := func() { w.(http.Flusher).Flush() }
+				if gz {
+					w.Header().Set("Content-Encoding", "gzip")
+					zw := gzip.NewWriter(w)
+					defer zw.Close()
+					out = zw
+					flush = func() { zw.Flush(); w.(http.Flusher).Flush() }
+				}
+				io.WriteString(out, "<html><head><title>slow</title>")
+				flush()
+				<-release
+				io.WriteString(out, "</head><body><form method=post></form></body></html>")
+			}))
+			r := e.req("GET", "/", "", nil)
+			r.Header.Set("Accept-Encoding", "gzip")
+			if !gz {
+				r.Header.Set("Accept-Encoding", "identity")
+			}
+			resp, err := e.client.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body io.Reader = resp.Body
+			if gz {
+				zr, err := gzip.NewReader(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = zr
+			}
+			first := make(chan string, 1)
+			go func() {
+				buf := make([]byte, 4096)
+				var got []byte
+				for !bytes.Contains(got, []byte("<title>slow</title>")) {
+					n, err := body.Read(buf)
+					got = append(got, buf[:n]...)
+					if err != nil {
+						break
+					}
+				}
+				first <- string(got)
+			}()
+			select {
+			case got := <-first:
+				if !metaRE.MatchString(got) {
+					t.Fatalf("first part %q lacks the meta tag", got)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatal("the head of the page was held back until the backend finished")
+			}
+			close(release)
+			rest, err := io.ReadAll(body)
+			if err != nil || !fieldRE.Match(rest) {
+				t.Fatalf("rest %q, %v", rest, err)
+			}
+		})
 	}
 }
