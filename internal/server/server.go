@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -239,6 +240,7 @@ type server struct {
 	mu         sync.Mutex
 	stores     map[string]*storeEntry // by store URL
 	randomKeys *forgeproof.KeyRing    // while no keys are configured
+	retired    []*storeEntry          // replaced by a reload, closing soon
 }
 
 // A storeEntry is a token store, kept across reloads while its URL stays.
@@ -339,12 +341,46 @@ func (s *server) closeStores() {
 			e.close()
 		}
 	}
+	for _, e := range s.retired {
+		e.close()
+	}
+	s.retired = nil
+}
+
+// retireStores takes out of use every store but the one at keep, after a
+// reload. A shared store is closed after grace, when the requests that the
+// previous gateway was serving with it are done.
+func (s *server) retireStores(keep string, grace time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for url, e := range s.stores {
+		if url == keep {
+			continue
+		}
+		delete(s.stores, url)
+		if e.close == nil {
+			continue
+		}
+		s.retired = append(s.retired, e)
+		time.AfterFunc(grace, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if i := slices.Index(s.retired, e); i >= 0 {
+				s.retired = slices.Delete(s.retired, i, i+1)
+				e.close()
+			}
+		})
+	}
 }
 
 // reload loads the configuration again and swaps in a new gateway, or
 // logs why not and keeps the old one.
 func (s *server) reload(load func() (*config.Config, error), adm *admin.Admin) error {
 	s.log.Info("reloading the configuration")
+	defer func() {
+		cur := s.cfg.Load()
+		s.retireStores(cur.Store.Value(), cur.Limits.ShutdownTimeout)
+	}()
 	cfg, err := load()
 	if err == nil {
 		var gw *gateway.Gateway

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/forgeproof/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/internal/server"
 	"github.com/forgeproof/forgeproof/internal/testenv"
@@ -654,5 +656,38 @@ func TestTokensSurviveReload(t *testing.T) {
 				t.Errorf("%d warnings about the random key, want %d", warned, want)
 			}
 		})
+	}
+}
+
+// TestReloadRetiresStore switches the store from a real redis-server to
+// memory: the Redis connections are closed after the grace period and
+// /readyz no longer depends on Redis.
+func TestReloadRetiresStore(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	observer := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer observer.Close()
+	clients := func() int {
+		list, err := observer.ClientList(context.Background()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(list, "\n")
+	}
+	b := newBackend(t, nil)
+	extra := "limits: {shutdown_timeout: 100ms}\n"
+	g := start(t, baseConfig(b.URL, extra+"store: redis://"+srv.Addr+"/0\n"))
+	if resp, body := do(t, http.DefaultClient, mustRequest("GET", g.adminURL+"/readyz")); resp.StatusCode != 200 || !strings.Contains(body, "store: ok") {
+		t.Fatalf("/readyz = %d %s", resp.StatusCode, body)
+	}
+	if n := clients(); n < 2 {
+		t.Fatalf("%d Redis clients, want the gateway's and the observer's", n)
+	}
+	if err := g.doReload(t, baseConfig(b.URL, extra)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return clients() == 1 })
+	srv.Stop()
+	if resp, body := do(t, http.DefaultClient, mustRequest("GET", g.adminURL+"/readyz")); resp.StatusCode != 200 || strings.Contains(body, "store") {
+		t.Errorf("/readyz on memory with Redis gone = %d %s", resp.StatusCode, body)
 	}
 }
