@@ -10,6 +10,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -375,6 +376,7 @@ func (sc *scanner) probeAll(ctx context.Context) error {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					continue
 				}
+				compact(res)
 				sc.mu.Lock()
 				sc.pass.Ops[i] = res
 				done++
@@ -607,6 +609,24 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		}
 	}
 	return res, nil
+}
+
+// keptBody bounds the part of each response body kept after an
+// operation was judged, so that memory stays bounded on large scans.
+const keptBody = 4 << 10
+
+// compact trims the response bodies of op's exchanges once they were
+// judged against the baseline.
+func compact(op *checks.Op) {
+	trim := func(ex *checks.Exchange) {
+		if ex != nil {
+			ex.Body = bytes.Clone(ex.Body[:min(len(ex.Body), keptBody)])
+		}
+	}
+	trim(op.Baseline)
+	for _, ex := range op.Probes {
+		trim(ex)
+	}
 }
 
 func reasonSuffix(r string) string {
