@@ -86,6 +86,9 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${headers[@]}" -H 'Cont
 [ "$status" = 200 ] || { echo "run.sh: error: a valid POST through the gateway got $status" >&2; cat "$tmp/gateway.err" >&2; exit 1; }
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Origin: https://evil.example' -H 'Content-Type: application/json' -d "$body" "$gateway/api/item")
 [ "$status" = 403 ] || { echo "run.sh: error: a forged POST through the gateway got $status, want 403" >&2; exit 1; }
+no_token=("${headers[@]}"); no_token[3]="X-CSRF-Token: "
+reason=$(curl -s -X POST "${no_token[@]}" -H 'Content-Type: application/json' -d "$body" "$gateway/api/item" | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p')
+[ "$reason" = token-missing ] || { echo "run.sh: error: a same-origin POST without a token got reason \"$reason\", want token-missing" >&2; exit 1; }
 
 lua_headers() {
   cat <<LUA
