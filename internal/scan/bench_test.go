@@ -17,7 +17,8 @@ import (
 
 // BenchmarkScan500 scans 500 operations (form POSTs, JSON POSTs and
 // DELETEs) with every probe against a local server that defends nothing,
-// so that every probe is sent and most are findings.
+// so that every probe is sent and most are findings: once with no rate
+// limit, once at the command's default --rate 300.
 func BenchmarkScan500(b *testing.B) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,12 +52,23 @@ func BenchmarkScan500(b *testing.B) {
 		}
 		ops = append(ops, op)
 	}
-	opts := scan.Options{
-		Target:      target,
-		Operations:  ops,
-		Cookies:     []*http.Cookie{{Name: "session", Value: "ok"}},
-		Concurrency: 8,
+	for _, bb := range []struct {
+		name string
+		rate float64
+	}{{"unlimited", 0}, {"default-rate", 300}} {
+		b.Run(bb.name, func(b *testing.B) {
+			scan500(b, scan.Options{
+				Target:      target,
+				Operations:  ops,
+				Cookies:     []*http.Cookie{{Name: "session", Value: "ok"}},
+				Concurrency: 8,
+				Rate:        bb.rate,
+			})
+		})
 	}
+}
+
+func scan500(b *testing.B, opts scan.Options) {
 	b.ReportAllocs()
 	var requests, findings int
 	var rep *report.Report
