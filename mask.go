@@ -31,9 +31,11 @@ const (
 	nonceLen = 16
 
 	// A synchronizer token is version(1) | random(32). Pages get it masked
-	// together with the signed cookie token (see pageToken).
-	versionSync = 2
-	syncLen     = 1 + 32
+	// together with the signed cookie token (see pageToken); the store
+	// keeps it with the time it was put (see syncToken).
+	versionSync   = 2
+	syncLen       = 1 + 32
+	syncStoredLen = syncLen + 8 // the token and the Unix time it was put
 
 	// The lengths of masked tokens in base64url: a signed token alone, and
 	// a signed token followed by a synchronizer token. All raw lengths are

@@ -359,7 +359,7 @@ func (p *Protection) verifySync(r *http.Request, s string) Reason {
 		return ReasonTokenInvalid
 	case err != nil:
 		return ReasonStoreUnavailable
-	case subtle.ConstantTimeCompare(stored, raw[signedLen:]) != 1:
+	case len(stored) != syncStoredLen || subtle.ConstantTimeCompare(stored[:syncLen], raw[signedLen:]) != 1:
 		return ReasonTokenInvalid
 	}
 	return ReasonNone
@@ -428,25 +428,36 @@ func (p *Protection) setCookie(w http.ResponseWriter, name string, secure bool, 
 }
 
 // syncToken returns the synchronizer token stored for binding, creating it
-// if there is none, or replacing it if fresh is set.
+// if there is none, or replacing it if fresh is set. The store holds the
+// token followed by the Unix time at which it was last put; a token used
+// past half of TokenMaxAge is put again for a full TokenMaxAge, so that
+// a session in use keeps its token and its open pages stay valid.
 func (t *tokens) syncToken(ctx context.Context, binding string, fresh bool) ([]byte, error) {
 	key := syncKey(binding)
+	now := t.now().Unix()
+	var st []byte
 	if !fresh {
-		st, err := t.store.Get(ctx, key)
-		if err == nil && len(st) == syncLen && st[0] == versionSync {
-			return st, nil
-		}
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		stored, err := t.store.Get(ctx, key)
+		switch {
+		case err == nil && len(stored) == syncStoredLen && stored[0] == versionSync:
+			if now-int64(binary.BigEndian.Uint64(stored[syncLen:])) < t.maxAgeSecs/2 {
+				return stored[:syncLen], nil
+			}
+			st = stored
+		case err != nil && !errors.Is(err, ErrNotFound):
 			return nil, fmt.Errorf("forgeproof: token store: %w", err)
 		}
 	}
-	st := make([]byte, syncLen)
-	st[0] = versionSync
-	rand.Read(st[1:])
+	if st == nil {
+		st = make([]byte, syncStoredLen)
+		st[0] = versionSync
+		rand.Read(st[1:syncLen])
+	}
+	binary.BigEndian.PutUint64(st[syncLen:], uint64(now))
 	if err := t.store.Put(ctx, key, st, t.maxAge); err != nil {
 		return nil, fmt.Errorf("forgeproof: token store: %w", err)
 	}
-	return st, nil
+	return st[:syncLen], nil
 }
 
 // pageToken returns the masked token for a page: the token cookie and,

@@ -426,6 +426,20 @@ func TestSynchronizerTokens(t *testing.T) {
 			clock.t = clock.t.Add(12 * time.Hour)
 			return b.post(tok)
 		}, ReasonTokenInvalid},
+		{"kept alive by a page past half its age", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, clock *testClock) *http.Request {
+			tok := b.token(t, p)
+			clock.t = clock.t.Add(7 * time.Hour)
+			b.token(t, p)
+			clock.t = clock.t.Add(6 * time.Hour)
+			return b.post(tok)
+		}, ReasonNone},
+		{"not renewed before half its age", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, clock *testClock) *http.Request {
+			tok := b.token(t, p)
+			clock.t = clock.t.Add(5 * time.Hour)
+			b.token(t, p)
+			clock.t = clock.t.Add(7 * time.Hour)
+			return b.post(tok)
+		}, ReasonTokenInvalid},
 		{"store down", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
 			s.down.Store(true)
