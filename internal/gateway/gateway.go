@@ -72,6 +72,7 @@ type Gateway struct {
 	protected  http.Handler // library in front of the proxy
 	wsChecked  http.Handler // library in front of the proxy, for upgrades
 	tokenH     http.Handler // library in front of its TokenHandler
+	reauth     reauthGate   // the step-up endpoint (reauth.go)
 	script     []byte
 	scriptETag string
 }
@@ -221,6 +222,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	sortRoutes(g.routes)
 
+	if err := g.initReauth(&opts, &cfg); err != nil {
+		errs = append(errs, err)
+	}
 	// The token endpoint is checked like a state-changing request, so
 	// that only the application's own pages obtain tokens from it; it
 	// needs no token itself.
@@ -247,6 +251,7 @@ func New(opts Options) (*Gateway, error) {
 	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
 	g.wsChecked = prot.Handler(http.HandlerFunc(g.proxyUpgrade))
 	g.tokenH = prot.Handler(prot.TokenHandler())
+	g.finishReauth()
 	g.script, g.scriptETag = buildScript(g.tokenPath, g.tokenHeader, g.tokenField, g.rotatedHeader)
 	return g, nil
 }

@@ -53,6 +53,16 @@ type Options struct {
 	// "/". If empty, it is "/.forgeproof/".
 	ReservedPrefix string
 
+	// ReauthVerify, if set, turns on step-up through the gateway: it is the
+	// path of an upstream endpoint, such as "/api/reauth", that checks the
+	// user's credential (password, TOTP…) in the JSON body it receives and
+	// answers 2xx when it is right. The gateway then answers POST
+	// PREFIX+"reauth" ({"method": …, "path": …, credential…}) with a proof
+	// for that operation, accepted by routes whose Protect.ReauthMaxAge is
+	// set. If empty, only the application can mint proofs (with the
+	// library's GrantReauth).
+	ReauthVerify string
+
 	// MaxBodyBytes bounds the size of a request body. A request that
 	// declares a larger Content-Length is answered with 413 before the
 	// backend sees it; a streamed body that grows past the bound is cut and

@@ -57,6 +57,13 @@ func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-cache")
 		h.Set("ETag", g.scriptETag)
 		http.ServeContent(w, r, "csrf.js", time.Time{}, bytes.NewReader(g.script))
+	case g.reauth.path: // never "": every path here starts with the prefix
+		if r.Method != http.MethodPost {
+			h.Set("Allow", "POST")
+			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the confirmation endpoint answers POST only")
+			return
+		}
+		g.reauth.h.ServeHTTP(w, r)
 	default:
 		g.fail(w, http.StatusNotFound, "reserved-not-found", "Not Found",
 			"paths under "+g.prefix+" are answered by the forgeproof gateway, which serves only "+g.tokenPath+" and "+g.scriptPath)
