@@ -754,8 +754,8 @@ func (m *Monitor) Snapshot(top int) Snapshot {
 		}
 		return strings.Compare(a.Origin, b.Origin)
 	})
-	if len(s.TopOrigins) > top {
-		s.TopOrigins = s.TopOrigins[:top]
+	if len(s.TopOrigins) > max(top, 0) {
+		s.TopOrigins = s.TopOrigins[:max(top, 0)]
 	}
 	if s.TopOrigins == nil {
 		s.TopOrigins = []OriginCount{}

@@ -279,6 +279,9 @@ func TestSnapshot(t *testing.T) {
 	if !slices.Equal(s.TopOrigins, want) {
 		t.Errorf("top origins %v, want %v", s.TopOrigins, want)
 	}
+	if got := m.Snapshot(-1).TopOrigins; len(got) != 0 {
+		t.Errorf("Snapshot(-1) lists %v", got)
+	}
 	if len(s.Alerts) != 2 || s.Alerts[0].Status != monitor.StatusResolved || s.Alerts[1].Status != monitor.StatusFiring {
 		t.Errorf("alerts %+v, want the origin alert resolved, newest first", s.Alerts)
 	}
