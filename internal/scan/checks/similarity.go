@@ -15,17 +15,17 @@ const AcceptSimilarity = 0.7
 
 // Judge sets ex's Similarity to the baseline and decides whether the
 // server accepted ex like base: the same status class, no forgeproof
-// rejection reason, and a similarity of at least [AcceptSimilarity]. The
-// Location header counts as part of the body, so that two redirects
-// compare by their destinations.
+// rejection reason, and a similarity of at least [AcceptSimilarity].
+// Redirects compare by their Location alone: their bodies are boilerplate
+// that net/http writes for GET and not for POST.
 func Judge(base, ex *Exchange) {
 	ex.Similarity = Similarity(comparable(base), comparable(ex))
 	ex.Accepted = ex.Reason == "" && ex.Status/100 == base.Status/100 && ex.Similarity >= AcceptSimilarity
 }
 
 func comparable(ex *Exchange) []byte {
-	if loc := ex.Header.Get("Location"); loc != "" {
-		return append(append([]byte(nil), ex.Body...), "\nlocation "+loc...)
+	if loc := ex.Header.Get("Location"); loc != "" && ex.Status/100 == 3 {
+		return []byte("location " + loc)
 	}
 	return ex.Body
 }
