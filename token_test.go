@@ -479,7 +479,13 @@ func TestSynchronizerStoreErrors(t *testing.T) {
 			return p.Rotate(w, r, "bob-secret-session")
 		},
 	} {
-		tok, err := call(httptest.NewRecorder(), b.request("GET", "/", nil))
+		w := httptest.NewRecorder()
+		tok, err := call(w, b.request("GET", "/", nil))
+		for _, c := range w.Result().Cookies() {
+			if err != nil && strings.Contains(err.Error(), c.Value) {
+				t.Errorf("%s error %q reveals the token cookie", name, err)
+			}
+		}
 		if err == nil || tok != "" {
 			t.Errorf("%s with the store down = %q, %v; want an error", name, tok, err)
 			continue
