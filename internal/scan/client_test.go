@@ -1,0 +1,144 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/forgeproof/forgeproof/internal/scan/checks"
+)
+
+func counter() (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) })), &n
+}
+
+// TestOffTarget checks that the client refuses requests to any other
+// origin than the target's, before sending them.
+func TestOffTarget(t *testing.T) {
+	other, hits := counter()
+	defer other.Close()
+	target, _ := url.Parse("http://127.0.0.1:1")
+	c := newClient(target, 0, 1, time.Second, nil)
+	u, _ := url.Parse(other.URL + "/x")
+	for _, u := range []*url.URL{u, {Scheme: "https", Host: "127.0.0.1:1", Path: "/"}} {
+		_, err := c.do(context.Background(), "test", &checks.Request{Method: "GET", URL: u, Header: http.Header{}})
+		if !errors.Is(err, errOffTarget) {
+			t.Errorf("%s: err = %v, want errOffTarget", u, err)
+		}
+	}
+	if hits.Load() != 0 || c.sent.Load() != 0 {
+		t.Errorf("%d requests reached the other server, %d counted as sent", hits.Load(), c.sent.Load())
+	}
+}
+
+// TestNoRedirects checks that a scan never follows a redirect, even when
+// every answer of the target points at another host.
+func TestNoRedirects(t *testing.T) {
+	other, hits := counter()
+	defer other.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer target.Close()
+	var stdout, stderr bytes.Buffer
+	code := Command(context.Background(), []string{"--target", target.URL, "--endpoint", "POST /transfer to=bob", "--rate", "0"}, &stdout, &stderr)
+	if code == ExitFailed || code == ExitUsage {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the other host got %d requests", n)
+	}
+}
+
+// TestRateLimit checks the lower bound the rate limit puts on a burst:
+// n requests at r per second take at least (n-1)/r seconds.
+func TestRateLimit(t *testing.T) {
+	srv, hits := counter()
+	defer srv.Close()
+	target, _ := url.Parse(srv.URL)
+	c := newClient(target, 50, 4, time.Second, nil)
+	start := time.Now()
+	for range 11 {
+		if _, err := c.do(context.Background(), "test", &checks.Request{Method: "GET", URL: target, Header: http.Header{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 190*time.Millisecond {
+		t.Errorf("11 requests at 50/s took %v, want at least 200ms", d)
+	}
+	if hits.Load() != 11 {
+		t.Errorf("%d requests arrived, want 11", hits.Load())
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	p := progressBar(&b)
+	p(1, 5) // short scans draw nothing
+	if b.Len() != 0 {
+		t.Errorf("drew %q for a short scan", b.String())
+	}
+	p(10, 20)
+	if !strings.Contains(b.String(), "10/20 operations") || !strings.Contains(b.String(), "###############...............") {
+		t.Errorf("bar = %q", b.String())
+	}
+}
+
+func TestSibling(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://app.example.com":      "https://forgeproof-sibling.example.com",
+		"https://example.com":          "https://forgeproof-sibling.example.com",
+		"http://localhost:8080":        "http://forgeproof-sibling.localhost:8080",
+		"http://127.0.0.1:8080":        "",
+		"http://[::1]:8080":            "",
+		"https://a.b.bank.example:443": "https://forgeproof-sibling.bank.example:443",
+	} {
+		u, _ := url.Parse(in)
+		if got := sibling(u); got != want {
+			t.Errorf("sibling(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTokenInHTML(t *testing.T) {
+	tests := []struct {
+		name, html          string
+		value, header, field string
+	}{
+		{"meta", `<meta name="csrf-token" content="abc">`, "abc", "X-CSRF-Token", "_csrf"},
+		{"meta with spring header", `<meta name="_csrf" content="abc"><meta name="_csrf_header" content="X-XSRF-TOKEN">`, "abc", "X-XSRF-TOKEN", "_csrf"},
+		{"django input", `<form><input type="hidden" name="csrfmiddlewaretoken" value="d&amp;j"></form>`, "d&j", "X-CSRF-Token", "csrfmiddlewaretoken"},
+		{"rails meta and input", `<meta name="csrf-token" content="m"><input type='hidden' name='authenticity_token' value='i'>`, "m", "X-CSRF-Token", "authenticity_token"},
+		{"visible input ignored", `<input type="text" name="csrf" value="x">`, "", "", ""},
+		{"nothing", `<p>hello</p>`, "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, ok := tokenInHTML([]byte(tt.html))
+			if ok != (tt.value != "") || tok.Value != tt.value || tok.Header != tt.header || tok.Field != tt.field {
+				t.Errorf("got %+v, %v", tok, ok)
+			}
+		})
+	}
+}
+
+func TestProblemReason(t *testing.T) {
+	h := http.Header{"Content-Type": {"application/problem+json"}}
+	if r := problemReason(h, []byte(`{"reason":"origin-mismatch"}`)); r != "origin-mismatch" {
+		t.Errorf("reason %q", r)
+	}
+	if r := problemReason(h, []byte(`{"reason":"made-up"}`)); r != "" {
+		t.Errorf("an unknown reason was believed: %q", r)
+	}
+	if r := problemReason(http.Header{"Content-Type": {"application/json"}}, []byte(`{"reason":"origin-null"}`)); r != "" {
+		t.Errorf("a plain JSON body was read as a rejection: %q", r)
+	}
+}
