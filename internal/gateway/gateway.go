@@ -494,14 +494,63 @@ func (g *Gateway) publicOrigin(r *http.Request) (scheme, host string) {
 		scheme = "https"
 	}
 	if g.fromTrustedProxy(r) {
-		if p := lastItem(r.Header.Get("X-Forwarded-Proto")); strings.EqualFold(p, "https") || strings.EqualFold(p, "http") {
-			scheme = strings.ToLower(p)
+		proto, fhost := forwarded(r.Header)
+		if strings.EqualFold(proto, "https") || strings.EqualFold(proto, "http") {
+			scheme = strings.ToLower(proto)
 		}
-		if h := lastItem(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
+		if fhost != "" {
+			host = fhost
 		}
 	}
 	return scheme, host
+}
+
+// forwarded returns the scheme and host that the nearest trusted proxy
+// reported: the last element of Forwarded (RFC 7239) first, then the last
+// items of X-Forwarded-Proto and X-Forwarded-Host, as the library reads
+// them.
+func forwarded(h http.Header) (proto, host string) {
+	if vs := h["Forwarded"]; len(vs) > 0 {
+		elem := splitQuoted(vs[len(vs)-1], ',')
+		for _, pair := range splitQuoted(elem[len(elem)-1], ';') {
+			name, value, ok := strings.Cut(pair, "=")
+			if !ok {
+				continue
+			}
+			value = strings.Trim(strings.TrimSpace(value), `"`)
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "proto":
+				proto = value
+			case "host":
+				host = value
+			}
+		}
+	}
+	if vs := h["X-Forwarded-Proto"]; proto == "" && len(vs) > 0 {
+		proto = lastItem(vs[len(vs)-1])
+	}
+	if vs := h["X-Forwarded-Host"]; host == "" && len(vs) > 0 {
+		host = lastItem(vs[len(vs)-1])
+	}
+	return proto, host
+}
+
+// splitQuoted splits s at sep outside double-quoted strings.
+func splitQuoted(s string, sep byte) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == sep:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
 }
 
 // lastItem returns the last element of a comma-separated list, trimmed.

@@ -520,3 +520,38 @@ func TestHTMLInjectionStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestCookieSecureBehindProxy checks that Secure is added when the public
+// origin is HTTPS, as reported by a trusted proxy or configured, and only
+// then.
+func TestCookieSecureBehindProxy(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     forgeproof.Config
+		headers map[string]string
+		secure  bool
+	}{
+		{"plain HTTP", forgeproof.Config{}, nil, false},
+		{"untrusted peer claims HTTPS", forgeproof.Config{}, map[string]string{"X-Forwarded-Proto": "https"}, false},
+		{"trusted proxy, X-Forwarded-Proto", forgeproof.Config{TrustedProxies: []string{"127.0.0.0/8"}}, map[string]string{"X-Forwarded-Proto": "http, https"}, true},
+		{"trusted proxy, Forwarded", forgeproof.Config{TrustedProxies: []string{"127.0.0.1"}}, map[string]string{"Forwarded": `for=1.2.3.4;proto=http, for="[::1]";proto=https;host="bank.example"`}, true},
+		{"Forwarded wins over X-Forwarded-Proto", forgeproof.Config{TrustedProxies: []string{"127.0.0.1"}}, map[string]string{"Forwarded": "proto=http", "X-Forwarded-Proto": "https"}, false},
+		{"public origin", forgeproof.Config{PublicOrigins: []string{"https://bank.example"}}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, gateway.Options{Protection: tt.cfg}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Add("Set-Cookie", "pref=1")
+			}))
+			r := e.req("GET", "/", "", nil)
+			for k, v := range tt.headers {
+				r.Header.Set(k, v)
+			}
+			resp, _ := e.do(r)
+			got := resp.Header.Get("Set-Cookie")
+			if strings.Contains(got, "Secure") != tt.secure {
+				t.Errorf("Set-Cookie %q, want Secure: %v", got, tt.secure)
+			}
+		})
+	}
+}
