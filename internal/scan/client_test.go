@@ -110,7 +110,7 @@ func TestSibling(t *testing.T) {
 
 func TestTokenInHTML(t *testing.T) {
 	tests := []struct {
-		name, html          string
+		name, html           string
 		value, header, field string
 	}{
 		{"meta", `<meta name="csrf-token" content="abc">`, "abc", "X-CSRF-Token", "_csrf"},
