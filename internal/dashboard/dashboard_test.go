@@ -1,11 +1,14 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -189,5 +192,32 @@ func TestDataMatchesFeed(t *testing.T) {
 	}
 	if len(s.Alerts) != 2 {
 		t.Errorf("%d alerts, want the evil.example alert raised and cleared", len(s.Alerts))
+	}
+}
+
+func TestDataGolden(t *testing.T) {
+	m, _, _ := newFixture(t)
+	resp := get(t, dashboard.Handler(m), "GET", "/data.json")
+	got, _ := io.ReadAll(resp.Body)
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, got, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	path := filepath.Join("testdata", "data.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(pretty.Bytes(), want) {
+		t.Errorf("data.json differs from %s (run with -update if the change is intended):\n%s", path, pretty.Bytes())
 	}
 }
