@@ -1,6 +1,8 @@
 package zoo
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -85,9 +87,9 @@ func Variants() []*Variant {
 			Expect: []string{"token-not-rotated"}, App: (&App{Tokens: SessionTokens, KeepSessionAtLogin: true})},
 
 		{Name: "forgeproof-middleware", Description: "no defense of its own, wrapped in forgeproof.New(...).Handler",
-			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session"})},
+			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session", ErrorLog: quiet})},
 		{Name: "forgeproof-synchronizer", Description: "forgeproof middleware with synchronizer tokens and DenyMissingOrigin",
-			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session", Tokens: forgeproof.SynchronizerTokens, DenyMissingOrigin: true})},
+			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session", Tokens: forgeproof.SynchronizerTokens, DenyMissingOrigin: true, ErrorLog: quiet})},
 		{Name: "forgeproof-gateway", Description: "the no-defense bank behind forgeproof's gateway",
 			App: (&App{LaxJSON: true}), Wrap: gatewayed},
 		{Name: "go-cross-origin-protection", Description: "no defense of its own, wrapped in net/http.CrossOriginProtection",
@@ -103,6 +105,10 @@ func Variants() []*Variant {
 	}
 	return vs
 }
+
+// quiet discards the library's warnings about token cookies on plain
+// HTTP: the zoo runs on loopback without TLS on purpose.
+var quiet = log.New(io.Discard, "", 0)
 
 func middleware(cfg forgeproof.Config) func(http.Handler) (http.Handler, error) {
 	return func(h http.Handler) (http.Handler, error) {
@@ -123,7 +129,7 @@ func gatewayed(h http.Handler) (http.Handler, error) {
 	u, _ := url.Parse("http://zoo-backend.internal")
 	return gateway.New(gateway.Options{
 		Upstreams:  []gateway.Upstream{{URL: u, Transport: handlerTransport{h}}},
-		Protection: forgeproof.Config{SessionCookie: "session"},
+		Protection: forgeproof.Config{SessionCookie: "session", ErrorLog: quiet},
 	})
 }
 
