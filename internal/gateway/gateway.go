@@ -424,8 +424,50 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.wsChecked.ServeHTTP(w, &r2)
 		return
 	}
+	if ex.body != nil && r.ContentLength < 0 {
+		// A streamed body may cross the bound while the library reads
+		// a form for its token; the answer is then 413, not the
+		// library's body-unreadable.
+		w = &limitWriter{ResponseWriter: w, g: g, body: ex.body}
+	}
 	g.protected.ServeHTTP(w, r)
 }
+
+// limitWriter answers 413 in place of whatever response is started after
+// the request body crossed the bound.
+type limitWriter struct {
+	http.ResponseWriter
+	g       *Gateway
+	body    *limitedBody
+	started bool
+	swallow bool
+}
+
+func (w *limitWriter) WriteHeader(code int) {
+	if w.started {
+		return
+	}
+	w.started = true
+	if w.body.exceeded.Load() && code != http.StatusRequestEntityTooLarge {
+		w.swallow = true
+		w.g.tooLarge(w.ResponseWriter)
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if !w.started {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection's Flush.
+func (w *limitWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // isUpgrade reports whether r asks to switch protocols (WebSocket).
 func isUpgrade(r *http.Request) bool {

@@ -274,6 +274,18 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 		resp, body := e.do(r)
 		wantProblem(t, resp, body, http.StatusRequestEntityTooLarge, "")
 	})
+	t.Run("streamed form over the limit, read by the library", func(t *testing.T) {
+		form := "_csrf=x&pad=" + strings.Repeat("a", 4000)
+		r := e.req("POST", "/form", "same-origin", io.MultiReader(strings.NewReader(form)))
+		r.ContentLength = -1
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		before := reached
+		resp, body := e.do(r)
+		wantProblem(t, resp, body, http.StatusRequestEntityTooLarge, "")
+		if reached != before {
+			t.Error("the backend saw the oversized request")
+		}
+	})
 	t.Run("body at the limit", func(t *testing.T) {
 		r := e.req("POST", "/upload/x", "same-origin", strings.NewReader(strings.Repeat("a", 1000)))
 		r.ContentLength = -1
