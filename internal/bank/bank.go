@@ -20,6 +20,25 @@
 // Every state change is recorded with what the bank saw, so that tests can
 // assert on effects rather than on status codes: see [Bank.Transfers] and
 // [Bank.Events].
+//
+// # Endpoints
+//
+//	GET  /                     the page: sign-in, or balance, transfers, payees
+//	POST /login                form or JSON {"username","password"}; sets the session cookie
+//	POST /logout               ends the session
+//	GET  /api/balance          {"user","balance","balance_cents"}
+//	POST /api/transfer         JSON {"to","amount"} (amount "12.50" or 12.5), whatever the Content-Type
+//	POST /api/transfer/large   the same, for amounts from Options.LargeTransfer up
+//	POST /api/reauth           JSON {"password","method","path"}: 200 {"proof","header"} with a
+//	                           Protection, 204 without one (a gateway's verification call), 401
+//	POST /transfer             urlencoded form to=&amount=, answered with a redirect
+//	GET  /transfer?to=&amount= the legacy transfer that changes state on GET
+//	GET  /api/payees           {"payees": [...]}
+//	DELETE /api/payees/{id}    removes a payee; reached as POST with _method=DELETE (query or
+//	                           form) or X-HTTP-Method-Override: DELETE, as with Express
+//	GET  /static/              the page's script and style sheet
+//
+// Signed out, every endpoint but the page, /login and /static/ answers 401.
 package bank
 
 import (
@@ -164,14 +183,12 @@ type account struct {
 // New returns a bank with its accounts at their opening balances.
 func New(opts Options) *Bank {
 	b := &Bank{
-		opts:     opts,
-		cookie:   cmp(opts.CookieName, "session"),
-		header:   cmp(opts.TokenHeader, "X-CSRF-Token"),
-		// The library's default, spelt out: the bank does not depend on
-		// what a Protection was configured with.
-		reauthHeader: cmp(opts.ReauthHeader, "X-Reauth-Proof"),
-		users:    make(map[string]*account),
-		sessions: make(map[string]string),
+		opts:         opts,
+		cookie:       orDefault(opts.CookieName, "session"),
+		header:       orDefault(opts.TokenHeader, "X-CSRF-Token"),
+		reauthHeader: orDefault(opts.ReauthHeader, forgeproof.DefaultReauthHeader),
+		users:        make(map[string]*account),
+		sessions:     make(map[string]string),
 	}
 	users := opts.Users
 	if users == nil {
@@ -198,7 +215,7 @@ func New(opts Options) *Bank {
 	return b
 }
 
-func cmp(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
