@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   if (window.forgeproof) return;
-  var cfg = /*CONFIG*/{"endpoint": "/.forgeproof/token", "header": "X-CSRF-Token", "field": "_csrf", "rotated": "X-CSRF-Token"}/*END*/;
+  var cfg = /*CONFIG*/{"endpoint": "/.forgeproof/token", "oneTime": "/.forgeproof/one-time-token", "header": "X-CSRF-Token", "field": "_csrf", "rotated": "X-CSRF-Token"}/*END*/;
   var token = null;
   var pending = null;
   var origFetch = window.fetch;
@@ -126,7 +126,19 @@
     });
   }, true);
 
+  // oneTimeToken asks the gateway for a token that a route with one-time
+  // tokens accepts once; send it in the header named cfg.header.
+  function oneTimeToken() {
+    return origFetch.call(window, cfg.oneTime, {
+      credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" }
+    }).then(function (r) {
+      if (!r.ok) throw new Error("forgeproof: one-time token endpoint answered " + r.status);
+      return r.json();
+    }).then(function (j) { return j.token; });
+  }
+
   // forgeproof.token() resolves to the current token, for requests the
-  // script cannot see (such as a WebSocket's first message).
-  window.forgeproof = { token: ready };
+  // script cannot see (such as a WebSocket's first message);
+  // forgeproof.oneTimeToken() to a fresh one-time token.
+  window.forgeproof = { token: ready, oneTimeToken: oneTimeToken };
 })();

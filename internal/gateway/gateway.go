@@ -18,6 +18,8 @@
 //   - GET PREFIX+"token" answers {"token", "header", "field"} with a fresh
 //     masked token and sets the token cookie. It is checked by the library
 //     like a state-changing request, so only same-origin pages can call it.
+//   - GET PREFIX+"one-time-token" answers the same with a token that a
+//     route with OneTimeTokens accepts once, under the same check.
 //   - GET PREFIX+"csrf.js" is a small script that keeps the token in memory
 //     and adds it to the page's same-origin unsafe fetch and XMLHttpRequest
 //     calls and POST forms.
@@ -57,6 +59,7 @@ type Gateway struct {
 
 	prefix         string
 	tokenPath      string
+	oneTimePath    string
 	scriptPath     string
 	wsPrefix       string // library routes that check WebSocket handshakes
 	maxBody        int64
@@ -72,6 +75,7 @@ type Gateway struct {
 	protected  http.Handler // library in front of the proxy
 	wsChecked  http.Handler // library in front of the proxy, for upgrades
 	tokenH     http.Handler // library in front of its TokenHandler
+	oneTimeH   http.Handler // library in front of serveOneTime
 	reauth     reauthGate   // the step-up endpoint (reauth.go)
 	script     []byte
 	scriptETag string
@@ -115,6 +119,7 @@ func New(opts Options) (*Gateway, error) {
 		g.prefix = "/.forgeproof/"
 	}
 	g.tokenPath = g.prefix + "token"
+	g.oneTimePath = g.prefix + "one-time-token"
 	g.scriptPath = g.prefix + "csrf.js"
 	g.wsPrefix = g.prefix + "ws"
 	if g.maxBody == 0 {
@@ -225,14 +230,16 @@ func New(opts Options) (*Gateway, error) {
 	if err := g.initReauth(&opts, &cfg); err != nil {
 		errs = append(errs, err)
 	}
-	// The token endpoint is checked like a state-changing request, so
-	// that only the application's own pages obtain tokens from it; it
-	// needs no token itself.
-	cfg.Routes = append(cfg.Routes, forgeproof.Route{
-		Pattern:          "GET " + g.tokenPath,
-		CheckSafeMethods: true,
-		Tokens:           forgeproof.TokensOff,
-	})
+	// The token endpoints are checked like state-changing requests, so
+	// that only the application's own pages obtain tokens from them; they
+	// need no token themselves.
+	for _, p := range []string{g.tokenPath, g.oneTimePath} {
+		cfg.Routes = append(cfg.Routes, forgeproof.Route{
+			Pattern:          "GET " + p,
+			CheckSafeMethods: true,
+			Tokens:           forgeproof.TokensOff,
+		})
+	}
 	// WebSocket handshakes are checked as state-changing requests without
 	// a token, under a mirror of every route's path: the handshake is
 	// checked at PREFIX+"ws"+path, with the route's bypass and report-only
@@ -251,8 +258,9 @@ func New(opts Options) (*Gateway, error) {
 	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
 	g.wsChecked = prot.Handler(http.HandlerFunc(g.proxyUpgrade))
 	g.tokenH = prot.Handler(prot.TokenHandler())
+	g.oneTimeH = prot.Handler(http.HandlerFunc(g.serveOneTime))
 	g.finishReauth()
-	g.script, g.scriptETag = buildScript(g.tokenPath, g.tokenHeader, g.tokenField, g.rotatedHeader)
+	g.script, g.scriptETag = buildScript(g.tokenPath, g.oneTimePath, g.tokenHeader, g.tokenField, g.rotatedHeader)
 	return g, nil
 }
 

@@ -404,7 +404,10 @@ func TestStreamingResponse(t *testing.T) {
 }
 
 func TestReservedEndpoints(t *testing.T) {
-	e := start(t, gateway.Options{ReservedPrefix: "/_fp/"}, http.HandlerFunc(echoHandler))
+	e := start(t, gateway.Options{
+		ReservedPrefix: "/_fp/",
+		Routes:         []gateway.Route{{Pattern: "/pay/", Protect: forgeproof.Route{OneTimeTokens: true}}},
+	}, http.HandlerFunc(echoHandler))
 
 	t.Run("token same-origin", func(t *testing.T) {
 		resp, body := e.do(e.req("GET", "/_fp/token", "same-origin", nil))
@@ -436,12 +439,32 @@ func TestReservedEndpoints(t *testing.T) {
 		resp, body := e.do(e.req("POST", "/_fp/token", "same-origin", nil))
 		wantProblem(t, resp, body, 405, "")
 	})
+	t.Run("one-time token", func(t *testing.T) {
+		resp, body := e.do(e.req("GET", "/_fp/one-time-token", "same-origin", nil))
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("status %d, Cache-Control %q: %s", resp.StatusCode, resp.Header.Get("Cache-Control"), body)
+		}
+		tok := body[strings.Index(body, `"token":"`)+9 : strings.Index(body, `","header"`)]
+		for i, want := range []int{200, 403} {
+			r := e.req("POST", "/pay/now", "same-origin", strings.NewReader("{}"))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("X-CSRF-Token", tok)
+			resp, body := e.do(r)
+			if want == 403 {
+				wantProblem(t, resp, body, 403, "token-reused")
+			} else if resp.StatusCode != want {
+				t.Fatalf("use %d: status %d, want %d: %s", i+1, resp.StatusCode, want, body)
+			}
+		}
+		resp, body = e.do(e.req("GET", "/_fp/one-time-token", "cross-site", nil))
+		wantProblem(t, resp, body, 403, "sec-fetch-site-cross-site")
+	})
 	t.Run("script", func(t *testing.T) {
 		resp, body := e.do(e.req("GET", "/_fp/csrf.js", "", nil))
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
 			t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
-		for _, want := range []string{`"endpoint":"/_fp/token"`, `"rotated":"X-CSRF-Token"`, "XMLHttpRequest", "submit"} {
+		for _, want := range []string{`"endpoint":"/_fp/token"`, `"oneTime":"/_fp/one-time-token"`, `"rotated":"X-CSRF-Token"`, "XMLHttpRequest", "submit"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("script lacks %s", want)
 			}

@@ -48,7 +48,8 @@ type Options struct {
 	Protection forgeproof.Config
 
 	// ReservedPrefix is the path prefix the gateway answers itself and
-	// never proxies: PREFIX+"token" (the token endpoint) and
+	// never proxies: PREFIX+"token" (the token endpoint),
+	// PREFIX+"one-time-token" (tokens for routes with OneTimeTokens) and
 	// PREFIX+"csrf.js" (the client script). It must start and end with
 	// "/". If empty, it is "/.forgeproof/".
 	ReservedPrefix string

@@ -8,6 +8,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/internal/problem"
 )
 
 //go:embed csrf.js
@@ -15,9 +18,9 @@ var scriptSource []byte
 
 // buildScript returns the client script configured for this gateway, and
 // its ETag.
-func buildScript(endpoint, header, field, rotated string) ([]byte, string) {
+func buildScript(endpoint, oneTime, header, field, rotated string) ([]byte, string) {
 	conf, err := json.Marshal(map[string]string{
-		"endpoint": endpoint, "header": header, "field": field, "rotated": rotated,
+		"endpoint": endpoint, "oneTime": oneTime, "header": header, "field": field, "rotated": rotated,
 	})
 	if err != nil { // a map of strings always marshals
 		panic(err)
@@ -47,6 +50,13 @@ func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
 		// The library checks the request as state-changing: only the
 		// application's own pages obtain a token.
 		g.tokenH.ServeHTTP(w, r)
+	case g.oneTimePath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the one-time token endpoint answers GET only")
+			return
+		}
+		g.oneTimeH.ServeHTTP(w, r)
 	case g.scriptPath:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
@@ -66,6 +76,31 @@ func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
 		g.reauth.h.ServeHTTP(w, r)
 	default:
 		g.fail(w, http.StatusNotFound, "reserved-not-found", "Not Found",
-			"paths under "+g.prefix+" are answered by the forgeproof gateway, which serves only "+g.tokenPath+" and "+g.scriptPath)
+			"paths under "+g.prefix+" are answered by the forgeproof gateway, which serves only "+g.tokenPath+", "+g.oneTimePath+" and "+g.scriptPath)
 	}
+}
+
+// serveOneTime answers {"token","header","field"} with a token accepted
+// once, by routes with OneTimeTokens.
+func (g *Gateway) serveOneTime(w http.ResponseWriter, r *http.Request) {
+	tok, err := g.prot.OneTimeToken(w, r)
+	if err != nil {
+		g.log.Error("one-time token not issued", "error", err.Error())
+		reason := forgeproof.ReasonStoreUnavailable
+		problem.Write(w, problem.Details{
+			Type:   "https://github.com/forgeproof/forgeproof/blob/main/docs/REASONS.md#" + reason.String(),
+			Title:  reason.Title(),
+			Status: reason.Status(),
+			Detail: "the token store is unavailable; retry later",
+		}, problem.Member{Name: "reason", Value: reason.String()})
+		return
+	}
+	body, _ := json.Marshal(struct {
+		Token  string `json:"token"`
+		Header string `json:"header"`
+		Field  string `json:"field"`
+	}{tok, g.tokenHeader, g.tokenField})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(body, '\n'))
 }
