@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strings"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/gateway"
@@ -19,8 +20,10 @@ type Variant struct {
 	Name string
 	// Description says what is planted or what protects it.
 	Description string
-	// Expect lists the check ids that must be reported; empty for a
-	// protected application.
+	// Expect lists the findings that must be reported, each as
+	// "CHECK METHOD PATH" (METHOD "-" for findings without one, PATH as
+	// declared); empty for a protected application. Any other finding is a
+	// false positive.
 	Expect []string
 	// App is the bank underneath; its Transfers count every state change.
 	App *App
@@ -50,41 +53,41 @@ func (v *Variant) Handler() (http.Handler, error) {
 func Variants() []*Variant {
 	vs := []*Variant{
 		{Name: "form-no-defense", Description: "form transfer with no defense; JSON transfer is strict JSON",
-			Expect: []string{"no-csrf-defense"}, App: (&App{})},
+			Expect: []string{"no-csrf-defense POST /transfer"}, App: (&App{})},
 		{Name: "json-lax-no-defense", Description: "no defense and a JSON parser that ignores Content-Type",
-			Expect: []string{"no-csrf-defense", "content-type-downgrade"}, App: (&App{LaxJSON: true}), Input: "endpoints"},
+			Expect: []string{"no-csrf-defense POST /transfer", "no-csrf-defense POST /api/transfer", "content-type-downgrade POST /api/transfer"}, App: (&App{LaxJSON: true}), Input: "endpoints"},
 		{Name: "token-optional", Description: "token checked only when sent",
-			Expect: []string{"token-optional"}, App: (&App{Tokens: OptionalTokens})},
+			Expect: []string{"token-optional POST /transfer"}, App: (&App{Tokens: OptionalTokens})},
 		{Name: "token-empty", Description: "token field required but an empty value passes",
-			Expect: []string{"token-empty-accepted"}, App: (&App{Tokens: EmptyTokens})},
+			Expect: []string{"token-empty-accepted POST /transfer"}, App: (&App{Tokens: EmptyTokens})},
 		{Name: "token-global", Description: "any issued token passes in any session",
-			Expect: []string{"token-not-session-bound"}, App: (&App{Tokens: GlobalTokens})},
+			Expect: []string{"token-not-session-bound POST /transfer"}, App: (&App{Tokens: GlobalTokens})},
 		{Name: "origin-null", Description: "Origin required, but null is allowed",
-			Expect: []string{"origin-null-accepted"}, App: (&App{Origin: AllowNullOrigin})},
+			Expect: []string{"origin-null-accepted POST /transfer"}, App: (&App{Origin: AllowNullOrigin})},
 		{Name: "origin-subdomains", Description: "every subdomain of the site is trusted",
-			Expect: []string{"same-site-origin-accepted"}, App: (&App{Origin: SubdomainOrigin})},
+			Expect: []string{"same-site-origin-accepted POST /transfer"}, App: (&App{Origin: SubdomainOrigin})},
 		{Name: "referer-optional", Description: "Referer checked only when present; Origin ignored",
-			Expect: []string{"referer-optional", "fetch-metadata-ignored", "origin-null-accepted"}, App: (&App{Origin: RefererOptional})},
+			Expect: []string{"referer-optional POST /transfer", "fetch-metadata-ignored POST /transfer", "origin-null-accepted POST /transfer"}, App: (&App{Origin: RefererOptional})},
 		{Name: "origin-optional", Description: "Origin checked only when present; Sec-Fetch-Site ignored",
-			Expect: []string{"fetch-metadata-ignored"}, App: (&App{Origin: OriginOptional})},
+			Expect: []string{"fetch-metadata-ignored POST /transfer"}, App: (&App{Origin: OriginOptional})},
 		{Name: "method-override", Description: "Fetch Metadata check on the real method, then _method override",
-			Expect: []string{"method-override"}, App: (&App{Origin: StrictOrigin, MethodOverride: true})},
+			Expect: []string{"method-override DELETE /api/payees/{id}"}, App: (&App{Origin: StrictOrigin, MethodOverride: true})},
 		{Name: "get-action", Description: "transfers also happen on GET; the API declares a GET transfer",
-			Expect: []string{"get-changes-state"}, App: (&App{Origin: StrictOrigin, GetAction: true})},
+			Expect: []string{"get-changes-state GET /transfer", "get-changes-state GET /legacy/transfer"}, App: (&App{Origin: StrictOrigin, GetAction: true})},
 		{Name: "weak-session-cookie", Description: "session cookie SameSite=None without HttpOnly",
-			Expect: []string{"session-cookie-attributes"}, App: (&App{Tokens: SessionTokens, WeakCookie: true})},
+			Expect: []string{"session-cookie-attributes - /login"}, App: (&App{Tokens: SessionTokens, WeakCookie: true})},
 		{Name: "cors-reflect", Description: "CORS reflects any origin with credentials",
-			Expect: []string{"cors-misconfiguration"}, App: (&App{Tokens: SessionTokens, CORS: ReflectCORS})},
+			Expect: []string{"cors-misconfiguration OPTIONS /", "cors-misconfiguration OPTIONS /transfer", "cors-misconfiguration OPTIONS /api/transfer", "cors-misconfiguration OPTIONS /api/payees/7", "cors-misconfiguration OPTIONS /api/balance"}, App: (&App{Tokens: SessionTokens, CORS: ReflectCORS})},
 		{Name: "cors-null", Description: "CORS allows Origin: null with credentials",
-			Expect: []string{"cors-misconfiguration"}, App: (&App{Tokens: SessionTokens, CORS: NullCORS})},
+			Expect: []string{"cors-misconfiguration OPTIONS /", "cors-misconfiguration OPTIONS /transfer", "cors-misconfiguration OPTIONS /api/transfer", "cors-misconfiguration OPTIONS /api/payees/7", "cors-misconfiguration OPTIONS /api/balance"}, App: (&App{Tokens: SessionTokens, CORS: NullCORS})},
 		{Name: "weak-headers", Description: "CSP with unsafe-inline, no frame-ancestors, no Referrer-Policy",
-			Expect: []string{"security-headers"}, App: (&App{Tokens: SessionTokens, WeakHeaders: true})},
+			Expect: []string{"security-headers GET /"}, App: (&App{Tokens: SessionTokens, WeakHeaders: true})},
 		{Name: "third-party-script", Description: "script from a CDN without integrity",
-			Expect: []string{"sri-missing"}, App: (&App{Tokens: SessionTokens, ThirdPartyScript: true}), Input: "har"},
+			Expect: []string{"sri-missing GET /"}, App: (&App{Tokens: SessionTokens, ThirdPartyScript: true}), Input: "har"},
 		{Name: "token-in-url", Description: "a link carries the token in its query string",
-			Expect: []string{"token-in-url"}, App: (&App{Tokens: SessionTokens, TokenInURL: true})},
+			Expect: []string{"token-in-url GET /api/balance"}, App: (&App{Tokens: SessionTokens, TokenInURL: true})},
 		{Name: "token-not-rotated", Description: "the anonymous session and its token survive login",
-			Expect: []string{"token-not-rotated"}, App: (&App{Tokens: SessionTokens, KeepSessionAtLogin: true})},
+			Expect: []string{"token-not-rotated POST /login"}, App: (&App{Tokens: SessionTokens, KeepSessionAtLogin: true})},
 
 		{Name: "forgeproof-middleware", Description: "no defense of its own, wrapped in forgeproof.New(...).Handler",
 			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session", ErrorLog: quiet})},
@@ -148,7 +151,8 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func Checks(vs []*Variant) []string {
 	set := map[string]bool{}
 	for _, v := range vs {
-		for _, id := range v.Expect {
+		for _, e := range v.Expect {
+			id, _, _ := strings.Cut(e, " ")
 			set[id] = true
 		}
 	}
