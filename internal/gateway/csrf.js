@@ -65,7 +65,7 @@
       if (!unsafe(method)) return origFetch.apply(window, arguments).then(after);
       return ready().then(function (t) {
         var h = new Headers((init && init.headers) || (isReq ? input.headers : undefined));
-        h.set(cfg.header, t);
+        if (!h.has(cfg.header)) h.set(cfg.header, t); // a one-time token set by the page wins
         return origFetch.call(window, input, Object.assign({}, init, { headers: h }));
       }, function () {
         return origFetch.call(window, input, init);
@@ -76,6 +76,10 @@
   var X = window.XMLHttpRequest && window.XMLHttpRequest.prototype;
   if (X) {
     var open = X.open, send = X.send, setHeader = X.setRequestHeader;
+    X.setRequestHeader = function (name) {
+      if (this.__forgeproof && String(name).toLowerCase() === cfg.header.toLowerCase()) this.__forgeproof.own = true;
+      return setHeader.apply(this, arguments);
+    };
     X.open = function (method, url, async) {
       this.__forgeproof = { method: method, url: String(url), async: arguments.length < 3 || !!async };
       return open.apply(this, arguments);
@@ -86,7 +90,7 @@
       xhr.addEventListener("readystatechange", function () {
         if (xhr.readyState === 2) pickUp(function (n) { return xhr.getResponseHeader(n); });
       });
-      if (!unsafe(st.method)) return send.apply(xhr, arguments);
+      if (!unsafe(st.method) || st.own) return send.apply(xhr, arguments);
       if (token || !st.async) {
         if (token) setHeader.call(xhr, cfg.header, token);
         return send.call(xhr, body);

@@ -33,7 +33,10 @@ func TestClientScriptInChromium(t *testing.T) {
 	var effects []string // what the backend accepted
 	var leaked []string  // token headers seen by the other origin
 	record := func(s string) { mu.Lock(); effects = append(effects, s); mu.Unlock() }
-	e := start(t, gateway.Options{Protection: forgeproof.Config{SessionCookie: "sid"}},
+	e := start(t, gateway.Options{
+		Protection: forgeproof.Config{SessionCookie: "sid"},
+		Routes:     []gateway.Route{{Pattern: "/pay/", Protect: forgeproof.Route{OneTimeTokens: true}}},
+	},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.URL.Path == "/":
@@ -119,6 +122,12 @@ func TestClientScriptInChromium(t *testing.T) {
 		t.Fatalf("fetch after login: %d (rotated token not picked up)", got)
 	}
 
+	// A one-time token set by the page is sent as is, once.
+	payOnce := `forgeproof.oneTimeToken().then(t => Promise.all([0, 1].map(() => fetch("/pay/x", {method: "POST", headers: {"X-CSRF-Token": t, "Content-Type": "application/json"}, body: "{}"}).then(r => r.status)))).then(s => s[0] * 1000 + s[1])`
+	if got := eval(payOnce); got != 200*1000+403 && got != 403*1000+200 {
+		t.Fatalf("one-time token used twice: statuses %d", got)
+	}
+
 	// A plain form post gets the hidden field on submit.
 	if err := tab.Eval(`document.getElementById("b").click()`, nil, 5*time.Second); err != nil {
 		t.Fatal(err)
@@ -126,14 +135,14 @@ func TestClientScriptInChromium(t *testing.T) {
 	if err := browser.Until(10*time.Second, func() (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(effects) == 4, nil
+		return len(effects) == 5, nil
 	}); err != nil {
 		t.Fatalf("form post not accepted; effects %q", effects)
 	}
 
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"/api/transfer", "/api/xhr", "/api/transfer", "/form amount=7&_csrf="}
+	want := []string{"/api/transfer", "/api/xhr", "/api/transfer", "/pay/x", "/form amount=7&_csrf="}
 	for i, w := range want {
 		if !strings.HasPrefix(effects[i], w) {
 			t.Errorf("effect %d = %q, want %q…", i, effects[i], w)
