@@ -1,7 +1,9 @@
 package scan_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -95,4 +97,34 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestCommandConfirm runs --confirm through the command line against a
+// plain-HTTP target on localhost: a state change on GET is proved through
+// a SameSite=Lax session, since browsers send Lax cookies on top-level
+// navigations.
+func TestCommandConfirm(t *testing.T) {
+	testenv.Chromium(t)
+	app := &zoo.App{Origin: zoo.StrictOrigin, GetAction: true}
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	target := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := scan.Command(ctx, []string{"--target", target, "--login", "/login", "--login-body", "user=alice",
+		"--endpoint", "POST /transfer to=bob&amount=5", "--confirm", "--format", "json", "--rate", "0"}, &stdout, &stderr)
+	if code != scan.ExitFindings {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Check != "get-changes-state" || !rep.Findings[0].Confirmed {
+		t.Fatalf("findings %+v\nstderr: %s", rep.Findings, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "forgeproof: confirm get-changes-state") {
+		t.Errorf("no confirmation progress on stderr: %q", stderr.String())
+	}
 }
