@@ -1,8 +1,10 @@
 package forgeproof
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -71,6 +73,36 @@ func BenchmarkToken(b *testing.B) {
 		w := httptest.NewRecorder()
 		if _, err := p.Token(w, r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifySignedForm(b *testing.B) {
+	p, r := benchRequest(b, SignedTokens)
+	body := "to=bob&amount=10&_csrf=" + r.Header.Get("X-CSRF-Token")
+	r.Header.Del("X-CSRF-Token")
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Body = io.NopCloser(strings.NewReader(body))
+		if p.verifyToken(r, SignedTokens, false) != ReasonNone {
+			b.Fatal("rejected")
+		}
+	}
+}
+
+func BenchmarkOneTimeToken(b *testing.B) {
+	p, r := benchRequest(b, SignedTokens)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		tok, err := p.OneTimeToken(w, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Header.Set("X-CSRF-Token", tok)
+		if p.verifyToken(r, SignedTokens, true) != ReasonNone {
+			b.Fatal("rejected")
 		}
 	}
 }
