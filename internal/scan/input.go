@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 
@@ -455,8 +454,4 @@ func ParseHeader(s string) (name, value string, err error) {
 		return "", "", fmt.Errorf("header %q: the scanner sets %s itself (use --cookie for cookies)", s, http.CanonicalHeaderKey(name))
 	}
 	return http.CanonicalHeaderKey(name), value, nil
-}
-
-func readFile(name string) ([]byte, error) {
-	return os.ReadFile(name)
 }
