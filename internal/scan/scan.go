@@ -132,8 +132,16 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	for _, c := range checks.All {
 		rep.Rules = append(rep.Rules, c.Rule())
 	}
+	// Evidence shows cookie names only (see checks.DumpRequest) and no
+	// token value; the proofs of concept keep the tokens they need.
+	var redact []string
+	for _, t := range sc.pass.Tokens {
+		redact = append(redact, t, "[token]", url.QueryEscape(t), "[token]")
+	}
+	redactor := strings.NewReplacer(redact...)
 	seen := map[string]bool{}
 	for _, f := range sc.findings {
+		f.Evidence.Request = redactor.Replace(f.Evidence.Request)
 		k := f.Check + " " + f.Method + " " + f.Path
 		if !seen[k] {
 			seen[k] = true

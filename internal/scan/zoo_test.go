@@ -135,6 +135,9 @@ func TestZoo(t *testing.T) {
 			if method == "" {
 				method = "-"
 			}
+			if f.Evidence.Probe == checks.ProbeTokenOtherSession && !strings.Contains(f.Evidence.Request, "_csrf=[token]") {
+				t.Errorf("%s: the token in the evidence is not redacted:\n%s", v.Name, f.Evidence.Request)
+			}
 			key := f.Check + " " + method + " " + f.Path
 			found[key] = true
 			ids[f.Check] = true
