@@ -166,7 +166,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Operations = append(opts.Operations, ops...)
 		opts.Declared = declared
-		opts.Source = openapi
+		opts.Source = sourcePath(openapi)
 	}
 	if har != "" {
 		data, err := os.ReadFile(har)
@@ -183,7 +183,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts.Operations = append(opts.Operations, h.Operations...)
 		opts.HAR = h
 		if opts.Source == "" {
-			opts.Source = har
+			opts.Source = sourcePath(har)
 		}
 	}
 	if login != "" {
@@ -261,6 +261,19 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitFindings
 	}
 	return ExitOK
+}
+
+// sourcePath returns file relative to the working directory, with forward
+// slashes, as code-scanning services expect SARIF locations.
+func sourcePath(file string) string {
+	if filepath.IsAbs(file) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, file); err == nil && !strings.HasPrefix(rel, "..") {
+				file = rel
+			}
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(file))
 }
 
 func writePoCs(dir string, rep *report.Report) error {
