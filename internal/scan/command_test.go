@@ -156,3 +156,36 @@ func golden(t *testing.T, file string, got []byte) {
 		t.Errorf("%s differs from the golden file (run go test -update after checking the change)\ngot:\n%s", file, got)
 	}
 }
+
+// TestOutputFiles writes every format to --output and the proofs of
+// concept to --poc-dir.
+func TestOutputFiles(t *testing.T) {
+	srv := httptest.NewServer(&zoo.App{})
+	defer srv.Close()
+	dir := t.TempDir()
+	for _, format := range []string{"text", "json", "sarif", "html"} {
+		out := filepath.Join(dir, "report."+format)
+		pocs := filepath.Join(dir, "poc-"+format)
+		code, stdout, stderr := run("--target", srv.URL, "--login", "/login", "--rate", "0",
+			"--endpoint", "POST /transfer to=bob&amount=5", "--format", format, "--output", out, "--poc-dir", pocs)
+		if code != scan.ExitFindings || stdout != "" {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q", format, code, stdout, stderr)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"text": "no-csrf-defense", "json": `"check": "no-csrf-defense"`, "sarif": `"version": "2.1.0"`, "html": "<!doctype html>"}[format]
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s report lacks %q", format, want)
+		}
+		files, _ := filepath.Glob(filepath.Join(pocs, "*.html"))
+		if len(files) != 1 {
+			t.Fatalf("%s: %d proof-of-concept files, want 1", format, len(files))
+		}
+		poc, _ := os.ReadFile(files[0])
+		if !bytes.Contains(poc, []byte(`action="`+srv.URL+`/transfer"`)) || !bytes.Contains(poc, []byte(".submit()")) {
+			t.Errorf("proof of concept:\n%s", poc)
+		}
+	}
+}
