@@ -220,8 +220,9 @@ func (p *Protection) requestCookie(r *http.Request, session string) (signedToken
 	}
 }
 
-// mint returns a new signed token of the given version bound to session.
-func (t *tokens) mint(version byte, session string) signedToken {
+// mint returns a new signed token of the given version bound to session,
+// with the given nonce, or a random one if nonce is nil.
+func (t *tokens) mint(version byte, session string, nonce []byte) signedToken {
 	k := t.keys.signer()
 	var tok signedToken
 	var sum [sha256.Size]byte
@@ -230,7 +231,11 @@ func (t *tokens) mint(version byte, session string) signedToken {
 	binary.BigEndian.PutUint64(tok[offIssued:], uint64(t.now().Unix()))
 	k.sessionTag(&sum, session)
 	copy(tok[offTag:offTag+tagLen], sum[:])
-	rand.Read(tok.nonce())
+	if nonce == nil {
+		rand.Read(tok.nonce())
+	} else {
+		copy(tok.nonce(), nonce)
+	}
 	k.tokenMAC(&sum, tok.body(), session)
 	copy(tok[offMAC:], sum[:])
 	return tok
@@ -401,10 +406,17 @@ func (p *Protection) ensureCookie(w http.ResponseWriter, r *http.Request) signed
 		}
 	}
 	sid := p.sessionID(r)
-	if c, reason := p.requestCookie(r, sid); reason == ReasonNone && p.tok.now().Unix()-c.issued() < p.tok.maxAgeSecs/2 {
+	c, reason := p.requestCookie(r, sid)
+	switch {
+	case reason != ReasonNone:
+		c = p.tok.mint(versionSigned, sid, nil)
+	case p.tok.now().Unix()-c.issued() < p.tok.maxAgeSecs/2:
 		return c
+	default:
+		// Renewed for the same session, the cookie keeps its nonce, so
+		// that the pre-session identifier derived from it stays the same.
+		c = p.tok.mint(versionSigned, sid, c.nonce())
 	}
-	c := p.tok.mint(versionSigned, sid)
 	p.setCookie(w, name, secure, &c)
 	return c
 }
@@ -586,7 +598,7 @@ func (p *Protection) Rotate(w http.ResponseWriter, r *http.Request, sessionID st
 		}
 	}
 	removeSetCookie(w.Header(), name)
-	c := t.mint(versionSigned, sessionID)
+	c := t.mint(versionSigned, sessionID, nil)
 	p.setCookie(w, name, secure, &c)
 	noStore(w.Header())
 	return p.pageToken(r.Context(), &c, sessionID, true)
@@ -604,7 +616,7 @@ func (p *Protection) OneTimeToken(w http.ResponseWriter, r *http.Request) (strin
 	if binding == "" {
 		binding = preSessionID(&cookie)
 	}
-	tok := p.tok.mint(versionOneTime, binding)
+	tok := p.tok.mint(versionOneTime, binding, nil)
 	if err := p.tok.store.Put(r.Context(), onceKey(tok.nonce()), []byte{1}, p.tok.maxAge); err != nil {
 		return "", fmt.Errorf("forgeproof: token store: %w", err)
 	}

@@ -169,7 +169,7 @@ func TestSignedTokens(t *testing.T) {
 			var forged signedToken
 			forged[0] = versionSigned
 			copy(forged[offKeyID:], "\x00\x00\x00\x00")
-			c := p.tok.mint(versionSigned, b.session)
+			c := p.tok.mint(versionSigned, b.session, nil)
 			copy(forged[:offMAC], c[:offMAC])
 			b.jar[secureCookieName] = base64.RawURLEncoding.EncodeToString(forged[:])
 			return b.post(mask(forged[:]))
@@ -440,6 +440,16 @@ func TestSynchronizerTokens(t *testing.T) {
 			clock.t = clock.t.Add(7 * time.Hour)
 			return b.post(tok)
 		}, ReasonTokenInvalid},
+		{"before login, across a renewal of the token cookie", "", func(t *testing.T, p *Protection, s *outageStore, b *browser, clock *testClock) *http.Request {
+			tok := b.token(t, p)
+			old := b.jar[secureCookieName]
+			clock.t = clock.t.Add(7 * time.Hour)
+			b.token(t, p)
+			if b.jar[secureCookieName] == old {
+				t.Fatal("token cookie not renewed past half its age")
+			}
+			return b.post(tok)
+		}, ReasonNone},
 		{"store down", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
 			s.down.Store(true)
@@ -818,7 +828,7 @@ func FuzzDecodeToken(f *testing.F) {
 	// A token signed by another ring, for the same session.
 	other, _ := NewKeyRing(bytes.Repeat([]byte{7}, 32))
 	p.tok.keys, other = other, p.tok.keys
-	forged := p.tok.mint(versionSigned, "alice")
+	forged := p.tok.mint(versionSigned, "alice", nil)
 	p.tok.keys = other
 	f.Add(mask(forged[:]), base64.RawURLEncoding.EncodeToString(forged[:]))
 	f.Add(genuine, cookie)
