@@ -60,6 +60,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 		Headers:        headers(&c.Headers),
 		CORS:           cors(c.CORS),
 		InjectHTML:     c.InjectHTML,
+		ReauthVerify:   c.ReauthVerify,
 	}
 	for i, u := range c.Upstreams {
 		pu, err := url.Parse(u.URL)

@@ -111,6 +111,11 @@ type Config struct {
 	InjectHTML bool `yaml:"inject_html"`
 	// Routes set rules for parts of the application.
 	Routes []Route `yaml:"routes"`
+	// ReauthVerify is the upstream path that checks a user's credential
+	// for step-up; the gateway then mints the proof.
+	ReauthVerify string `yaml:"reauth_verify"`
+	// Monitor configures the anomaly detector.
+	Monitor Monitor `yaml:"monitor"`
 
 	// pos maps the path of every key read from the file ("routes[0].tokens")
 	// to where it was written.

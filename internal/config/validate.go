@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	v.upstreams()
 	v.routes()
 	v.response("", c.Cookies, &c.Headers, c.CORS)
+	v.monitor()
 	v.errs.Sort()
 	return v.errs.err()
 }

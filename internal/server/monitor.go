@@ -4,16 +4,19 @@ import (
 	"net/http"
 
 	"github.com/forgeproof/forgeproof/internal/admin"
+	"github.com/forgeproof/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/internal/dashboard"
 	"github.com/forgeproof/forgeproof/internal/monitor"
 )
 
-// startMonitor starts the anomaly detector, which outlives configurations
-// like the metrics do, and mounts its dashboard on the admin listener at
-// /dashboard/. It returns the function that stops the detector.
-func (s *server) startMonitor(adm *admin.Admin) (stop func(), err error) {
+// startMonitor starts the anomaly detector with the monitor section of
+// cfg, and mounts its dashboard on the admin listener at /dashboard/. The
+// detector outlives configurations, like the metrics do: a reload does not
+// change it. It returns the function that stops the detector.
+func (s *server) startMonitor(cfg *config.Config, adm *admin.Admin) (stop func(), err error) {
 	mon, err := monitor.New(monitor.Options{
-		Logger: s.log,
+		WebhookURL: cfg.Monitor.WebhookURL.Value(),
+		Logger:     s.log,
 		OnAlert: func(a monitor.Alert) {
 			if a.Status == monitor.StatusFiring {
 				s.metrics.AlertRaised(a.Rule)

@@ -3,18 +3,30 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgeproof/forgeproof/internal/monitor"
 )
 
 // TestDashboardAndDetector checks the monitoring wiring: refused requests
 // reach the detector, whose dashboard and data are served on the admin
-// listener, and the detector's alerts are counted in the metrics.
+// listener, and whose alerts are logged, counted in the metrics and posted
+// to the configured webhook.
 func TestDashboardAndDetector(t *testing.T) {
 	b := newBackend(t, nil)
-	g := start(t, baseConfig(b.URL, ""))
+	alerts := make(chan monitor.Alert, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a monitor.Alert
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil || r.Method != http.MethodPost {
+			t.Errorf("webhook received %s: %v", r.Method, err)
+		}
+		alerts <- a
+	}))
+	defer hook.Close()
+	g := start(t, baseConfig(b.URL, "monitor: {webhook_url: "+hook.URL+"/alerts}\n"))
 
 	// 50 forged requests from one origin trip the origin-rejections rule.
 	for range 50 {
@@ -47,6 +59,22 @@ func TestDashboardAndDetector(t *testing.T) {
 	}
 	if !strings.Contains(g.log.String(), `"rule":"origin-rejections"`) {
 		t.Errorf("no alert log line")
+	}
+
+	// The reason-spike alert (30 sec-fetch-site-cross-site rejections)
+	// comes first, then the origin's.
+	for _, want := range []string{monitor.RuleReasonSpike, monitor.RuleOriginRejections} {
+		select {
+		case a := <-alerts:
+			if a.Status != monitor.StatusFiring || a.Rule != want {
+				t.Errorf("webhook received %+v, want a %s alert", a, want)
+			}
+			if a.Rule == monitor.RuleOriginRejections && (a.Origin != "https://evil.example" || a.Count != 50) {
+				t.Errorf("webhook received %+v", a)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the webhook received no %s alert", want)
+		}
 	}
 
 	// The public listener does not serve the dashboard.

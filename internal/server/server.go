@@ -128,7 +128,7 @@ func Run(ctx context.Context, opts Options) error {
 	s.gw.Store(gw)
 
 	adm := admin.New(reg)
-	stopMonitor, err := s.startMonitor(adm)
+	stopMonitor, err := s.startMonitor(cfg, adm)
 	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
@@ -429,6 +429,7 @@ func restartOnly(old, cur *config.Config) []string {
 	check(old.Limits.ReadHeaderTimeout != cur.Limits.ReadHeaderTimeout, "limits.read_header_timeout")
 	check(old.Limits.IdleTimeout != cur.Limits.IdleTimeout, "limits.idle_timeout")
 	check(old.Limits.MaxHeaderBytes != cur.Limits.MaxHeaderBytes, "limits.max_header_bytes")
+	check(old.Monitor.WebhookURL.Value() != cur.Monitor.WebhookURL.Value(), "monitor.webhook_url")
 	return keys
 }
 
