@@ -79,16 +79,23 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 		}
 	}
 	if len(notes) > 0 {
-		fmt.Fprintf(&b, "\n%s\n%s\n", c(ansiBold, "Not fully probed"), strings.Join(notes, "\n"))
+		fmt.Fprintf(&b, "\n%s\n%s\n", c(ansiBold, "Notes"), strings.Join(notes, "\n"))
 	}
 	s := r.Summary
-	fmt.Fprintf(&b, "\n%d operations, %d requests, %d findings (%d high, %d medium, %d low), %d confirmed\n",
-		s.Operations, s.Requests, s.Findings, s.High, s.Medium, s.Low, s.Confirmed)
+	fmt.Fprintf(&b, "\n%s, %s, %s (%d high, %d medium, %d low), %d confirmed\n",
+		plural(s.Operations, "operation"), plural(s.Requests, "request"), plural(s.Findings, "finding"), s.High, s.Medium, s.Low, s.Confirmed)
 	for _, h := range r.Hints {
 		fmt.Fprintf(&b, "hint: %s\n", h)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // WriteJSON writes the report as indented JSON (schema in the package
