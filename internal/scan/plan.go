@@ -61,7 +61,7 @@ func Plan(opts Options) []string {
 			add("%s %s  (%s, if a token is found)", op.Method, u, checks.ProbeTokenMoved)
 		}
 		if op.Method == "POST" {
-			for _, id := range []string{checks.ProbeCrossSite, checks.ProbeOriginNull, checks.ProbeNoReferer, checks.ProbeFetchMetadata, checks.ProbeSameSite} {
+			for _, id := range []string{checks.ProbeCrossSite, checks.ProbeOriginNull, checks.ProbeNoReferer, checks.ProbeFetchMetadata, checks.ProbeNoOrigin, checks.ProbeSameSite} {
 				if id == checks.ProbeSameSite && sibling(&t) == "" {
 					continue
 				}

@@ -569,6 +569,7 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 			{checks.ProbeOriginNull, "null", "", "", nil},
 			{checks.ProbeNoReferer, AttackerOrigin, "", "cross-site", nil},
 			{checks.ProbeFetchMetadata, "", "", "cross-site", nil},
+			{checks.ProbeNoOrigin, "", "", "", nil},
 		}
 		if sib := sibling(sc.target); sib != "" {
 			vs = append(vs, variant{checks.ProbeSameSite, sib, sib + "/", "same-site", nil})

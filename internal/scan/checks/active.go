@@ -32,6 +32,12 @@ const (
 	// ProbeFetchMetadata: Sec-Fetch-Site: cross-site with no Origin and no
 	// Referer, no token.
 	ProbeFetchMetadata = "fetch-metadata"
+	// ProbeNoOrigin: cookies only, with none of Origin, Referer and
+	// Sec-Fetch-Site, and no token. It is evidence, never a finding on its
+	// own: browsers always send Origin on a cross-site POST, so Go's
+	// CrossOriginProtection and forgeproof (unless DenyMissingOrigin) let
+	// such requests through as coming from non-browser clients.
+	ProbeNoOrigin = "no-origin"
 	// ProbeTokenEmpty: cross-site, the token field present but empty.
 	ProbeTokenEmpty = "token-empty"
 	// ProbeTokenOtherSession: cross-site, the token of another session in
