@@ -44,6 +44,9 @@ protection:
 upstreams:
   - name: bank
     url: http://bank.invalid
+# Step-up: the bank checks the password again at /api/reauth, then the
+# gateway mints a single-use proof bound to the session and the operation.
+reauth_verify: /api/reauth
 routes:
   # The transfer API takes JSON only: no cross-site HTML form can send it.
   - pattern: POST /api/transfer
@@ -52,7 +55,15 @@ routes:
   # like a POST.
   - pattern: GET /transfer
     check_safe_methods: true
+  # Transfers of $500 or more go here, and need the password again.
+  - pattern: POST /api/transfer/large
+    json_only: true
+    reauth_max_age: 5m
 `
+
+// demoLargeTransfer is the amount, in cents, from which the demo bank asks
+// for the password again before a transfer.
+const demoLargeTransfer = 500_00
 
 // demoStarted, if set, is called once the demo serves, with its bank and
 // base URLs. Tests use it to watch the bank's effects.
@@ -68,7 +79,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// The bank listens on a loopback port of its own; the gateway is its
 	// only way in from a browser.
-	b := bank.New(bank.Options{})
+	b := bank.New(bank.Options{LargeTransfer: demoLargeTransfer})
 	bankLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintf(stderr, "forgeproof: error: cannot start the demo bank: %v\n", err)
@@ -126,8 +137,9 @@ func printDemo(w io.Writer, url, adminURL, bankURL string) {
 
   Open the bank:     %[1]s/
   Sign in as:        alice / wonderland   (or bob / builder)
-  Admin listener:    %[2]s/metrics  %[2]s/readyz
+  Admin listener:    %[2]s/dashboard/  %[2]s/metrics  %[2]s/readyz
   Bank, unprotected: %[3]s  (the gateway's upstream)
+  Large transfers:   $500 or more ask for the password again (step-up)
 
 A forged transfer, as another site would send it, is refused with 403:
 
