@@ -50,7 +50,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	// validating never connects to Redis), for the checks that only the
 	// library and the gateway make.
 	if err := buildGateway(c); err != nil {
-		fmt.Fprintf(stderr, "forgeproof: error: %s: %v\n", *file, err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "forgeproof: error: %s: %s\n", *file, line)
+		}
 		return 1
 	}
 	fmt.Fprintf(stderr, "%s: ok\n", *file)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	pathpkg "path"
 	"reflect"
 	"slices"
 	"strconv"
@@ -228,7 +229,7 @@ func (v *validator) origin(path, o string, pattern bool) {
 	}
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		v.errorf(path, "%q is not an origin such as https://app.example.com", o)
 		return
 	}
@@ -389,12 +390,21 @@ func (v *validator) pattern(path, p string) {
 	if !ok {
 		method, rest = "", p
 	}
-	if method != "" && (!isToken(method) || strings.ToUpper(method) != method) {
+	switch {
+	case strings.Contains(method, "/") || strings.ContainsAny(rest, " \t"):
+		v.errorf(path, "%q is not of the form [METHOD ]PATH with one space, such as \"POST /login\" or /api/", p)
+	case method != "" && (!isToken(method) || strings.ToUpper(method) != method):
 		v.errorf(path, "%q: the method must be upper case, like \"POST /login\"", p)
-		return
-	}
-	if !strings.HasPrefix(rest, "/") || strings.ContainsAny(rest, " ?#") {
+	case !strings.HasPrefix(rest, "/") || strings.ContainsAny(rest, "?#"):
 		v.errorf(path, "%q: the path must start with / and hold no query, such as /api/", p)
+	default:
+		clean := pathpkg.Clean(rest)
+		if strings.HasSuffix(rest, "/") && clean != "/" {
+			clean += "/"
+		}
+		if clean != rest {
+			v.errorf(path, "%q: the path is not clean: write %s", p, clean)
+		}
 	}
 }
 
