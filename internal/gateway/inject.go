@@ -310,8 +310,8 @@ func attr(s []byte, name string) (string, bool) {
 // the given origin, stays on that origin. Anything it cannot tell is not
 // same-origin, so that a token never leaves for another site.
 func sameOrigin(action, origin string) bool {
-	// Browsers drop tabs and newlines in URLs, trim surrounding spaces
-	// and read '\' as '/' in http(s) URLs.
+	// Browsers drop tabs and newlines in URLs, trim surrounding C0
+	// controls and spaces, and read '\' as '/' in http(s) URLs.
 	action = strings.Map(func(r rune) rune {
 		switch r {
 		case '\t', '\n', '\r':
@@ -320,7 +320,7 @@ func sameOrigin(action, origin string) bool {
 			return '/'
 		}
 		return r
-	}, strings.Trim(action, " \f\x00"))
+	}, strings.TrimFunc(action, func(r rune) bool { return r <= ' ' }))
 	if action == "" {
 		return true
 	}

@@ -285,3 +285,41 @@ func FuzzInjector(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeaderParsers checks the small parsers of request headers: origins
+// (CORS), Forwarded, Accept-Encoding, Host, and form actions. None may
+// panic; a normalized origin normalizes to itself, and an action judged
+// same-origin never names another host.
+func FuzzHeaderParsers(f *testing.F) {
+	for _, s := range []string{
+		"https://app.example", "HTTPS://App.Example:443", "http://[::1]:80", "null", "https://a.example/x",
+		`for=1.2.3.4;proto=https;host="bank.example:8443", for="[::1]";proto=http`, `proto="a,b";host=x`,
+		"gzip;q=0, br", "GZIP ; q=0.5", "bank.example:8080", "[::1]:443", "//evil.example/x", `\\evil.example`,
+		"javascript:alert(1)", "/transfer?x=1", "https://bank.example:443/t",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, ok := normalizeOrigin(s); ok {
+			if again, ok := normalizeOrigin(n); !ok || again != n {
+				t.Fatalf("normalizeOrigin(%q) = %q, then %q, %v", s, n, again, ok)
+			}
+		}
+		forwarded(http.Header{"Forwarded": {s}, "X-Forwarded-Proto": {s}})
+		acceptsGzip(http.Header{"Accept-Encoding": {s}})
+		hostname(s)
+		if sameOrigin(s, "https://bank.example") {
+			u := strings.Map(func(r rune) rune {
+				if r == '\t' || r == '\n' || r == '\r' {
+					return -1
+				}
+				return r
+			}, strings.TrimSpace(s))
+			if strings.HasPrefix(u, "//") || strings.HasPrefix(u, `\\`) || strings.HasPrefix(u, `/\`) || strings.HasPrefix(u, `\/`) {
+				if !strings.HasPrefix(strings.ToLower(strings.ReplaceAll(u, `\`, "/")), "//bank.example") {
+					t.Fatalf("scheme-relative action %q judged same-origin", s)
+				}
+			}
+		}
+	})
+}
