@@ -58,6 +58,22 @@ func (t *signedToken) nonce() []byte { return t[offNonce : offNonce+nonceLen] }
 
 func (t *signedToken) mac() []byte { return t[offMAC:] }
 
+// cookieNonceLen is the length of the whole base64 groups of a token
+// cookie that hold the nonce: the nonce starts a group (offNonce is a
+// multiple of 3), and its 16 bytes take 6 groups.
+const cookieNonceLen = (nonceLen + 2) / 3 * 3
+
+// cookieNonce decodes the nonce of the base64url token cookie v into
+// dst[:nonceLen], decoding only the groups that hold it, and reports
+// whether v has a cookie's length and the groups are valid base64url.
+func cookieNonce(dst *[cookieNonceLen]byte, v string) bool {
+	const start = offNonce / 3 * 4
+	if offNonce%3 != 0 || len(v) != signedLen/3*4 {
+		return false
+	}
+	return decodeBase64(dst[:], v[start:start+cookieNonceLen/3*4])
+}
+
 // mask returns base64url(pad ‖ raw⊕pad) with a fresh random pad, so that
 // the token a page carries differs on every response (BREACH).
 func mask(raw []byte) string {

@@ -300,6 +300,12 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 
 // verifySigned checks a masked double-submit token s against the token
 // cookie of r. It does not allocate.
+//
+// The token must carry the nonce of the cookie: the nonce is what the
+// browser holds and a forger cannot read. The token itself must be genuine
+// for the request's session and unexpired. Comparing nonces rather than
+// whole tokens lets a page rendered before the cookie was renewed (which
+// keeps the nonce; see ensureCookie) be submitted after it.
 func (p *Protection) verifySigned(r *http.Request, s string) Reason {
 	var raw [signedLen + syncLen]byte
 	var n int
@@ -320,29 +326,32 @@ func (p *Protection) verifySigned(r *http.Request, s string) Reason {
 	if name == "" {
 		name = secureCookieName
 	}
-	reason, seen := p.matchCookie(r, name, tok)
+	matched, seen := matchCookie(r.Header, name, tok)
 	if !seen && p.tok.cookieName == "" && !p.isHTTPS(r) {
-		reason, seen = p.matchCookie(r, plainCookieName, tok)
+		matched, seen = matchCookie(r.Header, plainCookieName, tok)
 	}
-	if !seen {
+	switch {
+	case !seen:
 		return ReasonCookieMissing
+	case !matched:
+		return ReasonTokenInvalid
 	}
-	return reason
+	return p.tok.check(tok, p.sessionID(r))
 }
 
-// matchCookie looks for a cookie called name equal to tok and checks tok.
-// seen reports whether there was a cookie called name at all.
-func (p *Protection) matchCookie(r *http.Request, name string, tok *signedToken) (reason Reason, seen bool) {
-	sc := newCookieScanner(r.Header)
+// matchCookie reports whether h carries a cookie called name with the
+// nonce of tok, and whether it carries a cookie called name at all.
+func matchCookie(h http.Header, name string, tok *signedToken) (matched, seen bool) {
+	sc := newCookieScanner(h)
 	for {
 		v, ok := sc.next(name)
 		if !ok {
-			return ReasonTokenInvalid, seen
+			return false, seen
 		}
 		seen = true
-		var c signedToken
-		if decodeBase64(c[:], v) && subtle.ConstantTimeCompare(c[:], tok[:]) == 1 {
-			return p.tok.check(tok, p.sessionID(r)), true
+		var nonce [cookieNonceLen]byte
+		if cookieNonce(&nonce, v) && subtle.ConstantTimeCompare(nonce[:nonceLen], tok.nonce()) == 1 {
+			return true, true
 		}
 	}
 }

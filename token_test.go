@@ -190,6 +190,16 @@ func TestSignedTokens(t *testing.T) {
 			clock.t = clock.t.Add(12*time.Hour - time.Second)
 			return b.post(tok)
 		}, ReasonNone},
+		{"page rendered before the cookie was renewed", func(t *testing.T, p *Protection, b *browser, clock *testClock) *http.Request {
+			tok := b.token(t, p)
+			old := b.jar[secureCookieName]
+			clock.t = clock.t.Add(7 * time.Hour)
+			b.token(t, p)
+			if b.jar[secureCookieName] == old {
+				t.Fatal("token cookie not renewed past half its age")
+			}
+			return b.post(tok)
+		}, ReasonNone},
 		{"expired", func(t *testing.T, p *Protection, b *browser, clock *testClock) *http.Request {
 			tok := b.token(t, p)
 			clock.t = clock.t.Add(12 * time.Hour)
@@ -861,13 +871,14 @@ func FuzzDecodeToken(f *testing.F) {
 			reason := p.verifyToken(r, tt.mode, tt.oneTime)
 			switch reason {
 			case ReasonNone:
-				// Only a masked copy of a cookie signed by the ring passes.
-				// (The seeds are minted in each fuzzing process anew, so
-				// the genuine cookie may be another process's.)
+				// Only a token signed by the ring for the session, with the
+				// nonce of the cookie, passes. (The seeds are minted in each
+				// fuzzing process anew, so the genuine cookie may be
+				// another process's.)
 				var raw, c signedToken
-				if tt.mode != SignedTokens || tt.oneTime || !unmask(raw[:], header) ||
-					!decodeBase64(c[:], strings.Trim(cookieValue, `"`)) || raw != c || p.tok.check(&c, "alice") != ReasonNone {
-					t.Fatalf("accepted a token (mode %v, one-time %v) that is not a masked genuine cookie", tt.mode, tt.oneTime)
+				if tt.mode != SignedTokens || tt.oneTime || !unmask(raw[:], header) || p.tok.check(&raw, "alice") != ReasonNone ||
+					!decodeBase64(c[:], strings.Trim(cookieValue, `"`)) || !bytes.Equal(raw.nonce(), c.nonce()) {
+					t.Fatalf("accepted a token (mode %v, one-time %v) that is not genuine or lacks the cookie's nonce", tt.mode, tt.oneTime)
 				}
 			case ReasonTokenMissing, ReasonTokenInvalid, ReasonTokenExpired, ReasonTokenSessionMismatch,
 				ReasonCookieMissing, ReasonTokenReused:
