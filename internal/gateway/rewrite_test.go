@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -322,4 +323,33 @@ func FuzzHeaderParsers(f *testing.F) {
 			}
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestInjectorGolden rewrites testdata/page.html with the gateway's real
+// snippets (a fixed token) and compares the result with
+// testdata/page.injected.html; run with -update to accept a change.
+func TestInjectorGolden(t *testing.T) {
+	page, err := os.ReadFile("testdata/page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{scriptPath: "/.forgeproof/csrf.js", tokenField: "_csrf"}
+	const tok = "TOKEN"
+	inj := newInjector(g.headSnippet(tok), g.fieldSnippet(tok), "https://bank.example")
+	got := inj.close(inj.write(nil, page))
+	const golden = "testdata/page.injected.html"
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestInjectorGolden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("injected page differs from %s (run with -update to accept):\n%s", golden, got)
+	}
 }
