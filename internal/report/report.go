@@ -37,8 +37,11 @@ type Severity int
 
 // The severities, from least to most severe.
 const (
+	// Low marks hardening advice: missing layers of defense.
 	Low Severity = iota + 1
+	// Medium marks weaknesses that need another flaw or condition.
 	Medium
+	// High marks requests a cross-site page can forge today.
 	High
 )
 

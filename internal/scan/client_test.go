@@ -142,3 +142,21 @@ func TestProblemReason(t *testing.T) {
 		t.Errorf("a plain JSON body was read as a rejection: %q", r)
 	}
 }
+
+func FuzzTokenInHTML(f *testing.F) {
+	for _, s := range []string{
+		`<meta name="csrf-token" content="abc">`,
+		`<meta name="_csrf" content="abc"><meta name="_csrf_header" content="X-XSRF-TOKEN">`,
+		`<input type="hidden" name="csrfmiddlewaretoken" value="d&amp;j">`,
+		`<input type='hidden' name='authenticity_token' value=unquoted>`,
+		`<meta name=csrf-token content=>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tok, ok := tokenInHTML(b)
+		if ok && (tok.Value == "" || tok.Header == "" && tok.Field == "") {
+			t.Errorf("tokenInHTML(%q) = %+v", b, tok)
+		}
+	})
+}

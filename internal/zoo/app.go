@@ -83,9 +83,12 @@ const (
 // An App is one zoo bank. The zero App has no defense at all but good
 // cookies and security headers.
 type App struct {
+	// Tokens is how anti-CSRF tokens are issued and checked.
 	Tokens TokenMode
+	// Origin is how the origin of unsafe requests is checked.
 	Origin OriginMode
-	CORS   CORSMode
+	// CORS is the cross-origin resource sharing policy.
+	CORS CORSMode
 	// LaxJSON decodes the JSON transfer's body whatever its Content-Type.
 	LaxJSON bool
 	// MethodOverride honours _method and X-HTTP-Method-Override after the

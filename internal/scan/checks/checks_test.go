@@ -2,6 +2,7 @@ package checks_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -249,4 +250,24 @@ func BenchmarkSimilarity(b *testing.B) {
 	for b.Loop() {
 		checks.Similarity(a, c)
 	}
+}
+
+func FuzzTextPlainJSON(f *testing.F) {
+	for _, s := range []string{`{"to":"bob"}`, `{}`, ` {"a":[1,2]} `, `[1]`, `"x"`, `{"a":"="}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, ok := checks.TextPlainJSON(body)
+		if !ok {
+			return
+		}
+		// What the form sends must still be JSON, and split at its first
+		// "=" it must give back exactly the body as name=value.
+		if !json.Valid(out) {
+			t.Errorf("TextPlainJSON(%q) = %q, not JSON", body, out)
+		}
+		if !strings.Contains(string(out), "=") {
+			t.Errorf("TextPlainJSON(%q) = %q has no '='", body, out)
+		}
+	})
 }
