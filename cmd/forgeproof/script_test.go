@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -31,6 +32,7 @@ func TestScript(t *testing.T) {
 			"backend":  cmdBackend,
 			"freeport": cmdFreeport,
 			"http":     cmdHTTP,
+			"https":    cmdHTTPS,
 		},
 	})
 }
@@ -64,6 +66,18 @@ func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
 // http METHOD URL [NAME:VALUE...] sends a request, waiting up to 10s for the
 // server to accept connections, and prints the status code and the body.
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	request(ts, neg, args, http.DefaultClient)
+}
+
+// https is http for a server with a self-signed certificate, which it does
+// not verify.
+func cmdHTTPS(ts *testscript.TestScript, neg bool, args []string) {
+	request(ts, neg, args, &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // a throwaway test certificate
+	}})
+}
+
+func request(ts *testscript.TestScript, neg bool, args []string, client *http.Client) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: http METHOD URL [NAME:VALUE...]")
 	}
@@ -75,7 +89,7 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 			name, value, _ := strings.Cut(h, ":")
 			req.Header.Set(name, value)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			if time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/forgeproof/forgeproof/internal/config"
@@ -108,6 +109,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Load:   load,
 		Reload: reload,
 		Log:    stderr,
+		SelfSigned: func(fingerprint string) {
+			fmt.Fprintf(stdout, "forgeproof: throwaway self-signed certificate for %s, SHA-256 fingerprint %s\n",
+				strings.Join(server.SelfSignedHosts, ", "), fingerprint)
+		},
 		Started: func(url, adminURL string) {
 			fmt.Fprintf(stdout, "forgeproof: serving on %s, admin on %s\n", url, adminURL)
 		},

@@ -82,6 +82,11 @@ type Options struct {
 	// "http://127.0.0.1:9090" (useful with port 0).
 	Started func(url, adminURL string)
 
+	// SelfSigned, if set, is called with the SHA-256 fingerprint of the
+	// throwaway certificate when tls.self_signed makes one, so that a
+	// command can print it for comparison with what the browser shows.
+	SelfSigned func(fingerprint string)
+
 	// Reloaded, if set, is called after every reload attempt with its
 	// outcome: nil, or the error that kept the old configuration.
 	Reloaded func(error)
@@ -138,7 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 		opts.Admin(adm)
 	}
 
-	tlsConf, err := s.tlsConfig(cfg)
+	tlsConf, err := s.tlsConfig(cfg, opts.SelfSigned)
 	if err != nil {
 		return err
 	}

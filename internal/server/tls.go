@@ -25,7 +25,9 @@ var SelfSignedHosts = []string{"localhost", "127.0.0.1", "::1"}
 const selfSignedLifetime = 7 * 24 * time.Hour
 
 // tlsConfig returns the TLS configuration of cfg, or nil for plain HTTP.
-func (s *server) tlsConfig(cfg *config.Config) (*tls.Config, error) {
+// selfSigned, if not nil, is called with the fingerprint of a self-signed
+// certificate.
+func (s *server) tlsConfig(cfg *config.Config, selfSigned func(fingerprint string)) (*tls.Config, error) {
 	switch {
 	case cfg.TLS.SelfSigned:
 		cert, err := SelfSigned(time.Now())
@@ -33,8 +35,12 @@ func (s *server) tlsConfig(cfg *config.Config) (*tls.Config, error) {
 			return nil, err
 		}
 		s.cert.Store(cert)
+		fp := Fingerprint(cert.Leaf)
 		s.log.Warn("serving HTTPS with a throwaway self-signed certificate: for development only",
-			"hosts", SelfSignedHosts, "sha256_fingerprint", Fingerprint(cert.Leaf))
+			"hosts", SelfSignedHosts, "sha256_fingerprint", fp)
+		if selfSigned != nil {
+			selfSigned(fp)
+		}
 	case cfg.TLS.Cert != "":
 		if err := s.loadCert(cfg); err != nil {
 			return nil, err
