@@ -56,6 +56,23 @@ func TestNoRedirects(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the other host got %d requests", n)
 	}
+	if code != ExitOK || !strings.Contains(stdout.String(), "no baseline: the legitimate request got 302, a redirect to another host") {
+		t.Errorf("exit %d, want 0 and no baseline:\n%s", code, stdout.String())
+	}
+}
+
+// TestLoginRedirectIsNoBaseline checks that an application that sends
+// every request to its sign-in page yields no finding.
+func TestLoginRedirectIsNoBaseline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/users/sign_in", http.StatusFound)
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := Command(context.Background(), []string{"--target", srv.URL, "--endpoint", "POST /transfer to=bob", "--rate", "0"}, &stdout, &stderr)
+	if code != ExitOK || !strings.Contains(stdout.String(), "redirect to the sign-in page /users/sign_in") {
+		t.Errorf("exit %d, want 0 and no baseline:\n%s", code, stdout.String())
+	}
 }
 
 // TestRateLimit checks the lower bound the rate limit puts on a burst:

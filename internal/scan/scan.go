@@ -481,6 +481,11 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		res.Note = fmt.Sprintf("no baseline: the legitimate request got %d%s; nothing was probed", bex.Status, reasonSuffix(bex.Reason))
 		return res, nil
 	}
+	if why := sc.badRedirect(bex); why != "" {
+		bex.Accepted = false
+		res.Note = fmt.Sprintf("no baseline: the legitimate request got %d, %s; nothing was probed", bex.Status, why)
+		return res, nil
+	}
 	send := func(id string, r *checks.Request, ct string) (*checks.Exchange, error) {
 		ex, err := sc.client.do(ctx, id, r)
 		if err != nil {
@@ -636,6 +641,25 @@ func compact(op *checks.Op) {
 	for _, ex := range op.Probes {
 		trim(ex)
 	}
+}
+
+// badRedirect says why a redirect cannot count as a successful baseline:
+// it leads to another host, or to a sign-in page (the session is not
+// valid), or "".
+func (sc *scanner) badRedirect(ex *checks.Exchange) string {
+	if ex.Status/100 != 3 {
+		return ""
+	}
+	loc, err := ex.Request.URL.Parse(ex.Header.Get("Location"))
+	switch {
+	case err != nil || ex.Header.Get("Location") == "":
+		return "a redirect without a valid Location"
+	case !strings.EqualFold(loc.Host, sc.target.Host):
+		return "a redirect to another host (" + loc.Host + ")"
+	case isLoginPath(loc.Path):
+		return "a redirect to the sign-in page " + loc.Path + " (check the authentication)"
+	}
+	return ""
 }
 
 func reasonSuffix(r string) string {
