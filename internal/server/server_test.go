@@ -533,31 +533,62 @@ func TestSelfSignedTLS(t *testing.T) {
 }
 
 func TestTLSFromFiles(t *testing.T) {
-	cert, err := server.SelfSigned(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writePair := func() *x509.Certificate {
+		cert, err := server.SelfSigned(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
+		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+		return cert.Leaf
 	}
-	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
-	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	first := writePair()
 
 	b := newBackend(t, nil)
-	g := start(t, baseConfig(b.URL, fmt.Sprintf("tls: {cert: %s, key: %s}\n", filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))))
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
+	conf := baseConfig(b.URL, fmt.Sprintf("tls: {cert: %s, key: %s}\n", certFile, keyFile))
+	g := start(t, conf)
+	get := func(trusted *x509.Certificate, h2 bool) (*http.Response, string, error) {
+		pool := x509.NewCertPool()
+		pool.AddCert(trusted)
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get(g.url + "/")
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body), nil
+	}
 	for _, h2 := range []bool{false, true} {
-		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}}
-		resp, body := do(t, client, mustRequest("GET", g.url+"/"))
+		resp, body, err := get(first, h2)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if resp.StatusCode != 200 || body != "backend: GET /" {
 			t.Fatalf("GET over TLS = %d %s", resp.StatusCode, body)
 		}
 		if want := map[bool]int{false: 1, true: 2}[h2]; resp.ProtoMajor != want {
 			t.Errorf("served HTTP/%d, want HTTP/%d", resp.ProtoMajor, want)
 		}
+	}
+
+	// A reload reads the files again.
+	second := writePair()
+	if err := g.doReload(t, conf); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := get(second, false); err != nil {
+		t.Errorf("after reload, the new certificate is not served: %v", err)
+	}
+	if _, _, err := get(first, false); err == nil {
+		t.Error("after reload, the old certificate is still served")
 	}
 }
 
