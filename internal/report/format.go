@@ -61,8 +61,12 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 		fmt.Fprintf(&b, "  %s %s: %s%s\n", sev(f.Severity), f.Check, f.Title, confirmed)
 		fmt.Fprintf(&b, "         %s\n", f.Evidence.Detail)
 		if f.Evidence.Probe != "" {
-			fmt.Fprintf(&b, "         %s\n", c(ansiDim, fmt.Sprintf("probe %s: status %d (baseline %d), similarity %.2f",
-				f.Evidence.Probe, f.Evidence.Status, f.Evidence.BaselineStatus, f.Evidence.Similarity)))
+			line := fmt.Sprintf("probe %s: status %d (baseline %d), similarity %.2f",
+				f.Evidence.Probe, f.Evidence.Status, f.Evidence.BaselineStatus, f.Evidence.Similarity)
+			if f.Evidence.Reason != "" {
+				line += "; the plain cross-site request was refused with reason " + f.Evidence.Reason
+			}
+			fmt.Fprintf(&b, "         %s\n", c(ansiDim, line))
 		}
 		if f.Evidence.Browser != "" {
 			fmt.Fprintf(&b, "         %s\n", c(ansiDim, "browser: "+f.Evidence.Browser))

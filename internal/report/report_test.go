@@ -31,6 +31,9 @@ func sample() *report.Report {
 				Detail:  "a request with a foreign Origin was accepted <like> the legitimate one",
 				Browser: "Chromium sent POST https://bank.example/transfer and got 200"},
 			PoC: "<!doctype html>\n<form id=\"f\" method=\"POST\" action=\"https://bank.example/transfer\"></form>\n"},
+		{Check: "origin-null-accepted", Title: rule("origin-null-accepted").Title, Severity: report.High, Method: "POST", Path: "/api/transfer",
+			Doc: rule("origin-null-accepted").Doc(), Evidence: report.Evidence{Probe: "origin-null", Status: 200, BaselineStatus: 200, Similarity: 1,
+				Reason: "origin-mismatch", Detail: "a request with Origin: null was accepted"}},
 		{Check: "session-cookie-attributes", Title: rule("session-cookie-attributes").Title, Severity: report.Medium, Path: "/login",
 			Doc: rule("session-cookie-attributes").Doc(), Evidence: report.Evidence{Detail: "the session cookie \"sid\" set at login has no HttpOnly"}},
 		{Check: "security-headers", Title: rule("security-headers").Title, Severity: report.Low, Method: "GET", Path: "/",
@@ -165,10 +168,10 @@ func TestSARIF(t *testing.T) {
 			t.Errorf("rule %s helpUri %q", r.ID, r.HelpURI)
 		}
 	}
-	if len(run.Results) != 3 {
-		t.Fatalf("%d results, want 3", len(run.Results))
+	if len(run.Results) != 4 {
+		t.Fatalf("%d results, want 4", len(run.Results))
 	}
-	levels := map[string]string{"no-csrf-defense": "error", "session-cookie-attributes": "warning", "security-headers": "note"}
+	levels := map[string]string{"no-csrf-defense": "error", "origin-null-accepted": "error", "session-cookie-attributes": "warning", "security-headers": "note"}
 	for _, res := range run.Results {
 		if res.Level != levels[res.RuleID] {
 			t.Errorf("%s: level %q, want %q", res.RuleID, res.Level, levels[res.RuleID])
