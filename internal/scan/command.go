@@ -182,6 +182,10 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Operations = append(opts.Operations, h.Operations...)
 		opts.HAR = h
+		if len(cookies) == 0 && login == "" && len(h.Cookies) > 0 {
+			opts.Cookies = h.Cookies
+			fmt.Fprintf(stderr, "forgeproof: using the %d session cookies recorded in %s (give --cookie or --login to use others)\n", len(h.Cookies), har)
+		}
 		if opts.Source == "" {
 			opts.Source = sourcePath(har)
 		}

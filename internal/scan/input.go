@@ -299,6 +299,9 @@ type HAR struct {
 	Pages      []*checks.Page
 	URLs       []*url.URL
 	SetCookies []checks.SetCookie
+	// Cookies are the cookies of the last request to the target that
+	// carried a Cookie header: the recorded session.
+	Cookies []*http.Cookie
 	// Skipped counts entries for other hosts.
 	Skipped int
 }
@@ -307,8 +310,12 @@ type harFile struct {
 	Log struct {
 		Entries []struct {
 			Request struct {
-				Method   string `json:"method"`
-				URL      string `json:"url"`
+				Method  string `json:"method"`
+				URL     string `json:"url"`
+				Headers []struct {
+					Name  string `json:"name"`
+					Value string `json:"value"`
+				} `json:"headers"`
 				PostData *struct {
 					MimeType string `json:"mimeType"`
 					Text     string `json:"text"`
@@ -364,6 +371,13 @@ func ParseHAR(data []byte, target *url.URL) (*HAR, error) {
 			continue
 		}
 		h.URLs = append(h.URLs, u)
+		for _, hd := range e.Request.Headers {
+			if strings.EqualFold(hd.Name, "Cookie") {
+				if cs, err := http.ParseCookie(hd.Value); err == nil && len(cs) > 0 {
+					h.Cookies = cs
+				}
+			}
+		}
 		header := http.Header{}
 		for _, hd := range e.Response.Headers {
 			header.Add(hd.Name, hd.Value)

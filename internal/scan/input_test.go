@@ -93,6 +93,9 @@ func TestParseHAR(t *testing.T) {
 	if h.Skipped != 1 || len(h.Pages) != 1 || len(h.URLs) != 5 {
 		t.Errorf("skipped %d, pages %d, urls %d; want 1, 1, 5", h.Skipped, len(h.Pages), len(h.URLs))
 	}
+	if len(h.Cookies) != 2 || h.Cookies[0].Name != "sid" || h.Cookies[0].Value != "s3cr3t" {
+		t.Errorf("recorded session cookies %v", h.Cookies)
+	}
 	var login []string
 	for _, sc := range h.SetCookies {
 		if sc.Login {
