@@ -135,6 +135,7 @@ median() {
 
 declare -A urls=([direct]=$backend [bare-proxy]=$bare [gateway]=$gateway)
 targets=(direct bare-proxy gateway)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "warming up..." >&2
 for t in "${targets[@]}"; do
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$tmp/post.lua" "${urls[$t]}/api/item" >/dev/null
@@ -178,4 +179,4 @@ for kind in get post; do
     printf "| %s | %.1f%% %s | %+.3f ms %s |\n", l, r, (r >= 85 ? "✓" : "✗"), d, (d <= 1 ? "✓" : "✗") }'
 done
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $ROUNDS round(s), on $(nproc) CPUs ($(go version | awk '{print $3}'), $(uname -sr)); backend, proxies and wrk share the machine."
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $ROUNDS round(s), on $(nproc) CPUs ($(go version | awk '{print $3}'), $(uname -sr)); backend, proxies and wrk share the machine; load average before the runs $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)."
