@@ -29,12 +29,21 @@ func TestMemoryBoundedUnderManyOrigins(t *testing.T) {
 	if testing.Short() {
 		t.Skip("feeds a million events")
 	}
+	// A million rejected requests from a million distinct origins, spread
+	// over a minute, with one persistent attacker among them: every
+	// thousandth request comes from it. Under the race detector, which
+	// makes this single-goroutine loop forty times slower, a tenth of that:
+	// still ten origins for every slot of the table.
+	n := 1_000_000
+	if raceEnabled {
+		n = 100_000
+	}
 	c := newClock()
 	rec := &recorder{}
 	before := heapInUse()
 	m, err := monitor.New(monitor.Options{
 		MaxOrigins:      10000,
-		OriginThreshold: 500,
+		OriginThreshold: n / 2000, // half the attacker's requests
 		BurstThreshold:  1e9,
 		ReasonThreshold: 1e9,
 		Now:             c.Now,
@@ -46,10 +55,6 @@ func TestMemoryBoundedUnderManyOrigins(t *testing.T) {
 	}
 	defer m.Close()
 
-	// A million rejected requests from a million distinct origins, spread
-	// over a minute, with one persistent attacker among them: every
-	// thousandth request comes from it.
-	const n = 1_000_000
 	origin := make([]byte, 0, 64)
 	for i := range n {
 		if i%(n/60) == 0 {
@@ -82,7 +87,9 @@ func TestMemoryBoundedUnderManyOrigins(t *testing.T) {
 
 // TestLoadObserveLatency serves requests on loopback for a bounded time
 // through a handler that feeds the monitor, half of them rejections from
-// rotating origins, and measures the time Observe adds to each.
+// rotating origins, and measures the time Observe adds to each. The 0.2 ms
+// budget is checked without the race detector, whose instrumentation is
+// not what production runs.
 func TestLoadObserveLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
@@ -133,7 +140,7 @@ func TestLoadObserveLatency(t *testing.T) {
 	slices.Sort(added)
 	p := func(q float64) time.Duration { return added[int(q*float64(len(added)-1))] }
 	t.Logf("%d requests: Observe took p50 %v, p99 %v, p99.9 %v, max %v", len(added), p(0.5), p(0.99), p(0.999), added[len(added)-1])
-	if p99 := p(0.99); p99 > 200*time.Microsecond {
+	if p99 := p(0.99); p99 > 200*time.Microsecond && !raceEnabled {
 		t.Errorf("Observe added %v at p99, want at most 0.2ms", p99)
 	}
 	if s := m.Snapshot(1); s.TrackedOrigins > 1000 {
