@@ -27,12 +27,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -60,12 +64,20 @@ type Options struct {
 	// switch with no value).
 	Flags map[string]any
 
+	// BlockThirdPartyCookies makes profiles block third-party cookies, as
+	// Chrome's incognito windows do. By default profiles allow them, as a
+	// regular Chrome profile does, so that a cookie with SameSite=None is
+	// sent on cross-site requests and only the application's own defenses
+	// stand in the way of a forged request.
+	BlockThirdPartyCookies bool
+
 	// Logf, if set, receives the browser's own error messages.
 	Logf func(format string, args ...any)
 }
 
 // A Browser is a running headless Chromium process.
 type Browser struct {
+	dataDir     string // removed by Close
 	closeOnce   sync.Once
 	closeErr    error
 	allocCancel context.CancelFunc
@@ -119,6 +131,28 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		allocOpts = append(allocOpts, chromedp.Flag(name, v))
 	}
 
+	// Profiles made through DevTools are incognito profiles of the default
+	// one, and read its preferences: cookie_controls_mode 0 lets them send
+	// third-party cookies (a regular profile's behaviour), 1 blocks them.
+	dataDir, err := os.MkdirTemp("", "forgeproof-chromium-")
+	if err != nil {
+		return nil, fmt.Errorf("browser: %w", err)
+	}
+	mode := 0
+	if opts.BlockThirdPartyCookies {
+		mode = 1
+	}
+	prefs := fmt.Sprintf(`{"profile": {"cookie_controls_mode": %d}}`, mode)
+	if err := os.MkdirAll(filepath.Join(dataDir, "Default"), 0o700); err != nil {
+		os.RemoveAll(dataDir)
+		return nil, fmt.Errorf("browser: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {
+		os.RemoveAll(dataDir)
+		return nil, fmt.Errorf("browser: %w", err)
+	}
+	allocOpts = append(allocOpts, chromedp.UserDataDir(dataDir))
+
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.WithoutCancel(ctx), allocOpts...)
 	var ctxOpts []chromedp.ContextOption
 	if opts.Logf != nil {
@@ -127,11 +161,11 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		ctxOpts = append(ctxOpts, chromedp.WithErrorf(func(string, ...any) {}))
 	}
 	bctx, cancel := chromedp.NewContext(allocCtx, ctxOpts...)
-	b := &Browser{allocCancel: allocCancel, ctx: bctx, cancel: cancel}
+	b := &Browser{allocCancel: allocCancel, ctx: bctx, cancel: cancel, dataDir: dataDir}
 
 	// Start the process, bounded by ctx.
 	stop := context.AfterFunc(ctx, cancel)
-	err := chromedp.Do(bctx)
+	err = chromedp.Do(bctx)
 	if !stop() || err != nil {
 		b.Close()
 		if err == nil {
@@ -154,6 +188,9 @@ func (b *Browser) Close() error {
 		}
 		b.cancel()
 		b.allocCancel() // kills the process if it is still running and waits
+		if rmErr := os.RemoveAll(b.dataDir); err == nil {
+			err = rmErr
+		}
 		b.closeErr = err
 	})
 	return b.closeErr
@@ -185,7 +222,9 @@ func HostRules(hosts map[string]string) string {
 }
 
 // A Profile is a fresh browser profile: a DevTools BrowserContext with its
-// own cookies, cache and storage, holding one or more tabs.
+// own cookies, cache and storage, holding one or more tabs. Chrome treats
+// such contexts as incognito; see [Options.BlockThirdPartyCookies] for
+// their third-party cookies.
 type Profile struct {
 	ctx    context.Context // the first tab's context; owns the BrowserContext
 	cancel context.CancelFunc
@@ -211,6 +250,50 @@ func (p *Profile) NewTab() (*Tab, error) {
 		return nil, fmt.Errorf("browser: new tab: %w", err)
 	}
 	return t, nil
+}
+
+// SetCookies stores cookies in the profile as if a response from url had
+// set them, with their attributes (Domain, Path, Secure, HttpOnly,
+// SameSite, expiry). Cookies that the browser refuses, such as a __Host-
+// cookie without Secure, make it return an error.
+func (p *Profile) SetCookies(url string, cookies []*http.Cookie) error {
+	params := network.SetCookiesParams{}
+	for _, c := range cookies {
+		cp := &network.CookieParam{
+			Name: c.Name, Value: c.Value, Path: c.Path,
+			Secure: c.Secure, HTTPOnly: c.HttpOnly,
+		}
+		if c.Domain != "" {
+			cp.Domain = c.Domain
+		} else {
+			cp.URL = url
+		}
+		switch c.SameSite {
+		case http.SameSiteNoneMode:
+			cp.SameSite = network.CookieSameSiteNone
+		case http.SameSiteLaxMode:
+			cp.SameSite = network.CookieSameSiteLax
+		case http.SameSiteStrictMode:
+			cp.SameSite = network.CookieSameSiteStrict
+		}
+		switch {
+		case c.MaxAge > 0:
+			cp.Expires = epoch(time.Now().Add(time.Duration(c.MaxAge) * time.Second))
+		case !c.Expires.IsZero():
+			cp.Expires = epoch(c.Expires)
+		}
+		params.Cookies = append(params.Cookies, cp)
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.SetCookies, params); err != nil {
+		return fmt.Errorf("browser: set cookies: %w", err)
+	}
+	return nil
+}
+
+func epoch(t time.Time) cdp.TimeSinceEpoch {
+	return cdp.TimeSinceEpoch(float64(t.UnixNano()) / 1e9)
 }
 
 // Close closes the profile's tabs and disposes of its BrowserContext, with
@@ -333,16 +416,6 @@ func Until(timeout time.Duration, cond func() (bool, error)) error {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-}
-
-// SetThirdPartyCookieRestriction turns the browser's blocking of
-// third-party cookies on or off for the tab's profile. The page must be
-// reloaded to see the change.
-func (t *Tab) SetThirdPartyCookieRestriction(on bool) error {
-	ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
-	defer cancel()
-	_, err := chromedp.Call(ctx, network.SetCookieControls, network.SetCookieControlsParams{EnableThirdPartyCookieRestriction: on})
-	return err
 }
 
 func parseIP(s string) net.IP { return net.ParseIP(s) }
