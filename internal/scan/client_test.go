@@ -177,3 +177,27 @@ func FuzzTokenInHTML(f *testing.F) {
 		}
 	})
 }
+
+// TestProbeFailureIsNotFatal checks that a probe the server drops (as a
+// firewall might for Origin: null) is noted and the scan goes on.
+func TestProbeFailureIsNotFatal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") == "null" {
+			panic(http.ErrAbortHandler) // drop the connection
+		}
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			http.Error(w, "cross-site", http.StatusForbidden)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := Command(context.Background(), []string{"--target", srv.URL, "--endpoint", "POST /transfer to=bob", "--rate", "0", "--format", "json"}, &stdout, &stderr)
+	if code == ExitFailed || code == ExitUsage {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "probe origin-null failed") {
+		t.Errorf("the failed probe is not noted:\n%s", stdout.String())
+	}
+}

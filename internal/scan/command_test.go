@@ -189,3 +189,10 @@ func TestOutputFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestHelp(t *testing.T) {
+	code, stdout, stderr := run("--help")
+	if code != scan.ExitOK || stdout != "" || !strings.Contains(stderr, "Usage: forgeproof scan --target URL") || !strings.Contains(stderr, "Exit status") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

@@ -333,7 +333,10 @@ func (sc *scanner) cors(ctx context.Context) error {
 			h.Set("Access-Control-Request-Headers", "content-type")
 			ex, err := sc.client.do(ctx, o.probe, &checks.Request{Method: "OPTIONS", URL: sc.urlOf(p, nil), Header: h})
 			if err != nil {
-				return err
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue // a dropped preflight grants nothing
 			}
 			sc.pass.CORS = append(sc.pass.CORS, ex)
 		}
@@ -489,7 +492,15 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	send := func(id string, r *checks.Request, ct string) (*checks.Exchange, error) {
 		ex, err := sc.client.do(ctx, id, r)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// A probe that fails in transit (a connection reset by a
+			// firewall, a timeout) was not accepted; the scan goes on.
+			res.Note = strings.TrimPrefix(res.Note+"; ", "; ") + fmt.Sprintf("probe %s failed: %v", id, err)
+			ex = &checks.Exchange{Probe: id, Request: r, Header: http.Header{}}
+			res.Probes[id] = ex
+			return ex, nil
 		}
 		ex.ContentType = ct
 		checks.Judge(bex, ex)
