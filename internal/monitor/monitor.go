@@ -705,7 +705,6 @@ func (m *Monitor) Snapshot(top int) Snapshot {
 	m.Tick()
 	now := m.o.Now()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	k := len(m.slots)
 	s := Snapshot{
 		Now:        now.UTC(),
@@ -748,18 +747,6 @@ func (m *Monitor) Snapshot(top int) Snapshot {
 			s.TopOrigins = append(s.TopOrigins, OriginCount{key, c})
 		}
 	}
-	slices.SortFunc(s.TopOrigins, func(a, b OriginCount) int {
-		if a.Count != b.Count {
-			return b.Count - a.Count
-		}
-		return strings.Compare(a.Origin, b.Origin)
-	})
-	if len(s.TopOrigins) > max(top, 0) {
-		s.TopOrigins = s.TopOrigins[:max(top, 0)]
-	}
-	if s.TopOrigins == nil {
-		s.TopOrigins = []OriginCount{}
-	}
 	for i := len(m.recent) - 1; i >= 0; i-- {
 		s.Alerts = append(s.Alerts, m.recent[i])
 	}
@@ -774,7 +761,27 @@ func (m *Monitor) Snapshot(top int) Snapshot {
 	for _, st := range m.alerting {
 		s.Active = append(s.Active, st.alert.alert)
 	}
-	slices.SortFunc(s.Active, func(a, b Alert) int { return a.StartedAt.Compare(b.StartedAt) })
+	slices.SortFunc(s.Active, func(a, b Alert) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	s.TrackedOrigins = len(m.origins)
+	m.mu.Unlock()
+
+	// Sort without the lock, so that Observe does not wait for it.
+	slices.SortFunc(s.TopOrigins, func(a, b OriginCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Origin, b.Origin)
+	})
+	if len(s.TopOrigins) > max(top, 0) {
+		s.TopOrigins = s.TopOrigins[:max(top, 0)]
+	}
+	if s.TopOrigins == nil {
+		s.TopOrigins = []OriginCount{}
+	}
 	return s
 }
