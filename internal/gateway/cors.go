@@ -136,6 +136,9 @@ func (c *compiledCORS) allowed(origin string) string {
 	if origin == "" || origin == "null" {
 		return ""
 	}
+	if c.origins[origin] { // already in normal form: no allocation
+		return origin
+	}
 	if n, ok := normalizeOrigin(origin); ok && c.origins[n] {
 		return origin
 	}
@@ -157,9 +160,9 @@ func (c *compiledCORS) apply(h http.Header, origin string) {
 	if allow == "" {
 		return
 	}
-	h.Set("Access-Control-Allow-Origin", allow)
+	h["Access-Control-Allow-Origin"] = []string{allow}
 	if c.credentials && allow != "*" {
-		h.Set("Access-Control-Allow-Credentials", "true")
+		h["Access-Control-Allow-Credentials"] = trueValue
 	}
 	if c.expose != "" {
 		h.Set("Access-Control-Expose-Headers", c.expose)

@@ -83,7 +83,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 			if ex := exchangeOf(pr.In); ex != nil && ex.route.inject {
 				// Ask only for encodings the injector can rewrite.
 				if acceptsGzip(pr.In.Header) {
-					pr.Out.Header.Set("Accept-Encoding", "gzip")
+					pr.Out.Header["Accept-Encoding"] = gzipValue
 				} else {
 					pr.Out.Header.Del("Accept-Encoding")
 				}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 )
@@ -85,14 +84,20 @@ func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusPartialContent && status != http.StatusNotModified
 }
 
-// isHTML reports whether the response is an HTML document.
+// isHTML reports whether the response is an HTML document: its media type
+// is text/html, with or without parameters. It does not allocate.
 func isHTML(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	if ct == "" {
+	vs := h["Content-Type"]
+	if len(vs) == 0 {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "text/html"
+	ct := strings.TrimLeft(vs[0], " \t")
+	const mt = "text/html"
+	if len(ct) < len(mt) || !strings.EqualFold(ct[:len(mt)], mt) {
+		return false
+	}
+	rest := strings.TrimLeft(ct[len(mt):], " \t")
+	return rest == "" || rest[0] == ';'
 }
 
 // injectBody makes the response body insert the token meta tag, the client
@@ -153,6 +158,14 @@ func htmlAttr(s string) string {
 
 // addVary adds v to the Vary header unless it is already listed.
 func addVary(h http.Header, v string) {
+	if len(h["Vary"]) == 0 {
+		if v == "Origin" {
+			h["Vary"] = varyOrigin // no allocation on the common path
+		} else {
+			h["Vary"] = []string{v}
+		}
+		return
+	}
 	for _, have := range h.Values("Vary") {
 		for part := range strings.SplitSeq(have, ",") {
 			p := strings.TrimSpace(part)
@@ -163,6 +176,14 @@ func addVary(h http.Header, v string) {
 	}
 	h.Add("Vary", v)
 }
+
+// Shared header values, with len == cap: assigning them costs no
+// allocation, and a later Add copies them instead of writing into them.
+var (
+	varyOrigin = []string{"Origin"}
+	gzipValue  = []string{"gzip"}
+	trueValue  = []string{"true"}
+)
 
 // sessionChange reports whether the response sets the session cookie to a
 // value other than the one the request carried (a login, or a new session),
