@@ -353,3 +353,28 @@ func TestInjectorGolden(t *testing.T) {
 		t.Errorf("injected page differs from %s (run with -update to accept):\n%s", golden, got)
 	}
 }
+
+func TestIsHTML(t *testing.T) {
+	tests := []struct {
+		ct   string
+		want bool
+	}{
+		{"text/html", true},
+		{"text/html; charset=utf-8", true},
+		{"TEXT/HTML;charset=utf-8", true},
+		{" text/html ", true},
+		{"text/htmlx", false},
+		{"text/plain", false},
+		{"application/xhtml+xml", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		if tt.ct != "" {
+			h.Set("Content-Type", tt.ct)
+		}
+		if got := isHTML(h); got != tt.want {
+			t.Errorf("isHTML(%q) = %v, want %v", tt.ct, got, tt.want)
+		}
+	}
+}
