@@ -13,10 +13,7 @@ import (
 	"github.com/forgeproof/forgeproof/internal/gateway"
 )
 
-var (
-	update    = flag.Bool("update", false, "rewrite the golden files")
-	printKeys = flag.Bool("print-keys", false, "print the configuration keys in the reference format")
-)
+var update = flag.Bool("update", false, "rewrite the golden files")
 
 const testdata = "../../testdata/config"
 

@@ -217,7 +217,8 @@ func TestReferenceInStep(t *testing.T) {
 		want[k.path] = true
 		s, ok := byPath[k.path]
 		if !ok {
-			t.Errorf("%s: no section \"### `%s`\"", referenceFile, k.path)
+			t.Errorf("%s: no section for %s; add one, in the order of the fields:\n\n### `%s`\n\n%s · default %s\n\nWhat it does, its zero value, its risk.\n",
+				referenceFile, k.path, k.path, typeName(k.typ), defaultText(k))
 			continue
 		}
 		if i < len(secs) && secs[i].path != k.path {
@@ -514,15 +515,4 @@ func defaultJSON(k key) any {
 		}
 	}
 	return nil
-}
-
-// TestPrintKeys prints the key list in the reference's format, to start a
-// new section from: go test ./internal/config -run TestPrintKeys -v -args -print-keys
-func TestPrintKeys(t *testing.T) {
-	if !*printKeys {
-		t.Skip("run with -print-keys")
-	}
-	for _, k := range keys() {
-		fmt.Printf("### `%s`\n\n%s · default %s\n\n\n", k.path, typeName(k.typ), defaultText(k))
-	}
 }
