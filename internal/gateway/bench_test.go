@@ -35,7 +35,7 @@ var benchBackend = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 	io.WriteString(w, `{"ok":true}`)
 })
 
-func benchRequests(b *testing.B) (get, post func() *http.Request, token string, g http.Handler) {
+func benchRequests(b *testing.B) (get, post func() *http.Request, g http.Handler) {
 	u := mustURL(b, "http://backend.internal")
 	gw, err := gateway.New(gateway.Options{
 		Upstreams:  []gateway.Upstream{{URL: u, Transport: handlerTransport{benchBackend}}},
@@ -55,7 +55,7 @@ func benchRequests(b *testing.B) (get, post func() *http.Request, token string, 
 	tw := httptest.NewRecorder()
 	gw.ServeHTTP(tw, tr)
 	body := tw.Body.String()
-	token = body[strings.Index(body, `"token":"`)+9 : strings.Index(body, `","header"`)]
+	token := body[strings.Index(body, `"token":"`)+9 : strings.Index(body, `","header"`)]
 	cookie := strings.Split(tw.Header().Get("Set-Cookie"), ";")[0]
 	payload := strings.Repeat("x", 1000)
 	get = func() *http.Request {
@@ -73,7 +73,7 @@ func benchRequests(b *testing.B) (get, post func() *http.Request, token string, 
 		r.Header.Set("Cookie", "sid=s1; "+cookie)
 		return r
 	}
-	return get, post, token, gw
+	return get, post, gw
 }
 
 func runBench(b *testing.B, h http.Handler, mk func() *http.Request, want int) {
@@ -92,7 +92,7 @@ func runBench(b *testing.B, h http.Handler, mk func() *http.Request, want int) {
 
 // BenchmarkBareProxy is the baseline: httputil.ReverseProxy alone.
 func BenchmarkBareProxy(b *testing.B) {
-	get, post, _, _ := benchRequests(b)
+	get, post, _ := benchRequests(b)
 	u := mustURL(b, "http://backend.internal")
 	rp := &httputil.ReverseProxy{
 		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
@@ -107,7 +107,7 @@ func BenchmarkBareProxy(b *testing.B) {
 // JSON-only route with a required header, signed token bound to the
 // session, cookie rules, security headers, CORS and HTML injection.
 func BenchmarkGateway(b *testing.B) {
-	get, post, _, gw := benchRequests(b)
+	get, post, gw := benchRequests(b)
 	b.Run("GET", func(b *testing.B) { runBench(b, gw, get, 200) })
 	b.Run("POST-1KiB-JSON", func(b *testing.B) { runBench(b, gw, post, 200) })
 }
