@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -88,7 +90,7 @@ func behindGateway(checkGET bool) func(t *testing.T, h http.Handler) http.Handle
 		u, _ := url.Parse(backend.URL)
 		opts := gateway.Options{
 			Upstreams:  []gateway.Upstream{{URL: u}},
-			Protection: forgeproof.Config{SessionCookie: "session"},
+			Protection: forgeproof.Config{SessionCookie: "session", ErrorLog: log.New(io.Discard, "", 0)},
 		}
 		if checkGET {
 			// The legacy GET transfer changes state: check it like a POST.

@@ -84,6 +84,8 @@ type scanner struct {
 	target *url.URL
 	client *client
 	s1, s2 *session
+	// preLogin is the first session's token before it signed in.
+	preLogin token
 
 	mu       sync.Mutex
 	pass     *checks.Pass
@@ -231,7 +233,7 @@ func (sc *scanner) sessions(ctx context.Context) error {
 		if err := sc.discover(ctx, s, i == 0); err != nil {
 			return err
 		}
-		pre := s.tok.Value
+		pre := s.tok
 		if err := sc.login(ctx, s, i == 0); err != nil {
 			return err
 		}
@@ -240,7 +242,8 @@ func (sc *scanner) sessions(ctx context.Context) error {
 		}
 		if i == 0 {
 			sc.s1 = s
-			sc.pass.PreLogin, sc.pass.PostLogin = pre, s.tok.Value
+			sc.preLogin = pre
+			sc.pass.PreLogin, sc.pass.PostLogin = pre.Value, s.tok.Value
 		} else {
 			sc.s2 = s
 		}
@@ -552,6 +555,21 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	}
 
 	tok := sc.s1.tok
+	if pre := sc.preLogin; pre.Value != "" && tok.Value != "" && pre.Value != tok.Value {
+		// The legitimate request with the token from before login.
+		r := base.Clone()
+		if tok.Header != "" {
+			r.Header.Set(tok.Header, pre.Value)
+		}
+		if mt == "application/x-www-form-urlencoded" {
+			f := cloneValues(fields)
+			f.Set(tok.Field, pre.Value)
+			r.Body = []byte(f.Encode())
+		}
+		if _, err := send(checks.ProbeTokenPreLogin, r, ""); err != nil {
+			return nil, err
+		}
+	}
 	if tok.Value != "" && mt == "application/x-www-form-urlencoded" && tok.Header != "" {
 		// The token in the field only.
 		r := base.Clone()

@@ -17,6 +17,9 @@ const (
 	// ProbeTokenMoved sends the token in the form field instead of the
 	// header (or the reverse).
 	ProbeTokenMoved = "token-moved"
+	// ProbeTokenPreLogin sends the baseline with the token the session had
+	// before it signed in (with --login, when the two differ).
+	ProbeTokenPreLogin = "token-pre-login"
 
 	// ProbeCrossSite: Origin and Referer of another site,
 	// Sec-Fetch-Site: cross-site, no token.

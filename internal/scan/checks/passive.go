@@ -255,15 +255,25 @@ var TokenInURL = &Check{
 
 func htmlUnescape(s string) string { return strings.ReplaceAll(s, "&amp;", "&") }
 
-// TokenNotRotated: the token is the same before and after login.
+// TokenNotRotated: the token is the same before and after login, or the
+// token from before login is still accepted after it (masked tokens differ
+// on every page yet may carry the same secret).
 var TokenNotRotated = &Check{
 	ID:       "token-not-rotated",
 	Title:    "anti-CSRF token does not change at login",
 	Severity: report.Medium,
 	Run: func(c *Check, p *Pass) {
-		if p.PreLogin == "" || p.PreLogin != p.PostLogin {
+		if p.PreLogin != "" && p.PreLogin == p.PostLogin {
+			c.report(p, "POST", p.LoginPath, report.Evidence{Detail: "the anti-CSRF token issued before login is the one used after login: whoever planted or read it before the victim signed in can forge the victim's requests; issue a new token (and session) at login"}, "")
 			return
 		}
-		c.report(p, "POST", p.LoginPath, report.Evidence{Detail: "the anti-CSRF token issued before login is the one used after login: whoever planted or read it before the victim signed in can forge the victim's requests; issue a new token (and session) at login"}, "")
+		for _, op := range p.Ops {
+			if ex := accepted(op, ProbeTokenPreLogin); ex != nil {
+				ev := evidence(op, ex, fmt.Sprintf("%s %s accepted the token issued before login: whoever planted or read it before the victim signed in can forge the victim's requests; issue a new token (and session) at login", op.Method, op.Path))
+				ev.Reason = ""
+				c.report(p, "POST", p.LoginPath, ev, "")
+				return
+			}
+		}
 	},
 }
