@@ -176,6 +176,17 @@ func unquote(s string) string {
 	return b.String()
 }
 
+// PublicOrigin returns the origin, such as "https://bank.example", at which
+// the browser reached r, as the origin layer judges it: the matching entry
+// of [Config.PublicOrigins], or else the request's scheme and Host with the
+// forwarding headers of a trusted proxy believed. The default port is
+// omitted. A gateway or framework that must know what "same origin" means
+// for r (to harden cookies, or to recognize a same-origin form action) asks
+// here rather than repeating the rule.
+func (p *Protection) PublicOrigin(r *http.Request) string {
+	return p.requestOrigin(r).String()
+}
+
 // isHTTPS reports whether r reached the application over HTTPS: the
 // scheme of its own origin (see requestOrigin).
 func (p *Protection) isHTTPS(r *http.Request) bool {

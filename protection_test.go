@@ -393,3 +393,43 @@ func validMethod(m string) bool {
 	}
 	return true
 }
+
+func TestPublicOrigin(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    forgeproof.Config
+		url    string
+		remote string
+		header [][2]string
+		want   string
+	}{
+		{"plain http", forgeproof.Config{}, "http://bank.test/x", "192.0.2.1:1", nil, "http://bank.test"},
+		{"tls default port", forgeproof.Config{}, "https://bank.test:443/", "192.0.2.1:1", nil, "https://bank.test"},
+		{"tls other port", forgeproof.Config{}, "https://bank.test:8443/", "192.0.2.1:1", nil, "https://bank.test:8443"},
+		{"untrusted proxy ignored", forgeproof.Config{}, "http://bank.internal/", "192.0.2.1:1",
+			[][2]string{{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "evil.example"}}, "http://bank.internal"},
+		{"trusted proxy believed", forgeproof.Config{TrustedProxies: []string{"10.0.0.0/8"}}, "http://bank.internal/", "10.1.2.3:1",
+			[][2]string{{"Forwarded", `for=192.0.2.1;proto=https;host="bank.example"`}}, "https://bank.example"},
+		{"public origin wins", forgeproof.Config{PublicOrigins: []string{"https://bank.example"}}, "http://10.0.0.5:8080/", "192.0.2.1:1",
+			nil, "https://bank.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := forgeproof.New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", tt.url, nil)
+			r.RemoteAddr = tt.remote
+			if !strings.HasPrefix(tt.url, "https:") {
+				r.TLS = nil
+			}
+			for _, kv := range tt.header {
+				r.Header.Add(kv[0], kv[1])
+			}
+			if got := p.PublicOrigin(r); got != tt.want {
+				t.Errorf("PublicOrigin = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
