@@ -101,7 +101,7 @@ func TestDryRun(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("dry run sent %d requests", n)
 	}
-	for _, want := range []string{"(baseline)", "(cross-site)", "(origin-null)", "(content-type: text/plain", "(token-other-session", "(override-post)", "(session 2: login)", "OPTIONS"} {
+	for _, want := range []string{"(baseline)", "(cross-site)", "(origin-null)", "(content-type: text/plain", "(token-other-session", "(token-pre-login", "(no-origin)", "(override-post)", "(session 2: login)", "OPTIONS"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run does not list %q:\n%s", want, stdout)
 		}

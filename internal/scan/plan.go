@@ -57,6 +57,9 @@ func Plan(opts Options) []string {
 		if isJSONType(mt) {
 			add("%s %s  (%s: text/plain, then form-urlencoded)", op.Method, u, checks.ProbeContentType)
 		}
+		if opts.Login != nil {
+			add("%s %s  (%s, if the token changed at login)", op.Method, u, checks.ProbeTokenPreLogin)
+		}
 		if mt == "application/x-www-form-urlencoded" {
 			add("%s %s  (%s, if a token is found)", op.Method, u, checks.ProbeTokenMoved)
 		}
