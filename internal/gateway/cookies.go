@@ -170,8 +170,7 @@ func (g *Gateway) hardenCookies(h http.Header, rules []CookieRule, in *http.Requ
 	if len(lines) == 0 {
 		return
 	}
-	scheme, _ := g.publicOrigin(in)
-	https := scheme == "https"
+	https := strings.HasPrefix(g.prot.PublicOrigin(in), "https:")
 	for i, line := range lines {
 		out, warn := hardenCookie(line, rules, g.sessionCookie, https)
 		if warn != "" {

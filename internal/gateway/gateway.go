@@ -39,7 +39,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -68,7 +67,6 @@ type Gateway struct {
 	tokenHeader    string // request header that carries the token
 	tokenField     string
 	rotatedHeader  string // response header with a rotated token
-	publicOrigins  []*url.URL
 	trustedProxies []netip.Prefix
 	log            *slog.Logger
 
@@ -144,13 +142,6 @@ func New(opts Options) (*Gateway, error) {
 		g.log = slog.Default()
 	}
 
-	for _, s := range opts.Protection.PublicOrigins {
-		u, err := url.Parse(s)
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			continue // the library reports it
-		}
-		g.publicOrigins = append(g.publicOrigins, u)
-	}
 	for _, s := range opts.Protection.TrustedProxies {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			g.trustedProxies = append(g.trustedProxies, p.Masked())
@@ -523,92 +514,6 @@ func (g *Gateway) tooLarge(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
 	g.fail(w, http.StatusRequestEntityTooLarge, "body-too-large", "Content Too Large",
 		fmt.Sprintf("the request body is larger than the %d bytes allowed; send a smaller body", g.maxBody))
-}
-
-// publicOrigin returns the scheme and host at which the browser reached r:
-// the matching public origin when configured, otherwise TLS or a trusted
-// proxy's forwarding headers for the scheme and Host for the host. It
-// mirrors how the library finds a request's own origin and is used only to
-// harden cookies and to recognize same-origin form actions.
-func (g *Gateway) publicOrigin(r *http.Request) (scheme, host string) {
-	if len(g.publicOrigins) > 0 {
-		for _, u := range g.publicOrigins {
-			if strings.EqualFold(u.Host, r.Host) {
-				return u.Scheme, u.Host
-			}
-		}
-		return g.publicOrigins[0].Scheme, g.publicOrigins[0].Host
-	}
-	scheme, host = "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if g.fromTrustedProxy(r) {
-		proto, fhost := forwarded(r.Header)
-		if strings.EqualFold(proto, "https") || strings.EqualFold(proto, "http") {
-			scheme = strings.ToLower(proto)
-		}
-		if fhost != "" {
-			host = fhost
-		}
-	}
-	return scheme, host
-}
-
-// forwarded returns the scheme and host that the nearest trusted proxy
-// reported: the last element of Forwarded (RFC 7239) first, then the last
-// items of X-Forwarded-Proto and X-Forwarded-Host, as the library reads
-// them.
-func forwarded(h http.Header) (proto, host string) {
-	if vs := h["Forwarded"]; len(vs) > 0 {
-		elem := splitQuoted(vs[len(vs)-1], ',')
-		for _, pair := range splitQuoted(elem[len(elem)-1], ';') {
-			name, value, ok := strings.Cut(pair, "=")
-			if !ok {
-				continue
-			}
-			value = strings.Trim(strings.TrimSpace(value), `"`)
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "proto":
-				proto = value
-			case "host":
-				host = value
-			}
-		}
-	}
-	if vs := h["X-Forwarded-Proto"]; proto == "" && len(vs) > 0 {
-		proto = lastItem(vs[len(vs)-1])
-	}
-	if vs := h["X-Forwarded-Host"]; host == "" && len(vs) > 0 {
-		host = lastItem(vs[len(vs)-1])
-	}
-	return proto, host
-}
-
-// splitQuoted splits s at sep outside double-quoted strings.
-func splitQuoted(s string, sep byte) []string {
-	var parts []string
-	start, quoted := 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == sep:
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, s[start:])
-}
-
-// lastItem returns the last element of a comma-separated list, trimmed.
-func lastItem(s string) string {
-	if i := strings.LastIndexByte(s, ','); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSpace(s)
 }
 
 // fromTrustedProxy reports whether r's peer is one of

@@ -119,8 +119,7 @@ func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *strin
 		}
 		*pageToken = tok
 	}
-	scheme, host := g.publicOrigin(ex.in)
-	inj := newInjector(g.headSnippet(*pageToken), g.fieldSnippet(*pageToken), scheme+"://"+host)
+	inj := newInjector(g.headSnippet(*pageToken), g.fieldSnippet(*pageToken), g.prot.PublicOrigin(ex.in))
 	body := resp.Body
 	if enc == "gzip" || enc == "x-gzip" {
 		zr, err := gzip.NewReader(body)
