@@ -18,7 +18,9 @@ Validate checks a configuration file for "forgeproof serve": unknown or
 misspelt keys, values of the wrong type, invalid values, missing secrets
 (environment variables and files it references) and unreadable TLS files.
 It lists every problem with its line and column and exits 1, or prints
-"FILE: ok" and exits 0.
+"FILE: ok" and exits 0, after a warning for each risky setting (protection
+turned off or down, secrets written in the file, an admin listener
+reachable from the network).
 
 Flags:
 `
@@ -54,6 +56,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stderr, "forgeproof: error: %s: %s\n", *file, line)
 		}
 		return 1
+	}
+	for _, w := range c.Warnings() {
+		fmt.Fprintf(stderr, "%s: warning: %s: %s\n", w.Pos, w.Path, w.Msg)
 	}
 	fmt.Fprintf(stderr, "%s: ok\n", *file)
 	return 0

@@ -22,6 +22,7 @@ const testKey = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5YWJjZGVm"
 
 func TestGoodConfigs(t *testing.T) {
 	t.Setenv("FORGEPROOF_TEST_KEY", testKey)
+	t.Setenv("FORGEPROOF_TEST_KEY_2", "b3RoZXIta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODlhYmNkZWZnaGk=")
 	t.Setenv("FORGEPROOF_TEST_STORE", "redis://127.0.0.1:6379/0")
 	files, _ := filepath.Glob(filepath.Join(testdata, "good", "*.yaml"))
 	if len(files) == 0 {
@@ -42,6 +43,26 @@ func TestGoodConfigs(t *testing.T) {
 			}
 			if _, err := gateway.New(opts); err != nil {
 				t.Errorf("gateway.New refuses a valid configuration: %v", err)
+			}
+			// The warnings are golden too (NAME.warnings, none when absent).
+			got := ""
+			for _, w := range c.Warnings() {
+				got += strings.TrimPrefix(w.Error(), filepath.Dir(f)+string(filepath.Separator)) + "\n"
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".warnings"
+			if *update {
+				if got == "" {
+					os.Remove(golden)
+				} else if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("warnings of %s:\n%s\nwant (%s):\n%s", f, got, golden, want)
 			}
 		})
 	}

@@ -130,6 +130,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.cfg.Store(cfg)
+	s.warn(cfg)
 	s.gw.Store(gw)
 
 	adm := admin.New(reg)
@@ -397,6 +398,7 @@ func (s *server) reload(load func() (*config.Config, error), adm *admin.Admin) e
 				old := s.cfg.Load()
 				s.gw.Store(gw)
 				s.cfg.Store(cfg)
+				s.warn(cfg)
 				s.level.Set(logLevel(cfg.Log.Level))
 				adm.SetChecks(s.checks(cfg)...)
 				if fixed := restartOnly(old, cfg); len(fixed) > 0 {
@@ -417,6 +419,13 @@ func (s *server) reload(load func() (*config.Config, error), adm *admin.Admin) e
 	}
 	s.log.Error("reload refused: the previous configuration keeps serving")
 	return err
+}
+
+// warn logs the risky settings of cfg, one line each.
+func (s *server) warn(cfg *config.Config) {
+	for _, w := range cfg.Warnings() {
+		s.log.Warn("configuration warning", "warning", w.Error())
+	}
 }
 
 // restartOnly lists the keys whose change a reload cannot apply.

@@ -431,6 +431,9 @@ func TestReportOnly(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("report-only forged POST = %d %s, want it let through", resp.StatusCode, body)
 	}
+	if w := g.log.lines(t, "configuration warning"); len(w) != 1 || !strings.Contains(w[0]["warning"].(string), "forgeproof.yaml:4:14: protection.report_only: report-only mode") {
+		t.Errorf("configuration warnings = %v", w)
+	}
 	lines := g.log.lines(t, "request would be refused (report-only)")
 	if len(lines) != 1 || lines[0]["reason"] != "origin-mismatch" || lines[0]["report_only"] != true {
 		t.Errorf("report-only log = %v\n%s", lines, g.log)
