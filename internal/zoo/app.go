@@ -44,6 +44,11 @@ const (
 	// GlobalTokens accepts any token the app ever issued, whatever the
 	// session (flaw).
 	GlobalTokens
+	// CookieTokens is the double-submit cookie as Angular and Axios use it:
+	// a readable XSRF-TOKEN cookie that unsafe requests must echo in the
+	// X-XSRF-TOKEN header (a defense: another site can neither read the
+	// cookie nor set the header).
+	CookieTokens
 )
 
 // OriginMode is how an App checks where unsafe requests come from.
@@ -310,6 +315,13 @@ func (a *App) checkCSRF(r *http.Request) string {
 	if a.Tokens == NoTokens {
 		return ""
 	}
+	if a.Tokens == CookieTokens {
+		c, err := r.Cookie("XSRF-TOKEN")
+		if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.Header.Get("X-XSRF-TOKEN"))) != 1 {
+			return "bad token"
+		}
+		return ""
+	}
 	s := a.session(nil, r, false)
 	got, present := a.requestToken(r)
 	switch a.Tokens {
@@ -370,9 +382,12 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
 		h.Set("Referrer-Policy", "same-origin")
 	}
+	if a.Tokens == CookieTokens {
+		http.SetCookie(w, &http.Cookie{Name: "XSRF-TOKEN", Value: s.token, Path: "/", SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	}
 	var b strings.Builder
 	b.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Zoo bank</title>\n")
-	if a.Tokens != NoTokens {
+	if a.Tokens != NoTokens && a.Tokens != CookieTokens {
 		fmt.Fprintf(&b, "<meta name=\"csrf-token\" content=\"%s\">\n", html.EscapeString(s.token))
 	}
 	if a.ThirdPartyScript {
@@ -383,7 +398,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(&b, "<p>Signed in as %s</p>\n", html.EscapeString(s.user))
 	}
 	b.WriteString("<form method=\"post\" action=\"/transfer\">\n")
-	if a.Tokens != NoTokens {
+	if a.Tokens != NoTokens && a.Tokens != CookieTokens {
 		fmt.Fprintf(&b, "<input type=\"hidden\" name=\"_csrf\" value=\"%s\">\n", html.EscapeString(s.token))
 	}
 	b.WriteString("<input name=\"to\"> <input name=\"amount\"> <button>Send</button>\n</form>\n")

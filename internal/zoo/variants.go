@@ -101,6 +101,8 @@ func Variants() []*Variant {
 			}},
 		{Name: "synchronizer-token", Description: "hand-written session-bound token, required on every unsafe request",
 			App: (&App{Tokens: SessionTokens, LaxJSON: true})},
+		{Name: "cookie-to-header-token", Description: "Angular-style XSRF-TOKEN cookie echoed in X-XSRF-TOKEN",
+			App: (&App{Tokens: CookieTokens, LaxJSON: true})},
 		{Name: "custom-header", Description: "every unsafe request must carry X-Requested-With",
 			App: (&App{RequireHeader: "X-Requested-With", LaxJSON: true}), Args: []string{"--header", "X-Requested-With: XMLHttpRequest"}},
 		{Name: "strict-origin", Description: "hand-written Fetch Metadata and Origin check",

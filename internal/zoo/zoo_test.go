@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,6 +53,8 @@ func TestGroundTruth(t *testing.T) {
 		{"forgeproof-middleware", "POST", "/transfer", map[string]string{"Origin": "SELF"}, "to=bob&amount=5", "mine", true},
 		{"forgeproof-gateway", "POST", "/transfer", map[string]string{"Origin": "SELF"}, "to=bob&amount=5", "mine", true},
 		{"custom-header", "POST", "/transfer", nil, "to=mallory&amount=5", "", false},
+		{"cookie-to-header-token", "POST", "/transfer", map[string]string{"Origin": attacker}, "to=mallory&amount=5", "", false},
+		{"cookie-to-header-token", "POST", "/transfer", map[string]string{"Origin": "SELF"}, "to=bob&amount=5", "xsrf", true},
 		{"custom-header", "POST", "/transfer", map[string]string{"X-Requested-With": "XMLHttpRequest"}, "to=mallory&amount=5", "", true},
 	}
 	variants := map[string]*zoo.Variant{}
@@ -76,6 +79,16 @@ func TestGroundTruth(t *testing.T) {
 			case "other":
 				body += "&_csrf=" + token(t, signIn(t, base), base)
 			}
+			xsrf := ""
+			if tt.token == "xsrf" {
+				token(t, victim, base) // the home page sets the cookie
+				u, _ := url.Parse(base)
+				for _, c := range victim.Jar.Cookies(u) {
+					if c.Name == "XSRF-TOKEN" {
+						xsrf = c.Value
+					}
+				}
+			}
 			before := v.App.Transfers()
 			req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(body))
 			if body != "" {
@@ -83,6 +96,9 @@ func TestGroundTruth(t *testing.T) {
 			}
 			for k, val := range tt.header {
 				req.Header.Set(k, strings.Replace(val, "SELF", base, 1))
+			}
+			if xsrf != "" {
+				req.Header.Set("X-XSRF-TOKEN", xsrf)
 			}
 			resp, err := victim.Do(req)
 			if err != nil {
