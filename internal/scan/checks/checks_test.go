@@ -271,3 +271,49 @@ func FuzzTextPlainJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestDumpRequestRedactsCookies(t *testing.T) {
+	u, _ := url.Parse("https://bank.test/transfer?x=1")
+	r := &checks.Request{Method: "POST", URL: u, Header: http.Header{"Cookie": {"session=s3cr3t; theme=dark"}, "Origin": {"null"}}, Body: []byte("to=bob")}
+	got := checks.DumpRequest(r)
+	want := "POST /transfer?x=1 HTTP/1.1\r\nHost: bank.test\r\nCookie: session=…; theme=…\r\nOrigin: null\r\n\r\nto=bob"
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestPoC(t *testing.T) {
+	u, _ := url.Parse("https://bank.test/api/transfer")
+	op := &checks.Op{Method: "POST", Path: "/api/transfer"}
+	tp, _ := checks.TextPlainJSON([]byte(`{"to":"mallory"}`))
+	tests := []struct {
+		name, probe, ct string
+		body            []byte
+		method          string
+		want            []string
+	}{
+		{"json as text/plain", checks.ProbeCrossSite, "text/plain", tp, "POST",
+			[]string{`enctype="text/plain"`, `name="{&#34;to&#34;:&#34;mallory&#34;,&#34;forgeproof_pad&#34;:&#34;"`, `value="&#34;}"`, ".submit()"}},
+		{"origin null in a sandboxed frame", checks.ProbeOriginNull, "application/x-www-form-urlencoded", []byte("to=mallory"), "POST",
+			[]string{`<iframe sandbox="allow-scripts allow-forms allow-top-navigation" srcdoc="`, `target=&#34;_top&#34;`}},
+		{"no referrer", checks.ProbeNoReferer, "application/x-www-form-urlencoded", []byte("to=mallory"), "POST",
+			[]string{`<meta name="referrer" content="no-referrer">`, `<input type="hidden" name="to" value="mallory">`}},
+		{"navigation", checks.ProbeGet, "", nil, "GET",
+			[]string{`method="GET" action="https://bank.test/api/transfer"`, `name="to" value="mallory"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ru := *u
+			if tt.method == "GET" {
+				ru.RawQuery = "to=mallory"
+			}
+			ex := &checks.Exchange{Probe: tt.probe, Request: &checks.Request{Method: tt.method, URL: &ru, Header: http.Header{"Content-Type": {tt.ct}}, Body: tt.body}}
+			poc := checks.PoC(op, ex)
+			for _, w := range tt.want {
+				if !strings.Contains(poc, w) {
+					t.Errorf("PoC lacks %s:\n%s", w, poc)
+				}
+			}
+		})
+	}
+}
