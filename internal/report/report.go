@@ -201,6 +201,9 @@ func (r *Report) Finish(requests int, d time.Duration) {
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
+	if r.Operations == nil {
+		r.Operations = []Operation{}
+	}
 	s := Summary{Operations: len(r.Operations), Requests: requests, Findings: len(r.Findings), DurationMS: d.Milliseconds()}
 	for _, f := range r.Findings {
 		switch f.Severity {

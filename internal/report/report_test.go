@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"os"
 	"path/filepath"
 	"testing"
@@ -92,8 +93,50 @@ func golden(t *testing.T, file string, got []byte) {
 	}
 }
 
-// TestJSONSchema checks the documented top-level shape of the JSON report.
+// TestJSONSchema validates the JSON report against report.schema.json, the
+// documented schema, and checks its top-level shape.
 func TestJSONSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	f, err := os.Open("report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaDoc, err := jsonschema.UnmarshalJSON(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("report.schema.json", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*report.Report{sample(), {Target: "http://x"}} {
+		r.Finish(0, 0)
+		var out bytes.Buffer
+		if err := report.WriteJSON(&out, r); err != nil {
+			t.Fatal(err)
+		}
+		v, err := jsonschema.UnmarshalJSON(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Validate(v); err != nil {
+			t.Errorf("the report does not match its schema: %v", err)
+		}
+	}
+	// The schema catches a finding without a valid severity.
+	bad := sample()
+	bad.Findings[0].Severity = 0
+	var out bytes.Buffer
+	report.WriteJSON(&out, bad)
+	v, _ := jsonschema.UnmarshalJSON(&out)
+	if err := schema.Validate(v); err == nil {
+		t.Error("a finding with severity \"unknown\" passed the schema")
+	}
+
 	var b bytes.Buffer
 	if err := report.WriteJSON(&b, sample()); err != nil {
 		t.Fatal(err)
