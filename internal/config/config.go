@@ -137,9 +137,6 @@ type TLS struct {
 	SelfSigned bool `yaml:"self_signed"`
 }
 
-// Enabled reports whether the gateway serves HTTPS.
-func (t TLS) Enabled() bool { return t.Cert != "" || t.SelfSigned }
-
 // Admin configures the admin listener.
 type Admin struct {
 	// Addr is the host:port of the admin listener.

@@ -314,16 +314,25 @@ func (s *server) store(url string) (*storeEntry, error) {
 	if e, ok := s.stores[url]; ok {
 		return e, nil
 	}
-	var e *storeEntry
+	var st forgeproof.Store
 	if url == config.DefaultStore {
-		e = &storeEntry{store: forgeproof.NewMemoryStore(memoryStoreEntries)}
+		st = forgeproof.NewMemoryStore(memoryStoreEntries)
 	} else {
 		rs, err := redisstore.Open(url, redisstore.Options{})
 		if err != nil {
 			// The error may quote the URL, and with it a password.
 			return nil, errors.New("store: cannot open the redis URL: check its form")
 		}
-		e = &storeEntry{store: rs, ping: rs.Ping, close: rs.Close}
+		st = rs
+	}
+	// A store that can be pinged is shared, so readiness depends on it; a
+	// store that holds connections is closed when done.
+	e := &storeEntry{store: st}
+	if p, ok := st.(admin.Pinger); ok {
+		e.ping = p.Ping
+	}
+	if c, ok := st.(io.Closer); ok {
+		e.close = c.Close
 	}
 	s.stores[url] = e
 	return e, nil
