@@ -264,3 +264,18 @@ func TestFullMapping(t *testing.T) {
 		t.Errorf("gateway defaults not mapped: %+v", opts)
 	}
 }
+
+func TestLoadBounds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	big := "upstreams: [{url: http://127.0.0.1:3000}]\n" + strings.Repeat("# padding\n", 200_000)
+	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path)
+	if err == nil || !strings.Contains(err.Error(), "big.yaml: file is larger than 1048576 bytes") {
+		t.Errorf("Load of a 2 MB file = %v, want a size error", err)
+	}
+	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load of a missing file = %v, want ErrNotExist", err)
+	}
+}
