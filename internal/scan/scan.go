@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -153,7 +154,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if opts.Confirm != nil && len(rep.Findings) > 0 {
 		var fs []*report.Finding
 		for i := range rep.Findings {
-			if rep.Findings[i].PoC != "" {
+			// Only forged requests are confirmed; the pages of passive
+			// findings (a CORS read, a frame) are for people to open.
+			if rep.Findings[i].PoC != "" && slices.Contains(checks.AttackProbes, rep.Findings[i].Evidence.Probe) {
 				fs = append(fs, &rep.Findings[i])
 			}
 		}

@@ -282,6 +282,28 @@ func TestDumpRequestRedactsCookies(t *testing.T) {
 	}
 }
 
+// TestPassivePoC checks the pages of the CORS and framing findings.
+func TestPassivePoC(t *testing.T) {
+	target, _ := url.Parse("https://bank.test")
+	u, _ := url.Parse("https://bank.test/api/balance")
+	var pocs []string
+	p := &checks.Pass{Target: target, Report: func(f report.Finding) { pocs = append(pocs, f.PoC) }}
+	p.CORS = []*checks.Exchange{{Request: &checks.Request{Method: "OPTIONS", URL: u, Header: http.Header{"Origin": {"null"}}},
+		Header: http.Header{"Access-Control-Allow-Origin": {"null"}, "Access-Control-Allow-Credentials": {"true"}}}}
+	p.Pages = []*checks.Page{{URL: target, Status: 200, Header: http.Header{"Content-Type": {"text/html"}}}}
+	checks.CORS.Run(checks.CORS, p)
+	checks.SecurityHeaders.Run(checks.SecurityHeaders, p)
+	if len(pocs) != 2 {
+		t.Fatalf("%d findings, want 2", len(pocs))
+	}
+	if !strings.Contains(pocs[0], `<iframe sandbox="allow-scripts" srcdoc="`) || !strings.Contains(pocs[0], "credentials: &#34;include&#34;") {
+		t.Errorf("CORS proof of concept:\n%s", pocs[0])
+	}
+	if !strings.Contains(pocs[1], `<iframe src="https://bank.test"`) {
+		t.Errorf("framing proof of concept:\n%s", pocs[1])
+	}
+}
+
 func TestPoC(t *testing.T) {
 	u, _ := url.Parse("https://bank.test/api/transfer")
 	op := &checks.Op{Method: "POST", Path: "/api/transfer"}

@@ -79,7 +79,7 @@ var CORS = &Check{
 			if detail == "" {
 				continue
 			}
-			c.report(p, ex.Request.Method, ex.Request.URL.Path, report.Evidence{Probe: ex.Probe, Request: DumpRequest(ex.Request), Status: ex.Status, Detail: detail}, "")
+			c.report(p, ex.Request.Method, ex.Request.URL.Path, report.Evidence{Probe: ex.Probe, Request: DumpRequest(ex.Request), Status: ex.Status, Detail: detail}, corsPoC(ex.Request.URL, sent == "null"))
 		}
 	},
 }
@@ -119,7 +119,11 @@ var SecurityHeaders = &Check{
 			if len(issues) == 0 {
 				continue
 			}
-			c.report(p, "GET", pg.URL.Path, report.Evidence{Status: pg.Status, Detail: strings.Join(issues, "; ")}, "")
+			poc := ""
+			if !strings.Contains(strings.ToLower(csp), "frame-ancestors") && pg.Header.Get("X-Frame-Options") == "" {
+				poc = framePoC(pg.URL)
+			}
+			c.report(p, "GET", pg.URL.Path, report.Evidence{Status: pg.Status, Detail: strings.Join(issues, "; ")}, poc)
 		}
 	},
 }

