@@ -433,3 +433,30 @@ func TestPublicOrigin(t *testing.T) {
 		})
 	}
 }
+
+func TestRoutePattern(t *testing.T) {
+	p, err := forgeproof.New(forgeproof.Config{Routes: []forgeproof.Route{
+		{Pattern: "/api/"},
+		{Pattern: "POST /api/transfer"},
+		{Pattern: "GET /report"},
+		{Pattern: "/hooks/", InsecureBypass: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ method, path, want string }{
+		{"POST", "/api/transfer", "POST /api/transfer"},
+		{"PUT", "/api/transfer", "/api/"},
+		{"GET", "/api/x/../transfer", "/api/"},
+		{"HEAD", "/report", "GET /report"},
+		{"POST", "/report", ""},
+		{"POST", "/hooks/stripe", "/hooks/"},
+		{"POST", "/hooks/../hooks/stripe", ""}, // a bypass applies to clean paths only
+		{"GET", "/", ""},
+	}
+	for _, tt := range tests {
+		if got := p.RoutePattern(tt.method, tt.path); got != tt.want {
+			t.Errorf("RoutePattern(%q, %q) = %q, want %q", tt.method, tt.path, got, tt.want)
+		}
+	}
+}

@@ -154,6 +154,19 @@ func isClean(p string) bool {
 // router that does not clean paths might dispatch "/hooks/../admin/x" to a
 // handler outside the bypass. Such a request gets the rules of the next
 // route that matches, or the defaults.
+// RoutePattern returns the Pattern of the [Config.Routes] entry that
+// governs a request with the given method and URL path, or "" when none
+// does. It matches exactly as the middleware does (on the clean path; GET
+// also governs HEAD; the longest path wins, and a method beats none), so a
+// layer built on top, such as a gateway attaching its own per-route
+// settings, need not repeat the matching rules.
+func (p *Protection) RoutePattern(method, urlPath string) string {
+	if rt := p.match(method, urlPath); rt != nil {
+		return rt.Pattern
+	}
+	return ""
+}
+
 func (p *Protection) match(method, urlPath string) *route {
 	if len(p.routes) == 0 {
 		return nil

@@ -53,7 +53,7 @@ import (
 type Gateway struct {
 	prot      *forgeproof.Protection
 	upstreams []*upstream
-	routes    []*route // most specific first
+	routes    map[string]*route // by pattern; the library picks the pattern
 	dflt      *route   // rules for requests that match no route
 
 	prefix         string
@@ -82,8 +82,6 @@ type Gateway struct {
 // A route is a compiled [Route].
 type route struct {
 	pattern  string
-	method   string // "" matches every method
-	path     string // ends in "/" for a subtree
 	cookies  []CookieRule
 	headers  compiledHeaders
 	cors     *compiledCORS
@@ -108,6 +106,7 @@ func New(opts Options) (*Gateway, error) {
 		tokenField:    opts.Protection.FieldName,
 		rotatedHeader: opts.TokenResponseHeader,
 		log:           opts.Logger,
+		routes:        make(map[string]*route),
 	}
 	if g.prefix == "" {
 		g.prefix = "/.forgeproof/"
@@ -182,7 +181,7 @@ func New(opts Options) (*Gateway, error) {
 	cfg := opts.Protection
 	cfg.Routes = slices.Clone(cfg.Routes)
 	for i, r := range opts.Routes {
-		method, p, err := parsePattern(r.Pattern)
+		_, p, err := parsePattern(r.Pattern)
 		if err != nil {
 			bad("Routes[%d] pattern %q: %v", i, r.Pattern, err)
 			continue
@@ -191,7 +190,7 @@ func New(opts Options) (*Gateway, error) {
 			bad("Routes[%d] pattern %q is under the reserved prefix %q; choose another path or change ReservedPrefix", i, r.Pattern, g.prefix)
 			continue
 		}
-		rt := &route{pattern: r.Pattern, method: method, path: p, cookies: g.dflt.cookies, headers: g.dflt.headers, cors: g.dflt.cors, inject: g.dflt.inject}
+		rt := &route{pattern: r.Pattern, cookies: g.dflt.cookies, headers: g.dflt.headers, cors: g.dflt.cors, inject: g.dflt.inject}
 		if r.Cookies != nil {
 			if err := checkCookieRules(r.Cookies); err != nil {
 				bad("Routes[%d] (%q) Cookies: %v", i, r.Pattern, err)
@@ -211,12 +210,11 @@ func New(opts Options) (*Gateway, error) {
 		if r.InjectHTML != nil {
 			rt.inject = *r.InjectHTML
 		}
-		g.routes = append(g.routes, rt)
+		g.routes[r.Pattern] = rt
 		lr := r.Protect
 		lr.Pattern = r.Pattern
 		cfg.Routes = append(cfg.Routes, lr)
 	}
-	sortRoutes(g.routes)
 
 	if err := g.initReauth(&opts, &cfg); err != nil {
 		errs = append(errs, err)
@@ -307,42 +305,12 @@ func parsePattern(s string) (method, p string, err error) {
 	return method, p, nil
 }
 
-// sortRoutes orders routes so that the first match is the most specific:
-// the longest path first, and a route with a method before one without.
-func sortRoutes(rs []*route) {
-	slices.SortStableFunc(rs, func(a, b *route) int {
-		if len(a.path) != len(b.path) {
-			return len(b.path) - len(a.path)
-		}
-		if (a.method == "") != (b.method == "") {
-			if a.method != "" {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
-}
-
-// match returns the route for a request, or the defaults. It matches the
-// way the library matches its routes: on the clean path, GET also governs
-// HEAD.
+// match returns the route for a request, or the defaults. The library
+// decides which route pattern governs the request, so that the gateway's
+// settings and the library's rules always come from the same route.
 func (g *Gateway) match(method, urlPath string) *route {
-	if len(g.routes) == 0 {
-		return g.dflt
-	}
-	urlPath = cleanPath(urlPath)
-	for _, rt := range g.routes {
-		if rt.method != "" && rt.method != method && !(rt.method == http.MethodGet && method == http.MethodHead) {
-			continue
-		}
-		if strings.HasSuffix(rt.path, "/") {
-			if strings.HasPrefix(urlPath, rt.path) {
-				return rt
-			}
-		} else if urlPath == rt.path {
-			return rt
-		}
+	if rt, ok := g.routes[g.prot.RoutePattern(method, urlPath)]; ok {
+		return rt
 	}
 	return g.dflt
 }
