@@ -4,7 +4,8 @@
 // # JSON schema
 //
 // The JSON form (see [WriteJSON]) is a stable interface; fields are added,
-// never renamed or removed:
+// never renamed or removed. report.schema.json, beside this file, is its
+// JSON Schema; in short:
 //
 //	{
 //	  "target":   "https://app.example",          // the scanned origin
