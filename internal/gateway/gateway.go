@@ -54,7 +54,7 @@ type Gateway struct {
 	prot      *forgeproof.Protection
 	upstreams []*upstream
 	routes    map[string]*route // by pattern; the library picks the pattern
-	dflt      *route   // rules for requests that match no route
+	dflt      *route            // rules for requests that match no route
 
 	prefix         string
 	tokenPath      string
