@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/attack"
+	"github.com/forgeproof/forgeproof/internal/browser"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
 
@@ -31,6 +34,7 @@ var (
 	signedIn     = flag.String("signed-in", `document.getElementById("user") !== null`, "with -victim: JavaScript that is true on the sign-in page once signed in")
 	formTarget   = flag.String("form", "/transfer to=mallory&amount=1", "with -victim: a state-changing form POST: path and urlencoded fields")
 	jsonTarget   = flag.String("json", `/api/transfer {"to":"mallory","amount":"1"}`, "with -victim: a state-changing JSON POST: path and body")
+	multipart    = flag.Bool("multipart", false, "with -victim: the -form path also takes multipart/form-data")
 	getTarget    = flag.String("get", "/transfer?to=mallory&amount=1", `with -victim: a state-changing GET, or "" if none`)
 	overridePath = flag.String("override", "/api/payees/mallory", `with -victim: a path that takes POST with _method=DELETE, or ""`)
 	logoutPath   = flag.String("logout", "/logout", `with -victim: the sign-out POST path, or ""`)
@@ -38,6 +42,8 @@ var (
 	spaJS        = flag.String("spa", "", "with -victim: JavaScript that makes a legitimate state change with fetch on the sign-in page (default: the demo bank's)")
 	formJS       = flag.String("form-js", "", "with -victim: JavaScript that submits a legitimate state-changing form on the sign-in page (default: the demo bank's)")
 	probes       = flag.String("probes", "/api/balance,/api/payees", "with -victim: comma-separated paths whose answers change with every state change")
+	resolveFlag  = flag.String("resolve", "", "with -victim: comma-separated host=addr pairs the browser connects to instead of resolving the host")
+	spkiFlag     = flag.String("spki", "", "with -victim: comma-separated base64 SHA-256 hashes of certificate public keys to trust")
 	runFlag      = flag.String("case", "", "run only the cases whose name matches this regular expression")
 	reportFlag   = flag.String("report", "", "also write the tables to this file")
 	victimsFlag  = flag.String("victims", "", "attack only the in-process victims whose name matches this regular expression")
@@ -58,7 +64,22 @@ func TestAttacks(t *testing.T) {
 	}
 
 	var victims []attack.Victim
+	opts := attack.Options{Chromium: chromium, Logf: t.Logf}
 	if *victimFlag != "" {
+		opts.Resolve = make(map[string]string)
+		for _, pair := range strings.Split(*resolveFlag, ",") {
+			if pair == "" {
+				continue
+			}
+			host, addr, ok := strings.Cut(pair, "=")
+			if !ok {
+				t.Fatalf("-resolve %q: want host=addr", pair)
+			}
+			opts.Resolve[host] = addr
+		}
+		if *spkiFlag != "" {
+			opts.TrustSPKI = strings.Split(*spkiFlag, ",")
+		}
 		v, err := deploymentVictim()
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +117,7 @@ func TestAttacks(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], errs[i] = attack.Run(ctx, v, cases, attack.Options{Chromium: chromium, Logf: t.Logf})
+			results[i], errs[i] = attack.Run(ctx, v, cases, opts)
 		}()
 	}
 	wg.Wait()
@@ -121,6 +142,39 @@ func TestAttacks(t *testing.T) {
 	for _, r := range all {
 		if !r.Pass {
 			t.Errorf("%s: %s: want %s, got %s", r.Victim, r.Case, r.Want, r.Got)
+		}
+	}
+}
+
+// TestCookieTossingBreaksNaiveDoubleSubmit proves that the cookie-tossing
+// case really attacks: against a naive double-submit check (a plain csrf
+// cookie compared with the form field) it must move money, while the
+// library and the gateway stop it in TestAttacks.
+func TestCookieTossingBreaksNaiveDoubleSubmit(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	cases := filter(attack.Attacks(), regexp.MustCompile(`^(cookie-tossing|form-urlencoded)$`))
+	v := naiveVictim()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := attack.Run(ctx, v, cases, attack.Options{Chromium: chromium, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	attack.WriteTable(&buf, res)
+	t.Logf("\n%s", buf.String())
+	for _, r := range res {
+		switch r.Case {
+		case "cookie-tossing":
+			if !r.Pass || r.Got == "none" {
+				t.Errorf("cookie tossing did not break naive double-submit: got %s", r.Got)
+			}
+		case "form-urlencoded":
+			// Without the tossed cookie, the naive check does stop a
+			// forged form: the case above owes its success to the toss.
+			if r.Pass {
+				t.Errorf("a forged form without a tossed cookie passed the naive check: got %s", r.Got)
+			}
 		}
 	}
 }
@@ -151,6 +205,7 @@ func deploymentVictim() (attack.Victim, error) {
 	t.SignedIn = *signedIn
 	t.FormPath, t.FormFields, _ = strings.Cut(*formTarget, " ")
 	t.JSONPath, t.JSONBody, _ = strings.Cut(*jsonTarget, " ")
+	t.Multipart = *multipart
 	t.GetURL, t.OverridePath, t.LogoutPath, t.WebSocketPath = *getTarget, *overridePath, *logoutPath, *wsPath
 	if *spaJS != "" {
 		t.SPATransfer = *spaJS
@@ -160,4 +215,50 @@ func deploymentVictim() (attack.Victim, error) {
 	}
 	t.Probes = strings.Split(*probes, ",")
 	return attack.Victim{Name: t.Origin, Protected: !*controlFlag, Target: t}, nil
+}
+
+// TestDeployment runs cases the way they run against a user's deployment
+// (-victim): the victim is a real TLS server with a certificate of its
+// own, reached by name, signed in to through its page, and its effects are
+// read from the probes, not from an in-process record.
+func TestDeployment(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	cases := filter(attack.Cases(), regexp.MustCompile(
+		`^(form-urlencoded|img-get|override-body|login-csrf|custom-header-fetch|spa-fetch-token-header|same-origin-form-post)$`))
+	for _, v := range []attack.Victim{controlVictim(), libraryVictim(t, forgeproof.SignedTokens)} {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			ca, err := browser.NewCA("bank.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(v.Handler)
+			srv.TLS = ca.ServerConfig()
+			srv.Config.ErrorLog = quiet
+			srv.StartTLS()
+			defer srv.Close()
+			v.Reset() // once: a deployment is not reset between cases
+			v.Handler, v.Reset, v.Effects = nil, nil, nil
+
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			res, err := attack.Run(ctx, v, cases, attack.Options{
+				Chromium:  chromium,
+				Resolve:   map[string]string{"bank.test": srv.Listener.Addr().String()},
+				TrustSPKI: []string{ca.SPKI()},
+				Logf:      t.Logf,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			attack.WriteTable(&buf, res)
+			t.Logf("\n%s", buf.String())
+			for _, r := range res {
+				if !r.Pass {
+					t.Errorf("%s: want %s, got %s", r.Case, r.Want, r.Got)
+				}
+			}
+		})
+	}
 }

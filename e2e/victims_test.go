@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bufio"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
@@ -199,3 +200,31 @@ func gatewayVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
 }
 
 var quiet = log.New(io.Discard, "", 0)
+
+// naiveVictim is the bank behind a naive double-submit check: a token
+// cookie that any subdomain can overwrite, compared with the form field,
+// with no origin check and no session binding. Cookie tossing breaks it.
+func naiveVictim() attack.Victim {
+	a := newApp(func() *bank.Bank { return bank.New(bank.Options{SameSiteNone: true, ErrorLog: quiet}) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet:
+			if _, err := r.Cookie("csrf"); err != nil {
+				http.SetCookie(w, &http.Cookie{Name: "csrf", Value: rand.Text(), Path: "/", Secure: true, SameSite: http.SameSiteLaxMode})
+			}
+		case r.URL.Path == "/login":
+			// The sign-in form carries no token in this naive scheme.
+		default:
+			c, err := r.Cookie("csrf")
+			if err != nil || r.FormValue("_csrf") == "" || r.FormValue("_csrf") != c.Value {
+				http.Error(w, "csrf token mismatch", http.StatusForbidden)
+				return
+			}
+		}
+		a.ServeHTTP(w, r)
+	})
+	return attack.Victim{
+		Name: "naive double-submit", Protected: false,
+		Target: attack.BankTarget(bankOrigin), Handler: h, Reset: a.reset, Effects: a.effects,
+	}
+}

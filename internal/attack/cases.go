@@ -93,7 +93,7 @@ func Attacks() []Case {
 		},
 		{
 			Name: "form-multipart", Doc: "auto-submitted cross-site form, multipart/form-data",
-			Wait: Navigate,
+			Needs: []string{"multipart"}, Wait: Navigate,
 			Page: `<form id=f method=POST enctype="multipart/form-data" action="{{.V}}{{.T.FormPath}}">{{template "fields" .Fields}}</form>
 <script>f.submit()</script>`,
 		},
@@ -110,6 +110,7 @@ func Attacks() []Case {
 		},
 		{
 			Name: "fetch-no-cors-multipart", Doc: "fetch mode no-cors, credentials include, FormData body",
+			Needs: []string{"multipart"},
 			Page: `<script>const fd = new FormData(); for (const [k, v] of new URLSearchParams({{.T.FormFields}})) fd.append(k, v);
 fetch({{.V}} + {{.T.FormPath}}, {method: "POST", mode: "no-cors", credentials: "include", body: fd}).finally(done)</script>`,
 		},
@@ -249,11 +250,15 @@ fetch({{.V}} + {{.T.FormPath}}, {method: "POST", mode: "no-cors", credentials: "
 			Page: `<img src="{{.V}}{{.T.GetURL}}" onload="done()" onerror="done()">`,
 		},
 		{
-			Name: "cookie-tossing", Doc: "sibling sets csrf cookies for the parent domain, then posts a matching token",
+			Name: "cookie-tossing", Doc: "the sibling sets csrf cookies for the parent domain, then posts the matching token",
 			From: Sibling, Wait: Navigate, StolenToken: true,
 			Page: `<script>
+// A more specific Path makes the browser send the tossed cookie before
+// the victim's own cookie of the same name.
 for (const name of ["csrf", "_csrf", "csrf_token", "__Host-csrf"]) {
-  document.cookie = name + "=" + {{.Token}} + "; Domain=" + {{.Host}} + "; Path=/; Secure; SameSite=None";
+  for (const path of ["/", {{.T.FormPath}}]) {
+    document.cookie = name + "=" + {{.Token}} + "; Domain=" + {{.Host}} + "; Path=" + path + "; Secure; SameSite=None";
+  }
 }
 </script>
 <form id=f method=POST action="{{.V}}{{.T.FormPath}}">{{template "fields" .Fields}}<input type=hidden name="{{.T.TokenField}}" value="{{.Token}}"></form>

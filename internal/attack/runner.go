@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net"
-	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -212,6 +211,8 @@ func missingFeature(t Target, needs []string) string {
 			have = t.WebSocketPath != ""
 		case "logout":
 			have = t.LogoutPath != ""
+		case "multipart":
+			have = t.Multipart
 		}
 		if !have {
 			return n
@@ -264,15 +265,17 @@ func (r *run) do() (string, bool, error) {
 		if token, err = r.attackerToken(); err != nil {
 			return "", false, fmt.Errorf("getting the attacker's own token: %w", err)
 		}
+		if token == "" {
+			// The target's pages carry no token: any value the attacker
+			// chooses will do (against naive double-submit, for one).
+			token = "forged-" + r.id
+		}
 	}
-	t0 := time.Now()
 	p, err := r.b.NewProfile()
 	if err != nil {
 		return "", false, err
 	}
 	r.profile, r.tab = p, p.Tab()
-	defer func() { debugf("%s total %v", r.c.Name, time.Since(t0)) }()
-	debugf("%s profile %v", r.c.Name, time.Since(t0))
 
 	// Setup: the victim visits the target, and signs in. For an attack on
 	// an in-process victim, the sign-in page's requests are sent to the
@@ -301,7 +304,6 @@ func (r *run) do() (string, bool, error) {
 			}
 		}
 	}
-	debugf("%s setup %v", r.c.Name, time.Since(t0))
 	if err := r.snapshot(); err != nil {
 		return "", false, err
 	}
@@ -312,9 +314,7 @@ func (r *run) do() (string, bool, error) {
 	} else {
 		err = r.attack(token)
 	}
-	debugf("%s attempt %v", r.c.Name, time.Since(t0))
 	r.settle()
-	debugf("%s settle %v", r.c.Name, time.Since(t0))
 	effects, err2 := r.effects()
 	if err2 != nil && err == nil {
 		err = err2
@@ -565,17 +565,28 @@ func (r *run) describe(effects []string) string {
 			answers = append(answers, s.String())
 		}
 	}
-	if len(answers) > 0 {
-		parts = append(parts, "refused: "+strings.Join(answers, ", "))
-	}
 	var blocked []string
 	for _, q := range r.tab.Requests() {
-		if q.Blocked != "" && strings.HasPrefix(q.URL, r.t.Origin) {
+		if !strings.HasPrefix(q.URL, r.t.Origin+"/") {
+			continue
+		}
+		if r.v.Handler == nil && q.Status >= 400 && !(q.Status == http.StatusNotFound && q.Method == http.MethodGet) {
+			// A deployment: what the browser saw is all there is.
+			u, _ := url.Parse(q.URL)
+			a := fmt.Sprintf("%s %s %d", q.Method, u.Path, q.Status)
+			if !slices.Contains(answers, a) {
+				answers = append(answers, a)
+			}
+		}
+		if q.Blocked != "" {
 			b := "browser blocked " + q.Method + " (" + q.Blocked + ")"
 			if !slices.Contains(blocked, b) {
 				blocked = append(blocked, b)
 			}
 		}
+	}
+	if len(answers) > 0 {
+		parts = append(parts, "refused: "+strings.Join(answers, ", "))
 	}
 	parts = append(parts, blocked...)
 	return strings.Join(parts, "; ")
@@ -616,8 +627,6 @@ func (r *run) change(tab *browser.Tab, js string, navigates bool, n int) error {
 func (r *run) wsURL() string {
 	return "wss://" + strings.TrimPrefix(r.t.Origin, "https://") + r.t.WebSocketPath
 }
-
-var debugf = func(f string, a ...any) { if os.Getenv("ATTACK_DEBUG") != "" { fmt.Fprintf(os.Stderr, f+"\n", a...) } }
 
 // signInDirect sends the requests of the sign-in page to the in-process
 // victim, with the headers the browser sends, and returns the cookies they

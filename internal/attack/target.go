@@ -55,6 +55,9 @@ type Target struct {
 	FormPath   string
 	FormFields string
 
+	// Multipart says that FormPath also takes multipart/form-data bodies.
+	Multipart bool
+
 	// JSONPath takes a POST whose body is JSONBody and changes state.
 	JSONPath string
 	JSONBody string
@@ -105,12 +108,16 @@ func BankTarget(origin string) Target {
 		SignedIn:         `document.getElementById("user") !== null`,
 		FormPath:         "/transfer",
 		FormFields:       "to=mallory&amount=1",
-		JSONPath:         "/api/transfer",
-		JSONBody:         `{"to":"mallory","amount":"1"}`,
-		GetURL:           "/transfer?to=mallory&amount=1",
-		OverridePath:     "/api/payees/mallory",
-		LogoutPath:       "/logout",
-		WebSocketPath:    "/ws",
+		// The bank reads forms with ParseForm, which leaves multipart
+		// bodies unread: a multipart transfer fails there even without
+		// any defense, so the multipart cases would prove nothing.
+		Multipart:     false,
+		JSONPath:      "/api/transfer",
+		JSONBody:      `{"to":"mallory","amount":"1"}`,
+		GetURL:        "/transfer?to=mallory&amount=1",
+		OverridePath:  "/api/payees/mallory",
+		LogoutPath:    "/logout",
+		WebSocketPath: "/ws",
 		SPATransfer: `(() => { const f = document.getElementById("json-transfer");
 			f.to.value = "bob"; f.amount.value = "2"; f.requestSubmit(); })()`,
 		FormTransfer: `(() => { const f = document.getElementById("form-transfer");

@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -417,5 +416,3 @@ func Until(timeout time.Duration, cond func() (bool, error)) error {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
-
-func parseIP(s string) net.IP { return net.ParseIP(s) }

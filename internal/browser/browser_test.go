@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,8 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<title>attack</title>
 <form id=f method=POST action="https://bank.test/sink"><input name=a value=1></form>
 <script>document.getElementById('f').submit()</script>`)
+	case "evil.test/frame":
+		fmt.Fprint(w, `<title>frame</title><iframe src="https://bank.test/sink" onload="document.title = 'loaded'"></iframe>`)
 	case "evil.test/fetch":
 		fmt.Fprint(w, `<title>fetch</title><script>
 window.done = fetch("https://bank.test/sink", {method: "POST", headers: {"X-Custom": "1"}, credentials: "include"})
@@ -147,6 +150,52 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("third-party cookies are sent", func(t *testing.T) {
+		// DevTools profiles are incognito, which blocks third-party
+		// cookies unless Launch turned that off.
+		p, err := b.NewProfile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		tab := p.Tab()
+		if _, err := tab.Navigate("https://bank.test/set", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tab.Navigate("https://evil.test/frame", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := tab.WaitFor(`document.title == "loaded"`, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		want := `bank.test GET /sink cookies="__Host-sid" site=cross-site`
+		if !contains(s.lines(), want) {
+			t.Errorf("server saw:\n%s\nwant a line %q", strings.Join(s.lines(), "\n"), want)
+		}
+	})
+
+	t.Run("SetCookies", func(t *testing.T) {
+		p, err := b.NewProfile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		err = p.SetCookies("https://bank.test/", []*http.Cookie{
+			{Name: "__Host-set", Value: "1", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode},
+			{Name: "shared", Value: "2", Domain: "bank.test", Path: "/", Secure: true, MaxAge: 60},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Tab().Navigate("https://bank.test/sink", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		lines := s.lines()
+		if last, want := lines[len(lines)-1], `bank.test GET /sink cookies="__Host-set,shared" site=none`; last != want {
+			t.Errorf("last request %q; want %q", last, want)
+		}
+	})
+
 	t.Run("preflight blocks a custom header", func(t *testing.T) {
 		p, err := b.NewProfile()
 		if err != nil {
@@ -189,4 +238,35 @@ func contains(lines []string, want string) bool {
 		}
 	}
 	return false
+}
+
+func TestHostRules(t *testing.T) {
+	got := browser.HostRules(map[string]string{"evil.test": "127.0.0.1:1", "*.bank.test": "127.0.0.1:2", "bank.test": "127.0.0.1:2"})
+	want := "MAP *.bank.test 127.0.0.1:2, MAP bank.test 127.0.0.1:2, MAP evil.test 127.0.0.1:1"
+	if got != want {
+		t.Errorf("HostRules = %q; want %q", got, want)
+	}
+}
+
+func TestNewCA(t *testing.T) {
+	if _, err := browser.NewCA(); err == nil {
+		t.Error("NewCA() with no names: want an error")
+	}
+	ca, err := browser.NewCA("bank.test", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = ca.ServerConfig()
+	srv.StartTLS()
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: ca.ClientConfig()}}
+	resp, err := client.Get(srv.URL) // https://127.0.0.1:port, verified against the CA
+	if err != nil {
+		t.Fatalf("a client trusting only the CA: %v", err)
+	}
+	resp.Body.Close()
+	if len(ca.SPKI()) != 44 {
+		t.Errorf("SPKI() = %q; want base64 of 32 bytes", ca.SPKI())
+	}
 }

@@ -9,9 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -71,7 +71,7 @@ func NewCA(names ...string) (*CA, error) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, n := range names {
-		if ip := parseIP(n); ip != nil {
+		if ip := net.ParseIP(n); ip != nil {
 			leafTmpl.IPAddresses = append(leafTmpl.IPAddresses, ip)
 		} else {
 			leafTmpl.DNSNames = append(leafTmpl.DNSNames, n)
@@ -118,12 +118,6 @@ func (ca *CA) ClientConfig() *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.root)
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-}
-
-// CertPEM returns the CA certificate in PEM form, for tools that want to
-// trust it explicitly.
-func (ca *CA) CertPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.rootDER})
 }
 
 func serial() *big.Int {
