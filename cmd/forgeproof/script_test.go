@@ -38,7 +38,7 @@ func TestScript(t *testing.T) {
 }
 
 // backend starts an HTTP backend that answers "backend: METHOD PATH" and
-// sets $BACKEND to its URL.
+// sets $BACKEND to its URL and $BACKEND_ADDR to its host:port.
 func cmdBackend(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: backend")
@@ -48,6 +48,7 @@ func cmdBackend(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 	ts.Defer(srv.Close)
 	ts.Setenv("BACKEND", srv.URL)
+	ts.Setenv("BACKEND_ADDR", srv.Listener.Addr().String())
 }
 
 // freeport NAME... sets each variable to a free loopback port.

@@ -133,6 +133,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, `forgeproof: hint: "forgeproof validate --config FILE" checks a file without serving`)
 		return 1
 	}
-	fmt.Fprintf(stderr, "forgeproof: error: %v\n", err)
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "forgeproof: error: %s\n", line)
+	}
+	if strings.Contains(err.Error(), "address already in use") {
+		fmt.Fprintln(stderr, "forgeproof: hint: another program uses the port; choose another with --addr or --admin-addr")
+	}
 	return 1
 }
