@@ -296,7 +296,8 @@ func (p *Protection) Handler(h http.Handler) http.Handler {
 }
 
 // Check applies every layer to r and returns nil or an [*Error] naming the
-// reason. It writes nothing and calls neither DenyHandler nor OnDecision.
+// reason. It writes no response and calls neither DenyHandler nor
+// OnDecision; on a OneTimeTokens route it does use up the presented token.
 // In report-only mode (for the configuration or the request's route) it
 // returns the denial all the same, with [Error.ReportOnly] set: the caller
 // decides. When the token must be read from a form body, the body is
