@@ -155,7 +155,7 @@ const formType = "application/x-www-form-urlencoded"
 func TestDemo(t *testing.T) {
 	d := startDemo(t)
 	out := d.stdout.String()
-	for _, want := range []string{d.url + "/", d.adminURL + "/metrics", "alice / wonderland", "curl -i -X POST -H 'Origin: https://evil.example'"} {
+	for _, want := range []string{d.url + "/", d.adminURL + "/metrics", d.adminURL + "/dashboard/", "alice / wonderland", "curl -i -X POST -H 'Origin: https://evil.example'"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -183,6 +183,48 @@ func TestDemo(t *testing.T) {
 	resp, body = alice.do("POST", "/transfer", formType, url.Values{"to": {"bob"}, "amount": {"5.50"}, "_csrf": {alice.token()}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form transfer: %d %s", resp.StatusCode, body)
+	}
+
+	// A large transfer needs a confirmation: the gateway asks the bank to
+	// check the password, then mints a single-use proof.
+	large := `{"to":"bob","amount":"600"}`
+	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", alice.token())
+	var need struct {
+		Reason    string
+		ReauthURL string `json:"reauth_url"`
+	}
+	json.Unmarshal([]byte(body), &need)
+	if resp.StatusCode != 401 || need.Reason != "reauth-required" || need.ReauthURL != "/.forgeproof/reauth" {
+		t.Fatalf("large transfer without a proof: %d %s", resp.StatusCode, body)
+	}
+	confirm := func(password string) (int, string) {
+		resp, body := alice.do("POST", need.ReauthURL, "application/json",
+			`{"password":"`+password+`","method":"POST","path":"/api/transfer/large"}`)
+		var got struct{ Proof, Header string }
+		json.Unmarshal([]byte(body), &got)
+		if resp.StatusCode == 200 && got.Header != "X-Reauth-Proof" {
+			t.Errorf("confirmation names header %q", got.Header)
+		}
+		return resp.StatusCode, got.Proof
+	}
+	if status, proof := confirm("builder"); status != 401 || proof != "" {
+		t.Fatalf("confirmation with a wrong password: %d, proof %v", status, proof != "")
+	}
+	status, proof := confirm("wonderland")
+	if status != 200 || proof == "" {
+		t.Fatalf("confirmation: %d", status)
+	}
+	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", alice.token(), "X-Reauth-Proof", proof)
+	if resp.StatusCode != 200 {
+		t.Fatalf("large transfer with the proof: %d %s", resp.StatusCode, body)
+	}
+	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", alice.token(), "X-Reauth-Proof", proof)
+	if resp.StatusCode != 401 || reasonOf(body) != "reauth-reused" {
+		t.Fatalf("replayed proof: %d %s", resp.StatusCode, body)
+	}
+	resp, body = alice.do("POST", "/api/transfer", "application/json", large, "X-CSRF-Token", alice.token())
+	if resp.StatusCode != 422 || !strings.Contains(body, `"step_up":"/api/transfer/large"`) {
+		t.Fatalf("large transfer on the ordinary route: %d %s", resp.StatusCode, body)
 	}
 
 	// Forgeries, with alice's cookies attached as a client would attach
@@ -238,7 +280,7 @@ func TestDemo(t *testing.T) {
 	for _, tr := range d.bank.Transfers() {
 		got = append(got, tr.From+"→"+tr.To+" "+bank.FormatAmount(tr.Amount)+" "+tr.Via)
 	}
-	want := []string{"alice→bob 25.00 json", "alice→bob 5.50 form"}
+	want := []string{"alice→bob 25.00 json", "alice→bob 5.50 form", "alice→bob 600.00 json"}
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Errorf("bank transfers: %v, want %v", got, want)
 	}
@@ -248,15 +290,17 @@ func TestDemo(t *testing.T) {
 
 	// Every refusal is logged once, with its reason.
 	logs := d.stderr.String()
-	if n := strings.Count(logs, `msg="request refused"`); n != len(forged)+1 {
-		t.Errorf("%d refusals logged, want %d:\n%s", n, len(forged)+1, logs)
+	// The forgeries, the printed curl, and the two large transfers without
+	// a valid proof.
+	if n := strings.Count(logs, `msg="request refused"`); n != len(forged)+3 {
+		t.Errorf("%d refusals logged, want %d:\n%s", n, len(forged)+3, logs)
 	}
 	if strings.Contains(logs, rotated) {
 		t.Error("a token value appears in the logs")
 	}
 
 	// The admin listener.
-	for path, want := range map[string]string{"/readyz": "", "/livez": "", "/metrics": "forgeproof_requests_total"} {
+	for path, want := range map[string]string{"/readyz": "", "/livez": "", "/metrics": "forgeproof_requests_total", "/dashboard/": "<html"} {
 		resp, err := http.Get(d.adminURL + path)
 		if err != nil {
 			t.Fatal(err)
