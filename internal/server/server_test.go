@@ -725,3 +725,55 @@ func TestReloadRetiresStore(t *testing.T) {
 		t.Errorf("/readyz on memory with Redis gone = %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestTwoInstancesShareRedis runs two gateways from one configuration with
+// a shared key and a real redis-server: a synchronizer token issued by one
+// is accepted by the other, and with Redis gone the store route fails
+// closed with 503.
+func TestTwoInstancesShareRedis(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	b := newBackend(t, nil)
+	conf := baseConfig(b.URL, "store: redis://"+redis.Addr+"/0\n"+
+		"protection: {tokens: synchronizer, session_cookie: sid, keys: [c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5YWJjZGVm]}\n")
+	one, two := start(t, conf), start(t, conf)
+
+	// The session cookie is the backend's; the browser sends it to both.
+	client := &http.Client{}
+	req := mustRequest("GET", one.url+"/.forgeproof/token")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Cookie", "sid=session-1")
+	resp, body := do(t, client, req)
+	var tok struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Token == "" {
+		t.Fatalf("token from the first instance: %d %s", resp.StatusCode, body)
+	}
+	send := func(g *gateway) (int, string) {
+		req, _ := http.NewRequest("POST", g.url+"/api/transfer", strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", g.url)
+		req.Header.Set("X-CSRF-Token", tok.Token)
+		req.Header.Set("Cookie", "sid=session-1")
+		resp, body := do(t, client, req)
+		return resp.StatusCode, body
+	}
+	if code, body := send(two); code != 200 {
+		t.Fatalf("the second instance refused the first's token: %d %s", code, body)
+	}
+	redis.Stop()
+	if code, body := send(two); code != 503 || !strings.Contains(body, `"reason":"store-unavailable"`) {
+		t.Errorf("with Redis down: %d %s, want 503 store-unavailable", code, body)
+	}
+	redis.Start()
+	// When Redis is back (empty: it keeps nothing on disk here), the store
+	// answers again and the lost token is refused as such, not as 503.
+	var last string
+	waitFor(t, func() bool {
+		code, body := send(one)
+		last = fmt.Sprint(code, " ", body)
+		return code != 503
+	})
+	t.Logf("after Redis returned: %s", last)
+	if !strings.HasPrefix(last, "403 ") || !strings.Contains(last, `"reason":"token-invalid"`) {
+		t.Errorf("after Redis returned: %s, want 403 token-invalid", last)
+	}
+}
