@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -199,5 +200,44 @@ func TestProbeFailureIsNotFatal(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "probe origin-null failed") {
 		t.Errorf("the failed probe is not noted:\n%s", stdout.String())
+	}
+}
+
+// TestCookieSessionTokens checks that, with --cookie instead of --login,
+// the discovered token is still known to the checks (token in a URL) and
+// redacted from the evidence.
+func TestCookieSessionTokens(t *testing.T) {
+	const tok = "T0k3nT0k3nT0k3n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+			w.Header().Set("Referrer-Policy", "same-origin")
+			w.Write([]byte(`<meta name="csrf-token" content="` + tok + `"><a href="/export?t=` + tok + `">export</a>`))
+			return
+		}
+		if v := r.FormValue("_csrf"); r.Method == http.MethodPost && (v == "" || v == tok) {
+			w.Write([]byte("done")) // token-optional: checked only when present
+			return
+		}
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	Command(context.Background(), []string{"--target", srv.URL, "--cookie", "sid=1", "--endpoint", "POST /transfer to=bob", "--rate", "0", "--format", "json"}, &stdout, &stderr)
+	out := stdout.String()
+	for _, want := range []string{`"check": "token-in-url"`, `"check": "token-optional"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %s:\n%s", want, out)
+		}
+	}
+	var rep struct {
+		Findings []struct{ Evidence struct{ Request string } }
+	}
+	json.Unmarshal(stdout.Bytes(), &rep)
+	for _, f := range rep.Findings {
+		if strings.Contains(f.Evidence.Request, tok) {
+			t.Errorf("evidence holds the token: %s", f.Evidence.Request)
+		}
 	}
 }

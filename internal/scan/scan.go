@@ -229,7 +229,13 @@ func (sc *scanner) sessions(ctx context.Context) error {
 			s.set(c.Name, c.Value)
 		}
 		sc.s1 = s
-		return sc.discover(ctx, s, true)
+		if err := sc.discover(ctx, s, true); err != nil {
+			return err
+		}
+		if s.tok.Value != "" {
+			sc.pass.Tokens = append(sc.pass.Tokens, s.tok.Value)
+		}
+		return nil
 	}
 	for i := range 2 {
 		s := newSession()
