@@ -201,7 +201,7 @@ func (sc *scanner) hints(rep *report.Report) []string {
 	noBaseline := 0
 	for _, op := range sc.pass.Ops {
 		unsafe++
-		if op.Baseline != nil && !op.Baseline.Accepted {
+		if strings.HasPrefix(op.Note, "no baseline") {
 			noBaseline++
 		}
 	}
@@ -239,6 +239,9 @@ func (sc *scanner) sessions(ctx context.Context) error {
 	}
 	for i := range 2 {
 		s := newSession()
+		for _, c := range sc.opts.Cookies {
+			s.set(c.Name, c.Value)
+		}
 		if err := sc.discover(ctx, s, i == 0); err != nil {
 			return err
 		}
@@ -257,9 +260,9 @@ func (sc *scanner) sessions(ctx context.Context) error {
 			sc.s2 = s
 		}
 	}
-	for _, s := range []*session{sc.s1, sc.s2} {
-		if s.tok.Value != "" {
-			sc.pass.Tokens = append(sc.pass.Tokens, s.tok.Value)
+	for _, v := range []string{sc.s1.tok.Value, sc.s2.tok.Value, sc.preLogin.Value} {
+		if v != "" {
+			sc.pass.Tokens = append(sc.pass.Tokens, v)
 		}
 	}
 	return nil
