@@ -281,7 +281,7 @@ td,th{border:1px solid #d0d7de;padding:.2rem .6rem;text-align:left}
 {{range .Findings}}<div class="f {{lower .Severity.String}}">
 <p><span class="sev">{{.Severity}}</span><strong>{{.Method}} {{.Path}}</strong>: <a href="{{.Doc}}">{{.Check}}</a>, {{.Title}}{{if .Confirmed}} <span class="ok">confirmed in Chromium</span>{{end}}</p>
 <p>{{.Evidence.Detail}}</p>
-{{if .Evidence.Probe}}<p>Probe <code>{{.Evidence.Probe}}</code>: status {{.Evidence.Status}} (baseline {{.Evidence.BaselineStatus}}), similarity {{printf "%.2f" .Evidence.Similarity}}{{if .Evidence.Reason}}, reason <code>{{.Evidence.Reason}}</code>{{end}}</p>{{end}}
+{{if .Evidence.Probe}}<p>Probe <code>{{.Evidence.Probe}}</code>: status {{.Evidence.Status}} (baseline {{.Evidence.BaselineStatus}}), similarity {{printf "%.2f" .Evidence.Similarity}}{{if .Evidence.Reason}}; the plain cross-site request was refused with reason <code>{{.Evidence.Reason}}</code>{{end}}</p>{{end}}
 {{if .Evidence.Browser}}<p>Browser: {{.Evidence.Browser}}</p>{{end}}
 {{if .Evidence.Request}}<details><summary>Request sent</summary><pre>{{.Evidence.Request}}</pre></details>{{end}}
 {{if .PoC}}<details><summary>Proof-of-concept page</summary><pre>{{.PoC}}</pre></details>{{end}}
