@@ -14,7 +14,7 @@ import (
 // The README's main job in a real browser: the demo's page, unchanged
 // behind the gateway, signs in and makes transfers with fetch and with the
 // plain form, its tokens added by the gateway's csrf.js; its payee removal
-// (a POST with _method=DELETE) works too.
+// (a POST with _method=DELETE) and sign-out work too.
 func TestDemoInBrowser(t *testing.T) {
 	path := testenv.Chromium(t)
 	d := startDemo(t)
@@ -62,6 +62,9 @@ func TestDemoInBrowser(t *testing.T) {
 	run(`document.querySelector('form[action^="/api/payees/mallory"]').requestSubmit();`)
 	wait("the payee removal", `!document.querySelector('form[action^="/api/payees/mallory"]') && document.getElementById("balance")`)
 
+	run(`document.querySelector('form[action="/logout"]').requestSubmit();`)
+	wait("the sign-in page after signing out", `document.getElementById("login")`)
+
 	var got []string
 	for _, tr := range d.bank.Transfers() {
 		got = append(got, tr.Path+" "+bank.FormatAmount(tr.Amount)+" "+tr.Via)
@@ -72,6 +75,13 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	if p := d.bank.Payees("alice"); len(p) != 1 || p[0] != "bob" {
 		t.Errorf("alice's payees %v, want [bob]", p)
+	}
+	var kinds []string
+	for _, e := range d.bank.Events() {
+		kinds = append(kinds, e.Kind)
+	}
+	if want := "login transfer transfer payee-delete logout"; strings.Join(kinds, " ") != want {
+		t.Errorf("events %v, want %s", kinds, want)
 	}
 	if strings.Contains(d.stderr.String(), `msg="request refused"`) {
 		t.Errorf("the gateway refused a request of the page:\n%s", d.stderr)
