@@ -43,6 +43,7 @@ package bank
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -282,21 +283,17 @@ func methodOverride(next http.Handler) http.Handler {
 			}
 			switch m = strings.ToUpper(m); m {
 			case http.MethodPut, http.MethodPatch, http.MethodDelete:
-				r2 := r.Clone(r.Context())
-				r2.Method = m
-				r2.Header.Set(overriddenHeader, http.MethodPost)
-				r = r2
+				r = r.Clone(context.WithValue(r.Context(), overriddenKey{}, r.Method))
+				r.Method = m
 			}
-		} else {
-			r.Header.Del(overriddenHeader)
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// overriddenHeader marks, inside the bank, a request whose method was
-// overridden; a client-sent value is removed above.
-const overriddenHeader = "X-Bank-Original-Method"
+// overriddenKey is the context key under which methodOverride keeps the
+// method the request was sent with.
+type overriddenKey struct{}
 
 const maxBody = 64 << 10
 
@@ -642,7 +639,7 @@ func (b *Bank) deletePayee(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	method, via := r.Method, ""
-	if orig := r.Header.Get(overriddenHeader); orig != "" {
+	if orig, ok := r.Context().Value(overriddenKey{}).(string); ok {
 		method, via = orig, ViaOverride
 	}
 	b.mu.Lock()
