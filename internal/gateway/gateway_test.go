@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,23 +248,23 @@ func TestUpstreamFailures(t *testing.T) {
 }
 
 func TestBodyAndHeaderLimits(t *testing.T) {
-	var reached int
+	var reached atomic.Int64 // the backend may still be finishing an earlier subtest
 	e := start(t, gateway.Options{
 		MaxBodyBytes:   1000,
 		MaxHeaderBytes: 4096,
 		Routes:         []gateway.Route{{Pattern: "/upload/", Protect: forgeproof.Route{Tokens: forgeproof.TokensOff}}},
 	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached++
+		reached.Add(1)
 		echoHandler(w, r)
 	}))
 
 	t.Run("declared length over the limit", func(t *testing.T) {
 		r := e.req("POST", "/upload/x", "same-origin", strings.NewReader(strings.Repeat("a", 1001)))
 		r.Header.Set("Content-Type", "application/octet-stream")
-		before := reached
+		before := reached.Load()
 		resp, body := e.do(r)
 		wantProblem(t, resp, body, http.StatusRequestEntityTooLarge, "")
-		if reached != before {
+		if reached.Load() != before {
 			t.Error("the backend saw the oversized request")
 		}
 	})
@@ -279,10 +280,10 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 		r := e.req("POST", "/form", "same-origin", io.MultiReader(strings.NewReader(form)))
 		r.ContentLength = -1
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		before := reached
+		before := reached.Load()
 		resp, body := e.do(r)
 		wantProblem(t, resp, body, http.StatusRequestEntityTooLarge, "")
-		if reached != before {
+		if reached.Load() != before {
 			t.Error("the backend saw the oversized request")
 		}
 	})
