@@ -90,9 +90,11 @@ func TestAttacks(t *testing.T) {
 		for _, m := range modes {
 			victims = append(victims, libraryVictim(t, m))
 		}
+		victims = append(victims, libraryVictimTrusting(t, forgeproof.SignedTokens, "https://*.bank.test"))
 		for _, m := range modes {
 			victims = append(victims, gatewayVictim(t, m))
 		}
+		victims = append(victims, gatewayVictimCORS(t, forgeproof.SignedTokens, openCORS))
 		if *victimsFlag != "" {
 			re, err := regexp.Compile(*victimsFlag)
 			if err != nil {

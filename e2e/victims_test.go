@@ -150,9 +150,18 @@ func controlVictim() attack.Victim {
 
 // libraryVictim is the bank wrapped by the library's middleware.
 func libraryVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
+	return libraryVictimTrusting(t, mode)
+}
+
+// libraryVictimTrusting is libraryVictim with TrustedOrigins: trusting
+// the sibling subdomains lets their requests through the origin layer, so
+// only the tokens stand in the way of the sibling's attacks (cookie
+// tossing, a stolen token).
+func libraryVictimTrusting(t *testing.T, mode forgeproof.TokenMode, trusted ...string) attack.Victim {
 	cfg := forgeproof.Config{
-		SessionCookie: "session",
-		Tokens:        mode,
+		SessionCookie:  "session",
+		Tokens:         mode,
+		TrustedOrigins: trusted,
 		Routes: append(append([]forgeproof.Route(nil), routes...),
 			// Browsers cannot add a header to a WebSocket handshake: the
 			// origin layer alone checks it.
@@ -166,8 +175,12 @@ func libraryVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
 	a := newApp(func() *bank.Bank {
 		return bank.New(bank.Options{Protection: p, SameSiteNone: true, ErrorLog: quiet})
 	})
+	name := "library/" + mode.String()
+	if len(trusted) > 0 {
+		name += " trusting " + strings.Join(trusted, ", ")
+	}
 	return attack.Victim{
-		Name: "library/" + mode.String(), Protected: true,
+		Name: name, Protected: true,
 		Target: attack.BankTarget(bankOrigin), Handler: p.Handler(a), Reset: a.reset, Effects: a.effects,
 	}
 }
@@ -175,6 +188,20 @@ func libraryVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
 // gatewayVictim is the unprotected bank on a loopback port behind the
 // gateway.
 func gatewayVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
+	return gatewayVictimCORS(t, mode, nil)
+}
+
+// openCORS is a CORS policy wrongly open to the attacker, with credentials
+// and the headers the attacks send: preflights then pass, and only the
+// CSRF checks stand in the way of the requests that follow.
+var openCORS = &gateway.CORS{
+	AllowOrigins:     []string{"https://evil.test"},
+	AllowMethods:     []string{"GET", "POST", "DELETE"},
+	AllowHeaders:     []string{"Content-Type", "X-CSRF-Token", "X-Requested-With", "X-HTTP-Method-Override"},
+	AllowCredentials: true,
+}
+
+func gatewayVictimCORS(t *testing.T, mode forgeproof.TokenMode, cors *gateway.CORS) attack.Victim {
 	a := newApp(func() *bank.Bank { return bank.New(bank.Options{SameSiteNone: true, ErrorLog: quiet}) })
 	backend := httptest.NewServer(a)
 	t.Cleanup(backend.Close)
@@ -188,13 +215,18 @@ func gatewayVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
 		Protection: forgeproof.Config{SessionCookie: "session", Tokens: mode, ErrorLog: quiet},
 		Routes:     gwRoutes,
 		InjectHTML: true,
+		CORS:       cors,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	name := "gateway/" + mode.String()
+	if cors != nil {
+		name += " with CORS wrongly open to evil.test"
+	}
 	return attack.Victim{
-		Name: "gateway/" + mode.String(), Protected: true,
+		Name: name, Protected: true,
 		Target: attack.BankTarget(bankOrigin), Handler: g, Reset: a.reset, Effects: a.effects,
 	}
 }
