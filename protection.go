@@ -16,17 +16,18 @@ import (
 // [New]; it is safe for concurrent use and is not modified after New
 // returns.
 type Protection struct {
-	public      []origin // PublicOrigins, normalized
-	trusted     trustList
-	proxies     []netip.Prefix
-	denyMissing bool
-	mode        TokenMode // Config.Tokens resolved: never TokensDefault
-	routes      []route   // most specific first
-	checkSafe   bool      // some route has CheckSafeMethods
-	reportOnly  bool
-	deny        func(http.ResponseWriter, *http.Request, *Error)
-	onDecision  func(Event)
-	errorLog    *log.Logger
+	public       []origin // PublicOrigins, normalized
+	trusted      trustList
+	proxies      []netip.Prefix
+	denyMissing  bool
+	mode         TokenMode // Config.Tokens resolved: never TokensDefault
+	routes       []route   // most specific first
+	checkSafe    bool      // some route has CheckSafeMethods
+	methodRoutes bool      // some route pattern names a method
+	reportOnly   bool
+	deny         func(http.ResponseWriter, *http.Request, *Error)
+	onDecision   func(Event)
+	errorLog     *log.Logger
 
 	tok    tokens      // the token layer's state (token.go)
 	reauth reauthState // the step-up layer's state (stepup.go)
@@ -78,6 +79,7 @@ func New(cfg Config) (*Protection, error) {
 	errs = append(errs, routeErrs...)
 	for _, rt := range p.routes {
 		p.checkSafe = p.checkSafe || rt.CheckSafeMethods
+		p.methodRoutes = p.methodRoutes || rt.method != ""
 		mode := rt.Tokens
 		if mode == TokensDefault {
 			mode = p.mode
@@ -114,8 +116,20 @@ type verdict struct {
 //
 // withRoute asks for the route of a safe request too (for Event.Route).
 func (p *Protection) decide(r *http.Request, withRoute bool) verdict {
-	v := verdict{method: effectiveMethod(r)}
-	safe := isSafeMethod(v.method)
+	method, safe := r.Method, isSafeMethod(r.Method)
+	switch {
+	case safe && r.URL != nil && r.URL.RawQuery != "":
+		if m := queryMethod(r.URL.RawQuery); m != "" {
+			method, safe = upperMethod(m), false
+		}
+	case !safe && (p.methodRoutes || withRoute):
+		// The override headers of an unsafe request change nothing but
+		// which method-specific route applies and what the event
+		// reports: the request is checked in full either way. Without
+		// such routes or an event, skip the lookups.
+		method = effectiveMethod(r)
+	}
+	v := verdict{method: method}
 	if safe && !p.checkSafe && !withRoute {
 		// No route can make this request checked, and nobody asked which
 		// route it matched: skip the matching.
@@ -275,6 +289,11 @@ func (p *Protection) originTrusted(h http.Header) bool {
 // called once for every request, safe and exempt ones included, before h.
 func (p *Protection) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.onDecision == nil && !p.checkSafe && isSafeMethod(r.Method) && r.URL != nil && r.URL.RawQuery == "" {
+			// The common safe request: nothing to check, nobody to tell.
+			h.ServeHTTP(w, r)
+			return
+		}
 		v := p.decide(r, p.onDecision != nil)
 		if p.onDecision != nil {
 			p.onDecision(p.event(r, &v))
