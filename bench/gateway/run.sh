@@ -10,7 +10,9 @@
 # Usage: bench/gateway/run.sh
 # Environment: DURATION (seconds per run, default 10), CONNECTIONS
 # (default 64), THREADS (default 2), ROUNDS (default 1; with more, the
-# targets are measured in turn that many times and the medians shown).
+# targets are measured in turn that many times and the medians shown),
+# LIGHT_CONNECTIONS (default 4; a second, unsaturated measurement, 0 to
+# skip it).
 # Needs wrk, curl and Go.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +22,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-1}
+LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-4}
 
 for p in wrk curl go; do
   command -v "$p" >/dev/null || { echo "run.sh: error: $p is not installed (apt-get install -y $p)" >&2; exit 1; }
@@ -112,24 +115,25 @@ to_ms() {
 }
 
 declare -A rps p50 p99
-run() { # run TARGET KIND URL ROUND
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$tmp/$2.lua" "$3/api/item")
+run() { # run TARGET KIND URL ROUND CONNECTIONS
+  local out threads=$THREADS
+  [ "$5" -lt "$threads" ] && threads=$5
+  out=$(wrk -t"$threads" -c"$5" -d"${DURATION}s" --latency -s "$tmp/$2.lua" "$3/api/item")
   if grep -q "Non-2xx" <<<"$out"; then
     echo "run.sh: error: $1 $2 answered errors:" >&2; echo "$out" >&2; exit 1
   fi
-  local k=$1,$2,$4
+  local k=$1,$2,$5,$4
   rps[$k]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
   p50[$k]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
   p99[$k]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  echo "  round $4: $1 $2: ${rps[$k]} req/s, p50 ${p50[$k]} ms, p99 ${p99[$k]} ms" >&2
+  echo "  round $4: $1 $2 at $5 connections: ${rps[$k]} req/s, p50 ${p50[$k]} ms, p99 ${p99[$k]} ms" >&2
 }
 
-# median ARRAY TARGET KIND: the median over the rounds.
+# median ARRAY TARGET KIND CONNECTIONS: the median over the rounds.
 median() {
   local -n a=$1
   local vals=()
-  for r in $(seq "$ROUNDS"); do vals+=("${a[$2,$3,$r]}"); done
+  for r in $(seq "$ROUNDS"); do vals+=("${a[$2,$3,$4,$r]}"); done
   printf "%s\n" "${vals[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
 }
 
@@ -140,43 +144,47 @@ echo "warming up..." >&2
 for t in "${targets[@]}"; do
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$tmp/post.lua" "${urls[$t]}/api/item" >/dev/null
 done
-echo "measuring: $ROUNDS round(s) of ${DURATION}s per target and request, $CONNECTIONS connections, $THREADS wrk threads..." >&2
+echo "measuring: $ROUNDS round(s) of ${DURATION}s per target, request and load..." >&2
 # Rounds interleave the targets, so that a burst of load from elsewhere on
 # the machine does not fall on one target only; the table shows medians.
+loads=("$CONNECTIONS")
+[ "$LIGHT_CONNECTIONS" -gt 0 ] && loads+=("$LIGHT_CONNECTIONS")
 for r in $(seq "$ROUNDS"); do
-  for kind in get post; do
-    for t in "${targets[@]}"; do run "$t" "$kind" "${urls[$t]}" "$r"; done
-  done
-done
-declare -A mrps mp50 mp99
-for kind in get post; do
-  for t in "${targets[@]}"; do
-    mrps[$t,$kind]=$(median rps "$t" "$kind")
-    mp50[$t,$kind]=$(median p50 "$t" "$kind")
-    mp99[$t,$kind]=$(median p99 "$t" "$kind")
+  for c in "${loads[@]}"; do
+    for kind in get post; do
+      for t in "${targets[@]}"; do run "$t" "$kind" "${urls[$t]}" "$r" "$c"; done
+    done
   done
 done
 
 names=([0]="backend direct" [1]="bare httputil.ReverseProxy" [2]="forgeproof gateway, all layers")
-echo
-echo "| Target | Request | Requests/s | p50 latency | p99 latency |"
-echo "|---|---|---:|---:|---:|"
-for kind in get post; do
-  label=GET; [ "$kind" = post ] && label="POST 1 KiB JSON"
-  for i in 0 1 2; do
-    t=${targets[$i]}
-    printf "| %s | %s | %s | %s ms | %s ms |\n" "${names[$i]}" "$label" "${mrps[$t,$kind]}" "${mp50[$t,$kind]}" "${mp99[$t,$kind]}"
+label() { if [ "$1" = post ]; then echo "POST 1 KiB JSON"; else echo GET; fi; }
+for c in "${loads[@]}"; do
+  echo
+  if [ "$c" = "$CONNECTIONS" ]; then
+    echo "**$c connections** (saturated: every process competes for the CPUs, and latency is mostly queueing)"
+  else
+    echo "**$c connections** (lighter load: little queueing, so latency is mostly the time to serve a request)"
+  fi
+  echo
+  echo "| Target | Request | Requests/s | p50 latency | p99 latency |"
+  echo "|---|---|---:|---:|---:|"
+  for kind in get post; do
+    for i in 0 1 2; do
+      t=${targets[$i]}
+      printf "| %s | %s | %s | %s ms | %s ms |\n" "${names[$i]}" "$(label $kind)" \
+        "$(median rps "$t" "$kind" "$c")" "$(median p50 "$t" "$kind" "$c")" "$(median p99 "$t" "$kind" "$c")"
+    done
+  done
+  echo
+  echo "| Request | Gateway / bare proxy req/s (target ≥ 85%) | Added p99 (target ≤ 1 ms) |"
+  echo "|---|---:|---:|"
+  for kind in get post; do
+    awk -v l="$(label $kind)" -v g="$(median rps gateway "$kind" "$c")" -v b="$(median rps bare-proxy "$kind" "$c")" \
+        -v gp="$(median p99 gateway "$kind" "$c")" -v bp="$(median p99 bare-proxy "$kind" "$c")" 'BEGIN {
+      r = 100 * g / b; d = gp - bp
+      printf "| %s | %.1f%% %s | %+.3f ms %s |\n", l, r, (r >= 85 ? "✓" : "✗"), d, (d <= 1 ? "✓" : "✗") }'
   done
 done
 echo
-echo "| Request | Gateway / bare proxy req/s (target ≥ 85%) | Added p99 (target ≤ 1 ms) |"
-echo "|---|---:|---:|"
-for kind in get post; do
-  label=GET; [ "$kind" = post ] && label="POST 1 KiB JSON"
-  awk -v l="$label" -v g="${mrps[gateway,$kind]}" -v b="${mrps[bare-proxy,$kind]}" \
-      -v gp="${mp99[gateway,$kind]}" -v bp="${mp99[bare-proxy,$kind]}" 'BEGIN {
-    r = 100 * g / b; d = gp - bp
-    printf "| %s | %.1f%% %s | %+.3f ms %s |\n", l, r, (r >= 85 ? "✓" : "✗"), d, (d <= 1 ? "✓" : "✗") }'
-done
-echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $ROUNDS round(s), on $(nproc) CPUs ($(go version | awk '{print $3}'), $(uname -sr)); backend, proxies and wrk share the machine; load average before the runs $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "wrk with up to $THREADS threads, ${DURATION}s per run, median of $ROUNDS round(s), on $(nproc) CPUs ($(go version | awk '{print $3}'), $(uname -sr)); backend, proxies and wrk share the machine; load average before the runs $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)."
