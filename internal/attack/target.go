@@ -108,16 +108,13 @@ func BankTarget(origin string) Target {
 		SignedIn:         `document.getElementById("user") !== null`,
 		FormPath:         "/transfer",
 		FormFields:       "to=mallory&amount=1",
-		// The bank reads forms with ParseForm, which leaves multipart
-		// bodies unread: a multipart transfer fails there even without
-		// any defense, so the multipart cases would prove nothing.
-		Multipart:     false,
-		JSONPath:      "/api/transfer",
-		JSONBody:      `{"to":"mallory","amount":"1"}`,
-		GetURL:        "/transfer?to=mallory&amount=1",
-		OverridePath:  "/api/payees/mallory",
-		LogoutPath:    "/logout",
-		WebSocketPath: "/ws",
+		Multipart:        true,
+		JSONPath:         "/api/transfer",
+		JSONBody:         `{"to":"mallory","amount":"1"}`,
+		GetURL:           "/transfer?to=mallory&amount=1",
+		OverridePath:     "/api/payees/mallory",
+		LogoutPath:       "/logout",
+		WebSocketPath:    "/ws",
 		SPATransfer: `(() => { const f = document.getElementById("json-transfer");
 			f.to.value = "bob"; f.amount.value = "2"; f.requestSubmit(); })()`,
 		FormTransfer: `(() => { const f = document.getElementById("form-transfer");

@@ -277,7 +277,7 @@ func methodOverride(next http.Handler) http.Handler {
 			}
 			if m == "" && isForm(r) {
 				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-				if err := r.ParseForm(); err == nil {
+				if err := parseForm(r); err == nil {
 					m = r.PostForm.Get("_method")
 				}
 			}
@@ -300,6 +300,16 @@ const maxBody = 64 << 10
 func isForm(r *http.Request) bool {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
+}
+
+// parseForm reads an urlencoded or a multipart form body into r.PostForm,
+// as web frameworks do, so that a multipart form works like any other.
+func parseForm(r *http.Request) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		return r.ParseMultipartForm(maxBody)
+	}
+	return r.ParseForm()
 }
 
 // user returns the signed-in user of r and the session id, or "".
@@ -343,7 +353,7 @@ func (b *Bank) login(w http.ResponseWriter, r *http.Request) {
 	form := isForm(r)
 	var c credentials
 	if form {
-		if err := r.ParseForm(); err != nil {
+		if err := parseForm(r); err != nil {
 			b.fail(w, r, http.StatusBadRequest, "the sign-in form could not be read")
 			return
 		}
@@ -581,7 +591,7 @@ func (b *Bank) transferForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		b.fail(w, r, http.StatusBadRequest, "the transfer form could not be read")
 		return
 	}
