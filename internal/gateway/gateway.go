@@ -72,9 +72,10 @@ type Gateway struct {
 
 	protected  http.Handler // library in front of the proxy
 	wsChecked  http.Handler // library in front of the proxy, for upgrades
-	tokenH     http.Handler // library in front of its TokenHandler
-	oneTimeH   http.Handler // library in front of serveOneTime
-	reauth     reauthGate   // the step-up endpoint (reauth.go)
+	tokenH     http.Handler // library in front of serveToken
+	oneTimeH   http.Handler // library in front of serveToken, one-time
+	onIssued   func(kind string)
+	reauth     reauthGate // the step-up endpoint (reauth.go)
 	script     []byte
 	scriptETag string
 }
@@ -105,6 +106,7 @@ func New(opts Options) (*Gateway, error) {
 		tokenHeader:   opts.Protection.HeaderName,
 		tokenField:    opts.Protection.FieldName,
 		rotatedHeader: opts.TokenResponseHeader,
+		onIssued:      opts.OnTokenIssued,
 		log:           opts.Logger,
 		routes:        make(map[string]*route),
 	}
@@ -246,8 +248,8 @@ func New(opts Options) (*Gateway, error) {
 
 	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
 	g.wsChecked = prot.Handler(http.HandlerFunc(g.proxyUpgrade))
-	g.tokenH = prot.Handler(prot.TokenHandler())
-	g.oneTimeH = prot.Handler(http.HandlerFunc(g.serveOneTime))
+	g.tokenH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, false) }))
+	g.oneTimeH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, true) }))
 	g.finishReauth()
 	g.script, g.scriptETag = buildScript(g.tokenPath, g.oneTimePath, g.tokenHeader, g.tokenField, g.rotatedHeader)
 	return g, nil

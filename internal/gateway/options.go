@@ -112,12 +112,35 @@ type Options struct {
 	// header name (Protection.HeaderName, "X-CSRF-Token" by default).
 	TokenResponseHeader string
 
+	// OnTokenIssued, if set, is called once for every token the gateway
+	// hands out, with where it went: [TokenEndpoint], [TokenOneTime],
+	// [TokenRotation] or [TokenInjection]. It is called on the request's
+	// goroutine and must be fast and safe for concurrent use. It is meant
+	// for metrics; it never receives the token.
+	OnTokenIssued func(kind string)
+
 	// Logger receives the gateway's own log lines (upstream failures,
 	// cookies that could not be hardened, responses that could not be
 	// rewritten). It never receives a token, cookie or session value. If
 	// nil, slog.Default() is used.
 	Logger *slog.Logger
 }
+
+// Token issue kinds, the values passed to [Options.OnTokenIssued].
+const (
+	// TokenEndpoint is a token answered by the token endpoint
+	// (PREFIX+"token").
+	TokenEndpoint = "endpoint"
+	// TokenOneTime is a token answered by the one-time token endpoint
+	// (PREFIX+"one-time-token").
+	TokenOneTime = "one_time"
+	// TokenRotation is a token rotated onto a response that set a new
+	// session cookie.
+	TokenRotation = "rotation"
+	// TokenInjection is a token inserted into an HTML response when the
+	// response did not already carry a rotated one.
+	TokenInjection = "injection"
+)
 
 // An Upstream is a backend that the gateway proxies to.
 type Upstream struct {

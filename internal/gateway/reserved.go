@@ -80,12 +80,22 @@ func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveOneTime answers {"token","header","field"} with a token accepted
-// once, by routes with OneTimeTokens.
-func (g *Gateway) serveOneTime(w http.ResponseWriter, r *http.Request) {
-	tok, err := g.prot.OneTimeToken(w, r)
+// serveToken answers {"token","header","field"} with a fresh masked token
+// for the page, or (oneTime) with a token accepted once, by routes with
+// OneTimeTokens. A store failure is answered with 503 and reason
+// store-unavailable.
+func (g *Gateway) serveToken(w http.ResponseWriter, r *http.Request, oneTime bool) {
+	var tok string
+	var err error
+	kind := TokenEndpoint
+	if oneTime {
+		tok, err = g.prot.OneTimeToken(w, r)
+		kind = TokenOneTime
+	} else {
+		tok, err = g.prot.Token(w, r)
+	}
 	if err != nil {
-		g.log.Error("one-time token not issued", "error", err.Error())
+		g.log.Error("token not issued", "kind", kind, "error", err.Error())
 		reason := forgeproof.ReasonStoreUnavailable
 		problem.Write(w, problem.Details{
 			Type:   "https://github.com/forgeproof/forgeproof/blob/main/docs/REASONS.md#" + reason.String(),
@@ -95,6 +105,7 @@ func (g *Gateway) serveOneTime(w http.ResponseWriter, r *http.Request) {
 		}, problem.Member{Name: "reason", Value: reason.String()})
 		return
 	}
+	g.issued(kind)
 	body, _ := json.Marshal(struct {
 		Token  string `json:"token"`
 		Header string `json:"header"`
@@ -103,4 +114,11 @@ func (g *Gateway) serveOneTime(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(append(body, '\n'))
+}
+
+// issued reports one token handed out to Options.OnTokenIssued.
+func (g *Gateway) issued(kind string) {
+	if g.onIssued != nil {
+		g.onIssued(kind)
+	}
 }

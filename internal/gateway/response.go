@@ -49,6 +49,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			} else {
 				pageToken = tok
 				h.Set(g.rotatedHeader, pageToken)
+				g.issued(TokenRotation)
 			}
 		}
 	}
@@ -118,6 +119,7 @@ func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *strin
 			return nil
 		}
 		*pageToken = tok
+		g.issued(TokenInjection)
 	}
 	inj := newInjector(g.headSnippet(*pageToken), g.fieldSnippet(*pageToken), g.prot.PublicOrigin(ex.in))
 	body := resp.Body

@@ -30,7 +30,7 @@ func exported(t *testing.T) (map[string]*dto.MetricFamily, map[string][]string, 
 	}
 	m.Observe(forgeproof.Event{Decision: forgeproof.Allowed})
 	m.ObserveDuration(time.Millisecond)
-	m.TokenIssued(metrics.TokenSigned)
+	m.TokenIssued(metrics.TokenEndpoint)
 	m.AlertRaised("origin-rejections")
 	s := m.InstrumentStore(&mapStore{m: map[string][]byte{}})
 	s.Get(context.Background(), "k")

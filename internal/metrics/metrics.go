@@ -15,7 +15,10 @@
 //	forgeproof_request_duration_seconds
 //	    Time spent serving a request, proxying included.
 //	forgeproof_tokens_issued_total{kind}
-//	    Tokens handed out: kind is "signed", "synchronizer" or "one_time".
+//	    Tokens handed out, by where they went: kind is "endpoint" (the
+//	    token endpoint), "one_time" (the one-time token endpoint),
+//	    "rotation" (a new token at a session change) or "injection" (a
+//	    token inserted into an HTML page).
 //	forgeproof_store_operations_total{op,result}
 //	forgeproof_store_operation_duration_seconds{op}
 //	    Token store calls: op is "get", "put", "take" or "delete"; result is
@@ -49,12 +52,18 @@ const (
 // ReasonNone is the reason label value of allowed requests.
 const ReasonNone = "none"
 
-// Token kinds, the label values of forgeproof_tokens_issued_total.
+// Token kinds, the label values of forgeproof_tokens_issued_total. They
+// are the values that the gateway passes to its OnTokenIssued hook.
 const (
-	TokenSigned       = "signed"
-	TokenSynchronizer = "synchronizer"
-	TokenOneTime      = "one_time"
+	TokenEndpoint  = "endpoint"
+	TokenOneTime   = "one_time"
+	TokenRotation  = "rotation"
+	TokenInjection = "injection"
 )
+
+// tokenKinds are the kinds counted by [Metrics.TokenIssued], in the order
+// of Metrics.tokenByKind.
+var tokenKinds = [...]string{TokenEndpoint, TokenOneTime, TokenRotation, TokenInjection}
 
 // Store operation and result label values.
 const (
@@ -116,7 +125,7 @@ type Metrics struct {
 	duration prometheus.Histogram
 
 	tokens      *prometheus.CounterVec
-	tokenByKind [3]prometheus.Counter
+	tokenByKind [len(tokenKinds)]prometheus.Counter
 
 	storeOpsVec *prometheus.CounterVec
 	storeCount  [len(storeOps)][3]prometheus.Counter
@@ -141,7 +150,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "forgeproof_tokens_issued_total",
-			Help: "Anti-CSRF tokens issued, by kind (signed, synchronizer, one_time).",
+			Help: "Anti-CSRF tokens issued, by kind (endpoint, one_time, rotation, injection).",
 		}, []string{"kind"}),
 		storeOpsVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "forgeproof_store_operations_total",
@@ -177,7 +186,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			m.byVerdict[d][r] = m.requests.WithLabelValues(name, reasonLabel(forgeproof.Reason(r)))
 		}
 	}
-	for i, kind := range [...]string{TokenSigned, TokenSynchronizer, TokenOneTime} {
+	for i, kind := range tokenKinds {
 		m.tokenByKind[i] = m.tokens.WithLabelValues(kind)
 	}
 	for i, op := range storeOps {
@@ -241,18 +250,16 @@ func (m *Metrics) Handler(h http.Handler) http.Handler {
 	})
 }
 
-// TokenIssued counts one token handed out; kind is [TokenSigned],
-// [TokenSynchronizer] or [TokenOneTime].
+// TokenIssued counts one token handed out; kind is [TokenEndpoint],
+// [TokenOneTime], [TokenRotation] or [TokenInjection]. Any other kind is
+// not counted, so that the label keeps its small fixed set of values. It
+// fits gateway.Options.OnTokenIssued.
 func (m *Metrics) TokenIssued(kind string) {
-	switch kind {
-	case TokenSigned:
-		m.tokenByKind[0].Inc()
-	case TokenSynchronizer:
-		m.tokenByKind[1].Inc()
-	case TokenOneTime:
-		m.tokenByKind[2].Inc()
-	default:
-		m.tokens.WithLabelValues(kind).Inc()
+	for i, k := range tokenKinds {
+		if k == kind {
+			m.tokenByKind[i].Inc()
+			return
+		}
 	}
 }
 

@@ -131,9 +131,11 @@ func value(t *testing.T, reg *prometheus.Registry, decision, reason string) floa
 
 func TestOtherFamiliesExposition(t *testing.T) {
 	reg, m := newRegistry(t)
-	m.TokenIssued(metrics.TokenSigned)
-	m.TokenIssued(metrics.TokenSigned)
+	m.TokenIssued(metrics.TokenEndpoint)
+	m.TokenIssued(metrics.TokenEndpoint)
 	m.TokenIssued(metrics.TokenOneTime)
+	m.TokenIssued(metrics.TokenInjection)
+	m.TokenIssued("forged-kind") // not a kind: not counted, no new label value
 	m.AlertRaised("origin-rejections")
 	m.AlertRaised("reason-spike")
 	m.AlertRaised("reason-spike")

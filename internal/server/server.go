@@ -287,6 +287,7 @@ func (s *server) build(cfg *config.Config) (*gateway.Gateway, error) {
 		return nil, err
 	}
 	opts.Logger = s.log
+	opts.OnTokenIssued = s.metrics.TokenIssued
 	return gateway.New(opts)
 }
 

@@ -265,6 +265,9 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(body, `forgeproof_requests_total{decision="deny",reason="sec-fetch-site-cross-site"} 1`) {
 		t.Errorf("/metrics lacks the refusal:\n%s", grep(body, "forgeproof_requests_total"))
 	}
+	if !strings.Contains(body, `forgeproof_tokens_issued_total{kind="endpoint"} 1`) {
+		t.Errorf("/metrics does not count the token from the endpoint:\n%s", grep(body, "forgeproof_tokens_issued_total"))
+	}
 	for _, path := range []string{"/livez", "/readyz"} {
 		if resp, body := do(t, http.DefaultClient, mustRequest("GET", g.adminURL+path)); resp.StatusCode != 200 {
 			t.Errorf("%s = %d %s", path, resp.StatusCode, body)
