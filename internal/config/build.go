@@ -61,6 +61,8 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 		CORS:           cors(c.CORS),
 		InjectHTML:     c.InjectHTML,
 		ReauthVerify:   c.ReauthVerify,
+
+		TokenResponseHeader: c.TokenResponseHeader,
 	}
 	for i, u := range c.Upstreams {
 		pu, err := url.Parse(u.URL)

@@ -109,6 +109,8 @@ type Config struct {
 	CORS *CORS `yaml:"cors"`
 	// InjectHTML inserts the token into text/html responses by default.
 	InjectHTML bool `yaml:"inject_html"`
+	// TokenResponseHeader carries a rotated token to the client script.
+	TokenResponseHeader string `yaml:"token_response_header"`
 	// Routes set rules for parts of the application.
 	Routes []Route `yaml:"routes"`
 	// ReauthVerify is the upstream path that checks a user's credential
@@ -309,6 +311,10 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Protection.Tokens, DefaultTokens)
 	setDefault(&c.Protection.TokenMaxAge, DefaultTokenMaxAge)
 	setDefault(&c.Protection.MaxFormBytes, DefaultMaxFormBytes)
+	setDefault(&c.Monitor.Window, DefaultMonitorWindow)
+	setDefault(&c.Monitor.OriginThreshold, DefaultOriginThreshold)
+	setDefault(&c.Monitor.ReasonThreshold, DefaultReasonThreshold)
+	setDefault(&c.Monitor.TotalThreshold, DefaultTotalThreshold)
 	for i := range c.Upstreams {
 		u := &c.Upstreams[i]
 		setDefault(&u.PathPrefix, DefaultPathPrefix)

@@ -3,13 +3,45 @@ package config
 import (
 	"net/url"
 	"strings"
+	"time"
 )
+
+// Defaults of the monitor section.
+const (
+	// DefaultMonitorWindow is the span over which the detector counts
+	// rejections.
+	DefaultMonitorWindow = time.Minute
+	// DefaultOriginThreshold is the number of rejections from one origin
+	// within the window that raises an alert.
+	DefaultOriginThreshold = 50
+	// DefaultReasonThreshold is the least number of rejections for one
+	// reason within the window that raises an alert.
+	DefaultReasonThreshold = 30
+	// DefaultTotalThreshold is the least number of rejections of all
+	// reasons within the window that raises an alert.
+	DefaultTotalThreshold = 300
+)
+
+// MonitorBucket is the time resolution of the detector's counters: the
+// window is a whole number of buckets.
+const MonitorBucket = 10 * time.Second
+
+// maxMonitorWindow is the longest window, the detector's history.
+const maxMonitorWindow = time.Hour
 
 // Monitor configures the anomaly detector, whose alerts go to the log, the
 // metrics and, if set, a webhook.
 type Monitor struct {
 	// WebhookURL receives every alert as a JSON POST.
 	WebhookURL Secret `yaml:"webhook_url"`
+	// Window is the span over which rejections are counted.
+	Window time.Duration `yaml:"window"`
+	// OriginThreshold raises origin-rejections.
+	OriginThreshold int `yaml:"origin_threshold"`
+	// ReasonThreshold raises reason-spike.
+	ReasonThreshold int `yaml:"reason_threshold"`
+	// TotalThreshold raises rejection-burst.
+	TotalThreshold int `yaml:"total_threshold"`
 }
 
 // monitor checks the monitor section and the step-up verification path.
@@ -17,7 +49,14 @@ func (v *validator) monitor() {
 	if p := v.c.ReauthVerify; p != "" && (!strings.HasPrefix(p, "/") || strings.HasPrefix(p, v.c.ReservedPrefix)) {
 		v.errorf("reauth_verify", "must be an absolute path on the upstream, such as /api/reauth, outside %s", v.c.ReservedPrefix)
 	}
-	s := &v.c.Monitor.WebhookURL
+	m := &v.c.Monitor
+	if w := m.Window; w < MonitorBucket || w > maxMonitorWindow || w%MonitorBucket != 0 {
+		v.errorf("monitor.window", "%v is not a whole number of %v buckets between %v and %v; use a value such as 1m",
+			w, MonitorBucket, MonitorBucket, maxMonitorWindow)
+	}
+	// The decoder refuses negative thresholds, and SetDefaults replaces
+	// zero ones.
+	s := &m.WebhookURL
 	if s.IsZero() {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/config"
@@ -21,6 +22,15 @@ func TestMonitorAndStepUpKeys(t *testing.T) {
 		{"webhook not http", base + "monitor: {webhook_url: ftp://hooks.example/x?token=s3cret}\n", []string{"monitor.webhook_url: must be an http:// or https:// URL"}},
 		{"webhook from a missing variable", base + "monitor: {webhook_url: {env: FORGEPROOF_TEST_UNSET_WEBHOOK}}\n", []string{"monitor.webhook_url: "}},
 		{"unknown monitor key", base + "monitor: {webhook: https://x.example}\n", []string{"monitor: did you mean \"webhook_url\""}},
+		{"window not whole buckets", base + "monitor:\n  window: 15s\n", []string{"monitor.window: 15s is not a whole number of 10s buckets"}},
+		{"window too long", base + "monitor:\n  window: 2h\n", []string{"monitor.window: 2h0m0s is not a whole number"}},
+		{"thresholds not positive", base + "monitor:\n  origin_threshold: -1\n  reason_threshold: -5\n  total_threshold: -2\n", []string{
+			"monitor.origin_threshold: integer -1 is out of range",
+			"monitor.reason_threshold: integer -5 is out of range",
+			"monitor.total_threshold: integer -2 is out of range",
+		}},
+		{"threshold not a number", base + "monitor:\n  total_threshold: many\n", []string{"monitor.total_threshold: "}},
+		{"bad token response header", base + "token_response_header: \"X Token\"\n", []string{"token_response_header: \"X Token\" is not a valid header name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +67,44 @@ func TestMonitorAndStepUpKeys(t *testing.T) {
 				if strings.Contains(list[i].Error(), "s3cret") {
 					t.Errorf("problem %d repeats the secret: %v", i, list[i])
 				}
+			}
+		})
+	}
+}
+
+func TestMonitorDefaultsAndValues(t *testing.T) {
+	tests := []struct {
+		name                    string
+		yaml                    string
+		window                  time.Duration
+		origin, reason, total   int
+		tokenHeader, wantHeader string
+	}{
+		{"defaults", "", config.DefaultMonitorWindow, config.DefaultOriginThreshold, config.DefaultReasonThreshold, config.DefaultTotalThreshold, "", ""},
+		{"set", "monitor: {window: 5m, origin_threshold: 10, reason_threshold: 20, total_threshold: 40}\ntoken_response_header: X-New-CSRF-Token\n",
+			5 * time.Minute, 10, 20, 40, "X-New-CSRF-Token", "X-New-CSRF-Token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Decode("test.yaml", []byte("upstreams: [{url: http://127.0.0.1:3000}]\n"+tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDefaults()
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			m := c.Monitor
+			if m.Window != tt.window || m.OriginThreshold != tt.origin || m.ReasonThreshold != tt.reason || m.TotalThreshold != tt.total {
+				t.Errorf("monitor = %v %d %d %d, want %v %d %d %d", m.Window, m.OriginThreshold, m.ReasonThreshold, m.TotalThreshold,
+					tt.window, tt.origin, tt.reason, tt.total)
+			}
+			opts, err := c.Gateway(forgeproof.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.TokenResponseHeader != tt.wantHeader {
+				t.Errorf("TokenResponseHeader = %q, want %q", opts.TokenResponseHeader, tt.wantHeader)
 			}
 		})
 	}

@@ -188,6 +188,9 @@ func (v *validator) protection() {
 	if p.HeaderName != "" && !isToken(p.HeaderName) {
 		v.errorf("protection.header_name", "%q is not a valid header name", p.HeaderName)
 	}
+	if h := v.c.TokenResponseHeader; h != "" && !isToken(h) {
+		v.errorf("token_response_header", "%q is not a valid header name", h)
+	}
 	seen := map[string]int{}
 	for i := range p.Keys {
 		path := fmt.Sprintf("protection.keys[%d]", i)

@@ -12,11 +12,17 @@ import (
 // startMonitor starts the anomaly detector with the monitor section of
 // cfg, and mounts its dashboard on the admin listener at /dashboard/. The
 // detector outlives configurations, like the metrics do: a reload does not
-// change it. It returns the function that stops the detector.
+// change it (restartOnly names the monitor keys a reload changed). It returns the function that stops the detector.
 func (s *server) startMonitor(cfg *config.Config, adm *admin.Admin) (stop func(), err error) {
+	mc := &cfg.Monitor
 	mon, err := monitor.New(monitor.Options{
-		WebhookURL: cfg.Monitor.WebhookURL.Value(),
-		Logger:     s.log,
+		Bucket:          config.MonitorBucket,
+		Window:          int(mc.Window / config.MonitorBucket),
+		OriginThreshold: mc.OriginThreshold,
+		ReasonThreshold: mc.ReasonThreshold,
+		BurstThreshold:  mc.TotalThreshold,
+		WebhookURL:      mc.WebhookURL.Value(),
+		Logger:          s.log,
 		OnAlert: func(a monitor.Alert) {
 			if a.Status == monitor.StatusFiring {
 				s.metrics.AlertRaised(a.Rule)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,5 +82,51 @@ func TestDashboardAndDetector(t *testing.T) {
 	_, body = do(t, http.DefaultClient, mustRequest("GET", g.url+"/dashboard/data.json"))
 	if strings.Contains(body, "top_origins") {
 		t.Errorf("the public listener serves the dashboard data")
+	}
+}
+
+// TestMonitorThresholdsFromConfig checks that the monitor section's
+// thresholds reach the detector, and that a reload that changes them says
+// they need a restart.
+func TestMonitorThresholdsFromConfig(t *testing.T) {
+	b := newBackend(t, nil)
+	section := "monitor: {window: 30s, origin_threshold: 5, reason_threshold: 1000, total_threshold: 1000}\n"
+	g := start(t, baseConfig(b.URL, section))
+
+	// Four forged requests from one origin stay under the threshold of 5;
+	// the fifth raises the alert (the default would need 50).
+	forge := func() {
+		t.Helper()
+		resp, _ := post(t, http.DefaultClient, g.url+"/api/transfer",
+			map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, `{}`)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("forged request: status %d, want 403", resp.StatusCode)
+		}
+	}
+	alerts := func() string {
+		_, m := do(t, http.DefaultClient, mustRequest("GET", g.adminURL+"/metrics"))
+		return grep(m, "forgeproof_alerts_total")
+	}
+	for range 4 {
+		forge()
+	}
+	if a := alerts(); strings.Contains(a, `rule="origin-rejections"`) {
+		t.Fatalf("alert raised below the threshold:\n%s", a)
+	}
+	forge()
+	if a := alerts(); !strings.Contains(a, `forgeproof_alerts_total{rule="origin-rejections"} 1`) {
+		t.Fatalf("no alert at the configured threshold of 5:\n%s", a)
+	}
+	// The alert's log line states the configured threshold and window.
+	if l := g.log.String(); !strings.Contains(l, `"rule":"origin-rejections","count":5,"threshold":5,"window_seconds":30`) {
+		t.Errorf("no alert line with threshold 5 and a 30 s window:\n%s", l)
+	}
+
+	if err := g.doReload(t, baseConfig(b.URL, strings.Replace(section, "origin_threshold: 5", "origin_threshold: 7", 1))); err != nil {
+		t.Fatal(err)
+	}
+	warn := g.log.lines(t, "some changed settings apply only after a restart")
+	if len(warn) != 1 || fmt.Sprint(warn[0]["keys"]) != "[monitor.origin_threshold]" {
+		t.Errorf("restart warning = %v, want it to name monitor.origin_threshold", warn)
 	}
 }

@@ -454,6 +454,10 @@ func restartOnly(old, cur *config.Config) []string {
 	check(old.Limits.IdleTimeout != cur.Limits.IdleTimeout, "limits.idle_timeout")
 	check(old.Limits.MaxHeaderBytes != cur.Limits.MaxHeaderBytes, "limits.max_header_bytes")
 	check(old.Monitor.WebhookURL.Value() != cur.Monitor.WebhookURL.Value(), "monitor.webhook_url")
+	check(old.Monitor.Window != cur.Monitor.Window, "monitor.window")
+	check(old.Monitor.OriginThreshold != cur.Monitor.OriginThreshold, "monitor.origin_threshold")
+	check(old.Monitor.ReasonThreshold != cur.Monitor.ReasonThreshold, "monitor.reason_threshold")
+	check(old.Monitor.TotalThreshold != cur.Monitor.TotalThreshold, "monitor.total_threshold")
 	return keys
 }
 
