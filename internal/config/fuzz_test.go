@@ -11,9 +11,9 @@ import (
 	"github.com/forgeproof/forgeproof/internal/gateway"
 )
 
-// FuzzParse checks that any input is either accepted or refused with a
-// list of problems whose lines lie in the file, and never panics.
-func FuzzParse(f *testing.F) {
+// addExampleSeeds adds every configuration file in testdata as a seed.
+func addExampleSeeds(f *testing.F) {
+	f.Helper()
 	files, _ := filepath.Glob(filepath.Join(testdata, "*", "*.yaml"))
 	for _, file := range files {
 		b, err := os.ReadFile(file)
@@ -22,6 +22,12 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(b)
 	}
+}
+
+// FuzzParse checks that any input is either accepted or refused with a
+// list of problems whose lines lie in the file, and never panics.
+func FuzzParse(f *testing.F) {
+	addExampleSeeds(f)
 	f.Add([]byte("upstreams: [{url: http://a}]\nroutes: [{pattern: /, cors: {allow_origins: [null]}}]"))
 	f.Add([]byte("a: &x [*x]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -52,14 +58,7 @@ func FuzzParse(f *testing.F) {
 func FuzzAcceptedBuilds(f *testing.F) {
 	f.Setenv("FORGEPROOF_TEST_KEY", testKey)
 	f.Setenv("FORGEPROOF_TEST_STORE", "redis://127.0.0.1:6379/0")
-	files, _ := filepath.Glob(filepath.Join(testdata, "*", "*.yaml"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addExampleSeeds(f)
 	f.Add([]byte("upstreams: [{url: http://a, hosts: ['*.example.com', 'a-b.example']}]\nprotection: {trusted_origins: ['https://*.example.com:8443'], public_origins: ['http://[::1]:80']}"))
 	f.Add([]byte("upstreams: [{url: http://a}]\nroutes: [{pattern: 'DELETE /x/', cors: {allow_origins: ['*'], allow_methods: [DELETE]}}, {pattern: /y, cookies: [{name: '*', same_site: none}]}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -42,31 +42,22 @@ func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	switch r.URL.Path {
 	case g.tokenPath:
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.Set("Allow", "GET, HEAD")
-			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the token endpoint answers GET only")
-			return
-		}
 		// The library checks the request as state-changing: only the
 		// application's own pages obtain a token.
-		g.tokenH.ServeHTTP(w, r)
+		if g.onlyGet(w, r, "the token endpoint answers GET only") {
+			g.tokenH.ServeHTTP(w, r)
+		}
 	case g.oneTimePath:
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.Set("Allow", "GET, HEAD")
-			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the one-time token endpoint answers GET only")
-			return
+		if g.onlyGet(w, r, "the one-time token endpoint answers GET only") {
+			g.oneTimeH.ServeHTTP(w, r)
 		}
-		g.oneTimeH.ServeHTTP(w, r)
 	case g.scriptPath:
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.Set("Allow", "GET, HEAD")
-			g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", "the script is served with GET only")
-			return
+		if g.onlyGet(w, r, "the script is served with GET only") {
+			h.Set("Content-Type", "text/javascript; charset=utf-8")
+			h.Set("Cache-Control", "no-cache")
+			h.Set("ETag", g.scriptETag)
+			http.ServeContent(w, r, "csrf.js", time.Time{}, bytes.NewReader(g.script))
 		}
-		h.Set("Content-Type", "text/javascript; charset=utf-8")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", g.scriptETag)
-		http.ServeContent(w, r, "csrf.js", time.Time{}, bytes.NewReader(g.script))
 	case g.reauth.path: // never "": every path here starts with the prefix
 		if r.Method != http.MethodPost {
 			h.Set("Allow", "POST")
@@ -78,6 +69,17 @@ func (g *Gateway) serveReserved(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, http.StatusNotFound, "reserved-not-found", "Not Found",
 			"paths under "+g.prefix+" are answered by the forgeproof gateway, which serves only "+g.tokenPath+", "+g.oneTimePath+" and "+g.scriptPath)
 	}
+}
+
+// onlyGet reports whether r is a GET or HEAD request, and otherwise
+// answers 405 with detail.
+func (g *Gateway) onlyGet(w http.ResponseWriter, r *http.Request, detail string) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	g.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", detail)
+	return false
 }
 
 // serveToken answers {"token","header","field"} with a fresh masked token
