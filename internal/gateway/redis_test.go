@@ -94,6 +94,12 @@ func TestGatewaysShareRedis(t *testing.T) {
 	redis.Stop()
 	resp, body := post(b, "/api/transfer", tok)
 	wantProblem(t, resp, body, http.StatusServiceUnavailable, "store-unavailable")
+	for _, path := range []string{"/.forgeproof/token", "/.forgeproof/one-time-token"} {
+		r := b.req("GET", path, "same-origin", nil)
+		r.AddCookie(&http.Cookie{Name: "sid", Value: "alice-session"})
+		resp, body := b.do(r)
+		wantProblem(t, resp, body, http.StatusServiceUnavailable, "store-unavailable")
+	}
 	for _, path := range []string{"/form/x", "/off/x"} {
 		if resp, body := post(b, path, tok); resp.StatusCode != 200 {
 			t.Fatalf("%s stopped serving without Redis: %d %s", path, resp.StatusCode, body)
