@@ -51,8 +51,8 @@ func (v *validator) monitor() {
 	}
 	m := &v.c.Monitor
 	if w := m.Window; w < MonitorBucket || w > maxMonitorWindow || w%MonitorBucket != 0 {
-		v.errorf("monitor.window", "%v is not a whole number of %v buckets between %v and %v; use a value such as 1m",
-			w, MonitorBucket, MonitorBucket, maxMonitorWindow)
+		v.errorf("monitor.window", "%v is not a whole number of %v buckets from %v up to an hour; use a value such as 1m",
+			w, MonitorBucket, MonitorBucket)
 	}
 	// The decoder refuses negative thresholds, and SetDefaults replaces
 	// zero ones.

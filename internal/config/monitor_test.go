@@ -23,7 +23,7 @@ func TestMonitorAndStepUpKeys(t *testing.T) {
 		{"webhook from a missing variable", base + "monitor: {webhook_url: {env: FORGEPROOF_TEST_UNSET_WEBHOOK}}\n", []string{"monitor.webhook_url: "}},
 		{"unknown monitor key", base + "monitor: {webhook: https://x.example}\n", []string{"monitor: did you mean \"webhook_url\""}},
 		{"window not whole buckets", base + "monitor:\n  window: 15s\n", []string{"monitor.window: 15s is not a whole number of 10s buckets"}},
-		{"window too long", base + "monitor:\n  window: 2h\n", []string{"monitor.window: 2h0m0s is not a whole number"}},
+		{"window too long", base + "monitor:\n  window: 2h\n", []string{"monitor.window: 2h0m0s is not a whole number of 10s buckets from 10s up to an hour"}},
 		{"thresholds not positive", base + "monitor:\n  origin_threshold: -1\n  reason_threshold: -5\n  total_threshold: -2\n", []string{
 			"monitor.origin_threshold: integer -1 is out of range",
 			"monitor.reason_threshold: integer -5 is out of range",
