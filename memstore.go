@@ -49,16 +49,7 @@ func NewMemoryStore(maxEntries int) *MemoryStore {
 
 // Get returns a copy of the value stored under key, or [ErrNotFound].
 func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.live(key)
-	if e == nil {
-		return nil, ErrNotFound
-	}
-	return bytes.Clone(e.value), nil
+	return s.lookup(ctx, key, false)
 }
 
 // Put stores a copy of value under key for ttl, replacing any earlier
@@ -90,6 +81,12 @@ func (s *MemoryStore) Put(ctx context.Context, key string, value []byte, ttl tim
 // several concurrent Takes of one key, exactly one gets the value, and the
 // others get [ErrNotFound].
 func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, error) {
+	return s.lookup(ctx, key, true)
+}
+
+// lookup returns the live value under key, removing it when take is set.
+// A taken value is no longer shared with the store, so only Get copies.
+func (s *MemoryStore) lookup(ctx context.Context, key string, take bool) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -99,8 +96,11 @@ func (s *MemoryStore) Take(ctx context.Context, key string) ([]byte, error) {
 	if e == nil {
 		return nil, ErrNotFound
 	}
-	s.remove(key)
-	return e.value, nil
+	if take {
+		s.remove(key)
+		return e.value, nil
+	}
+	return bytes.Clone(e.value), nil
 }
 
 // Delete removes key. Deleting a missing key is not an error.
