@@ -212,45 +212,19 @@ type Monitor struct {
 // rolls the buckets (so alerts clear when traffic stops) and, with a
 // WebhookURL, the delivery worker. Stop both with [Monitor.Close].
 func New(o Options) (*Monitor, error) {
-	if o.Bucket == 0 {
-		o.Bucket = defaultBucket
-	}
-	if o.Window == 0 {
-		o.Window = 6
-	}
-	if o.OriginThreshold == 0 {
-		o.OriginThreshold = 50
-	}
-	if o.ReasonThreshold == 0 {
-		o.ReasonThreshold = 30
-	}
-	if o.BurstThreshold == 0 {
-		o.BurstThreshold = 300
-	}
-	if o.SpikeFactor == 0 {
-		o.SpikeFactor = 4
-	}
-	if o.BaselineAlpha == 0 {
-		o.BaselineAlpha = 0.05
-	}
-	if o.ClearRatio == 0 {
-		o.ClearRatio = 0.5
-	}
-	if o.MaxOrigins == 0 {
-		o.MaxOrigins = 10000
-	}
-	if o.WebhookTimeout == 0 {
-		o.WebhookTimeout = 5 * time.Second
-	}
-	if o.QueueSize == 0 {
-		o.QueueSize = 256
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 5
-	}
-	if o.RetryBackoff == 0 {
-		o.RetryBackoff = 500 * time.Millisecond
-	}
+	defaultTo(&o.Bucket, defaultBucket)
+	defaultTo(&o.Window, 6)
+	defaultTo(&o.OriginThreshold, 50)
+	defaultTo(&o.ReasonThreshold, 30)
+	defaultTo(&o.BurstThreshold, 300)
+	defaultTo(&o.SpikeFactor, 4)
+	defaultTo(&o.BaselineAlpha, 0.05)
+	defaultTo(&o.ClearRatio, 0.5)
+	defaultTo(&o.MaxOrigins, 10000)
+	defaultTo(&o.WebhookTimeout, 5*time.Second)
+	defaultTo(&o.QueueSize, 256)
+	defaultTo(&o.MaxAttempts, 5)
+	defaultTo(&o.RetryBackoff, 500*time.Millisecond)
 	if o.Client == nil {
 		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -784,4 +758,13 @@ func (m *Monitor) Snapshot(top int) Snapshot {
 		s.TopOrigins = []OriginCount{}
 	}
 	return s
+}
+
+// defaultTo sets *v to def when *v is the zero value, as the zero value of
+// every numeric field of [Options] means "use the default".
+func defaultTo[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
