@@ -79,8 +79,8 @@ var NoDefense = &Check{
 	Run: func(c *Check, p *Pass) {
 		for _, op := range p.Ops {
 			if ex := accepted(op, ProbeCrossSite); ex != nil && !op.Token {
-				c.report(p, op.Method, op.Path, evidence(op, ex,
-					"a request with a foreign Origin, Sec-Fetch-Site: cross-site and no anti-CSRF token was accepted like the legitimate one: neither the origin nor a token is verified"), PoC(op, ex))
+				c.reportProbe(p, op, ex,
+					"a request with a foreign Origin, Sec-Fetch-Site: cross-site and no anti-CSRF token was accepted like the legitimate one: neither the origin nor a token is verified")
 			}
 		}
 	},
@@ -95,8 +95,8 @@ var TokenOptional = &Check{
 	Run: func(c *Check, p *Pass) {
 		for _, op := range p.Ops {
 			if ex := accepted(op, ProbeCrossSite); ex != nil && op.Token {
-				c.report(p, op.Method, op.Path, evidence(op, ex,
-					"the legitimate request carried an anti-CSRF token, but a cross-site request without it was accepted too: the token is checked only when present"), PoC(op, ex))
+				c.reportProbe(p, op, ex,
+					"the legitimate request carried an anti-CSRF token, but a cross-site request without it was accepted too: the token is checked only when present")
 			}
 		}
 	},
@@ -111,7 +111,7 @@ func bypass(probe, detail string) func(*Check, *Pass) {
 				continue
 			}
 			if ex := accepted(op, probe); ex != nil {
-				c.report(p, op.Method, op.Path, evidence(op, ex, detail), PoC(op, ex))
+				c.reportProbe(p, op, ex, detail)
 			}
 		}
 	}
@@ -188,8 +188,8 @@ var ContentTypeDowngrade = &Check{
 				if id != ProbeCrossSite && accepted(op, ProbeCrossSite) != nil {
 					continue
 				}
-				c.report(p, op.Method, op.Path, evidence(op, ex, fmt.Sprintf(
-					"the JSON body was accepted as %s, which an HTML form sends cross-site without a CORS preflight; require application/json", ex.ContentType)), PoC(op, ex))
+				c.reportProbe(p, op, ex, fmt.Sprintf(
+					"the JSON body was accepted as %s, which an HTML form sends cross-site without a CORS preflight; require application/json", ex.ContentType))
 				break
 			}
 		}
@@ -206,8 +206,8 @@ var MethodOverride = &Check{
 		for _, op := range p.Ops {
 			for _, id := range []string{ProbeOverrideGet, ProbeOverridePost, ProbeOverrideHeader} {
 				if ex := accepted(op, id); ex != nil {
-					c.report(p, op.Method, op.Path, evidence(op, ex, fmt.Sprintf(
-						"%s %s was performed by a %s request carrying a method override (%s); the CSRF check ran on the original method", op.Method, op.Path, ex.Request.Method, id)), PoC(op, ex))
+					c.reportProbe(p, op, ex, fmt.Sprintf(
+						"%s %s was performed by a %s request carrying a method override (%s); the CSRF check ran on the original method", op.Method, op.Path, ex.Request.Method, id))
 					break
 				}
 			}
@@ -254,6 +254,12 @@ func accepted(op *Op, probe string) *Exchange {
 		return ex
 	}
 	return nil
+}
+
+// reportProbe reports op as performed by the accepted probe ex, with its
+// evidence and a proof-of-concept page.
+func (c *Check) reportProbe(p *Pass, op *Op, ex *Exchange, detail string) {
+	c.report(p, op.Method, op.Path, evidence(op, ex, detail), PoC(op, ex))
 }
 
 func evidence(op *Op, ex *Exchange, detail string) report.Evidence {
