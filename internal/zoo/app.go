@@ -419,16 +419,16 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.sessions = map[string]*session{}
 		a.issued = map[string]bool{}
 	}
-	var s *session
+	kept := false
 	if c, err := r.Cookie("session"); err == nil && a.KeepSessionAtLogin {
 		if old, ok := a.sessions[c.Value]; ok {
-			s = old
-			s.user = user
+			old.user = user
 			a.setCookie(w, r, c.Value)
+			kept = true
 		}
 	}
-	if s == nil {
-		s = a.newSessionLocked(w, r, user)
+	if !kept {
+		a.newSessionLocked(w, r, user)
 	}
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
