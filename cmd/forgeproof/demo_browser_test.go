@@ -16,42 +16,7 @@ import (
 // plain form, its tokens added by the gateway's csrf.js; its payee removal
 // (a POST with _method=DELETE) and sign-out work too.
 func TestDemoInBrowser(t *testing.T) {
-	path := testenv.Chromium(t)
-	d := startDemo(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := browser.Launch(ctx, browser.Options{ExecPath: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	p, err := b.NewProfile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	tab := p.Tab()
-
-	run := func(js string) {
-		t.Helper()
-		if err := tab.Eval("(() => {"+js+"})()", nil, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wait := func(what, expr string) {
-		t.Helper()
-		if err := tab.WaitFor(expr, 10*time.Second); err != nil {
-			var text string
-			tab.Eval("document.body.innerText", &text, time.Second)
-			t.Fatalf("waiting for %s: %v\npage:\n%s\nlogs:\n%s", what, err, text, d.stderr)
-		}
-	}
-
-	if status, err := tab.Navigate(d.url+"/", 10*time.Second); err != nil || status != 200 {
-		t.Fatalf("navigate: %d %v", status, err)
-	}
-	run(`const f = document.getElementById("login"); f.username.value = "alice"; f.password.value = "wonderland"; f.requestSubmit();`)
-	wait("the signed-in page", `document.getElementById("balance")`)
+	d, run, wait := signedInDemo(t)
 
 	run(`const f = document.getElementById("json-transfer"); f.to.value = "bob"; f.amount.value = "25"; f.requestSubmit();`)
 	wait("the fetch transfer", `document.querySelector("#json-result.ok")`)
@@ -86,4 +51,47 @@ func TestDemoInBrowser(t *testing.T) {
 	if strings.Contains(d.stderr.String(), `msg="request refused"`) {
 		t.Errorf("the gateway refused a request of the page:\n%s", d.stderr)
 	}
+}
+
+// signedInDemo starts the demo, opens its page in a fresh Chromium profile
+// and signs in as alice. run evaluates a script on the page; wait waits for
+// an expression to hold, failing the test with the page text and the demo's
+// log when it does not. Everything stops when the test ends.
+func signedInDemo(t *testing.T) (d *demoRun, run func(js string), wait func(what, expr string)) {
+	t.Helper()
+	path := testenv.Chromium(t)
+	d = startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	b, err := browser.Launch(ctx, browser.Options{ExecPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	p, err := b.NewProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	tab := p.Tab()
+	run = func(js string) {
+		t.Helper()
+		if err := tab.Eval("(() => {"+js+"})()", nil, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait = func(what, expr string) {
+		t.Helper()
+		if err := tab.WaitFor(expr, 10*time.Second); err != nil {
+			var text string
+			tab.Eval("document.body.innerText", &text, time.Second)
+			t.Fatalf("waiting for %s: %v\npage:\n%s\nlogs:\n%s", what, err, text, d.stderr)
+		}
+	}
+	if status, err := tab.Navigate(d.url+"/", 10*time.Second); err != nil || status != 200 {
+		t.Fatalf("navigate: %d %v", status, err)
+	}
+	run(`const f = document.getElementById("login"); f.username.value = "alice"; f.password.value = "wonderland"; f.requestSubmit();`)
+	wait("the signed-in page", `document.getElementById("balance")`)
+	return d, run, wait
 }
