@@ -312,6 +312,16 @@ func parseForm(r *http.Request) error {
 	return r.ParseForm()
 }
 
+// apiUser returns the signed-in user of an API request, or answers 401
+// with a JSON error and returns "".
+func (b *Bank) apiUser(w http.ResponseWriter, r *http.Request) string {
+	name, _ := b.user(r)
+	if name == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
+	}
+	return name
+}
+
 // user returns the signed-in user of r and the session id, or "".
 func (b *Bank) user(r *http.Request) (name, sid string) {
 	c, err := r.Cookie(b.cookie)
@@ -431,9 +441,8 @@ func (b *Bank) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Bank) balance(w http.ResponseWriter, r *http.Request) {
-	name, _ := b.user(r)
+	name := b.apiUser(w, r)
 	if name == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
 		return
 	}
 	bal, _ := b.Balance(name)
@@ -500,9 +509,8 @@ type transferJSON struct {
 // form with enctype="text/plain" reaches it: the gateway's JSONOnly rule is
 // what stops that.
 func (b *Bank) transferJSON(w http.ResponseWriter, r *http.Request) {
-	name, _ := b.user(r)
+	name := b.apiUser(w, r)
 	if name == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
 		return
 	}
 	var req transferRequest
@@ -541,9 +549,8 @@ type reauthRequest struct {
 // only verifies the password and answers 204, so that a gateway can call
 // it before minting the proof itself.
 func (b *Bank) reauth(w http.ResponseWriter, r *http.Request) {
-	name, _ := b.user(r)
+	name := b.apiUser(w, r)
 	if name == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
 		return
 	}
 	var req reauthRequest
@@ -631,9 +638,8 @@ func (b *Bank) transferLegacy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Bank) listPayees(w http.ResponseWriter, r *http.Request) {
-	name, _ := b.user(r)
+	name := b.apiUser(w, r)
 	if name == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string][]string{"payees": b.Payees(name)})
