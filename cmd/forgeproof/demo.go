@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forgeproof/forgeproof/internal/bank"
-	"github.com/forgeproof/forgeproof/internal/config"
-	"github.com/forgeproof/forgeproof/internal/server"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/bank"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/server"
 )
 
 const demoUsage = `Usage: forgeproof demo [--addr ADDR] [--admin-addr ADDR]

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forgeproof/forgeproof/internal/bank"
-	"github.com/forgeproof/forgeproof/internal/browser"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/bank"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
 

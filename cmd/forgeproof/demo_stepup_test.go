@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forgeproof/forgeproof/internal/bank"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/bank"
 )
 
 // TestDemoStepUpInBrowser makes a large transfer in the demo in a real

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forgeproof/forgeproof/internal/bank"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/bank"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/forgeproof/forgeproof/internal/scan"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan"
 )
 
 // runScan runs "forgeproof scan"; see internal/scan.Command.

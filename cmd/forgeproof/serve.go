@@ -11,8 +11,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/forgeproof/forgeproof/internal/config"
-	"github.com/forgeproof/forgeproof/internal/server"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/server"
 )
 
 const serveUsage = `Usage: forgeproof serve --config FILE [flags]

@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/forgeproof/forgeproof/internal/config"
-	"github.com/forgeproof/forgeproof/internal/gateway"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 )
 
 const validateUsage = `Usage: forgeproof validate --config FILE

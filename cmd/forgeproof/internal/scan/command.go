@@ -1,0 +1,322 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
+)
+
+// Exit codes of [Command].
+const (
+	ExitOK       = 0 // nothing at or above the --fail-on threshold
+	ExitFailed   = 1 // the scan itself failed
+	ExitUsage    = 2 // bad flags or inputs
+	ExitFindings = 3 // findings at or above the threshold
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+const usageText = `Usage: forgeproof scan --target URL [flags]
+
+Audits an HTTP API for CSRF weaknesses: sends a legitimate baseline and
+forged variants of every state-changing operation, checks cookies, CORS,
+security headers and tokens, and reports what a cross-site page can do.
+Probes repeat the operations they test: scan a test environment.
+
+Inputs (at least one for active probes):
+  --openapi FILE           OpenAPI 3.0 or 3.1 document
+  --har FILE               HAR file recorded in a browser's developer tools
+  --endpoint "M /p [BODY]" an operation, repeatable; a BODY starting with {
+                           is JSON, any other a form
+
+Authentication:
+  --cookie NAME=VALUE      session cookie, repeatable
+  --header "Name: value"   request header for legitimate requests, repeatable
+  --login URL              sign in by calling URL (twice, for two sessions)
+  --login-body BODY        body of the login request (form or JSON)
+  --login-method METHOD    method of the login request (default POST)
+
+Output:
+  --format text|json|sarif|html   (default text)
+  --output FILE            write the report to FILE instead of stdout
+  --poc-dir DIR            also write each finding's proof-of-concept page
+  --fail-on high|medium|low  exit 3 when a finding is at least this severe
+                           (default low)
+
+Behaviour:
+  --confirm                prove each finding in headless Chromium
+  --dry-run                list the requests the scan would send, send none
+  --rate N                 requests per second, 0 for no limit (default 300)
+  --concurrency N          requests in flight (default 8)
+  --timeout DURATION       per request (default 15s)
+
+Exit status: 0 nothing at or above --fail-on, 3 findings at or above it,
+2 usage error, 1 the scan failed. See docs/SCANNER.md.
+`
+
+// Command runs "forgeproof scan" with args (without the command name) and
+// returns the exit code. The report goes to stdout (or --output),
+// diagnostics to stderr.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		target, openapi, har, login, loginBody, loginMethod string
+		format, output, failOn, pocDir                      string
+		confirm, dryRun                                     bool
+		rate                                                float64
+		concurrency                                         int
+		timeout                                             time.Duration
+		endpoints, cookies, headers                         multiFlag
+	)
+	fs.StringVar(&target, "target", "", "")
+	fs.StringVar(&openapi, "openapi", "", "")
+	fs.StringVar(&har, "har", "", "")
+	fs.Var(&endpoints, "endpoint", "")
+	fs.StringVar(&login, "login", "", "")
+	fs.StringVar(&loginBody, "login-body", "", "")
+	fs.StringVar(&loginMethod, "login-method", "POST", "")
+	fs.Var(&cookies, "cookie", "")
+	fs.Var(&headers, "header", "")
+	fs.StringVar(&format, "format", "text", "")
+	fs.StringVar(&output, "output", "", "")
+	fs.StringVar(&pocDir, "poc-dir", "", "")
+	fs.StringVar(&failOn, "fail-on", "low", "")
+	fs.BoolVar(&confirm, "confirm", false, "")
+	fs.BoolVar(&dryRun, "dry-run", false, "")
+	fs.Float64Var(&rate, "rate", 300, "")
+	fs.IntVar(&concurrency, "concurrency", 8, "")
+	fs.DurationVar(&timeout, "timeout", 15*time.Second, "")
+
+	usageErr := func(msg, hint string) int {
+		fmt.Fprintf(stderr, "forgeproof: error: %s\n", msg)
+		if hint != "" {
+			fmt.Fprintf(stderr, "forgeproof: hint: %s\n", hint)
+		}
+		return ExitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(stderr, usageText)
+			return ExitOK
+		}
+		return usageErr(strings.TrimPrefix(err.Error(), "flag provided but not defined: "), `run "forgeproof scan --help" for the flags`)
+	}
+	if fs.NArg() > 0 {
+		return usageErr(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), "flags take the form --name value")
+	}
+	if target == "" {
+		return usageErr("--target is required", "give the application's origin, such as --target https://staging.example.com")
+	}
+	tu, err := url.Parse(target)
+	if err != nil || (tu.Scheme != "http" && tu.Scheme != "https") || tu.Host == "" || tu.User != nil {
+		return usageErr(fmt.Sprintf("--target %q is not an http or https URL", target), "give an origin such as https://staging.example.com")
+	}
+	switch format {
+	case "text", "json", "sarif", "html":
+	default:
+		return usageErr(fmt.Sprintf("--format %q is not one of text, json, sarif, html", format), "")
+	}
+	threshold, err := report.ParseSeverity(failOn)
+	if err != nil {
+		return usageErr("--fail-on: "+err.Error(), "")
+	}
+	if rate < 0 || concurrency < 1 || concurrency > 256 {
+		return usageErr("--rate must be at least 0 and --concurrency from 1 to 256", "")
+	}
+	opts := Options{Target: tu, Rate: rate, Concurrency: concurrency, Timeout: timeout, Header: http.Header{}}
+	for _, c := range cookies {
+		ck, err := ParseCookie(c)
+		if err != nil {
+			return usageErr("--cookie: "+err.Error(), "write --cookie session=VALUE")
+		}
+		opts.Cookies = append(opts.Cookies, ck)
+	}
+	for _, h := range headers {
+		name, value, err := ParseHeader(h)
+		if err != nil {
+			return usageErr("--header: "+err.Error(), `write --header "Authorization: Bearer …"`)
+		}
+		opts.Header.Add(name, value)
+	}
+	for _, e := range endpoints {
+		op, err := ParseEndpoint(e)
+		if err != nil {
+			return usageErr("--endpoint: "+err.Error(), `write --endpoint "POST /api/transfer {\"to\":\"bob\"}"`)
+		}
+		opts.Operations = append(opts.Operations, op)
+	}
+	if openapi != "" {
+		ops, declared, err := LoadOpenAPI(ctx, openapi)
+		if err != nil {
+			return usageErr(err.Error(), "check that the file is an OpenAPI 3.0 or 3.1 document")
+		}
+		opts.Operations = append(opts.Operations, ops...)
+		opts.Declared = declared
+		opts.Source = sourcePath(openapi)
+	}
+	if har != "" {
+		data, err := os.ReadFile(har)
+		if err != nil {
+			return usageErr(err.Error(), "")
+		}
+		h, err := ParseHAR(data, tu)
+		if err != nil {
+			return usageErr(err.Error(), "save the HAR from the Network tab of the browser's developer tools (\"Save all as HAR\")")
+		}
+		if h.Skipped > 0 {
+			fmt.Fprintf(stderr, "forgeproof: skipped %d HAR entries for other hosts than %s\n", h.Skipped, tu.Host)
+		}
+		opts.Operations = append(opts.Operations, h.Operations...)
+		opts.HAR = h
+		if len(cookies) == 0 && login == "" && len(h.Cookies) > 0 {
+			opts.Cookies = h.Cookies
+			fmt.Fprintf(stderr, "forgeproof: using the %d session cookies recorded in %s (give --cookie or --login to use others)\n", len(h.Cookies), har)
+		}
+		if opts.Source == "" {
+			opts.Source = sourcePath(har)
+		}
+	}
+	if login != "" {
+		lu, err := tu.Parse(login)
+		if err != nil || !strings.EqualFold(lu.Host, tu.Host) || lu.Scheme != tu.Scheme {
+			return usageErr(fmt.Sprintf("--login %q is not a URL on the target", login), "the scanner sends requests to the target only")
+		}
+		l := &Login{URL: lu, Method: strings.ToUpper(loginMethod), Body: []byte(loginBody)}
+		if loginBody != "" {
+			l.ContentType = "application/x-www-form-urlencoded"
+			if b := strings.TrimSpace(loginBody); strings.HasPrefix(b, "{") {
+				l.ContentType = "application/json"
+			}
+		}
+		opts.Login = l
+	}
+	if len(opts.Operations) == 0 {
+		fmt.Fprintln(stderr, "forgeproof: warning: no operations given; only passive checks will run")
+		fmt.Fprintln(stderr, "forgeproof: hint: give --openapi FILE, --har FILE or --endpoint \"POST /path\"")
+	}
+	if dryRun {
+		for _, line := range Plan(opts) {
+			fmt.Fprintln(stdout, line)
+		}
+		return ExitOK
+	}
+	if confirm {
+		opts.Confirm = NewBrowserConfirmer(BrowserOptions{Login: opts.Login, Log: stderr})
+	}
+	if isTerminal(stderr) {
+		opts.Progress = progressBar(stderr)
+	}
+	rep, err := Run(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "forgeproof: error: scan failed: %v\n", err)
+		fmt.Fprintf(stderr, "forgeproof: hint: check that %s is up and reachable from here\n", origin(tu))
+		return ExitFailed
+	}
+	if pocDir != "" {
+		if err := writePoCs(pocDir, rep); err != nil {
+			fmt.Fprintf(stderr, "forgeproof: error: %v\n", err)
+			return ExitFailed
+		}
+	}
+	out := stdout
+	var file *os.File
+	if output != "" {
+		file, err = os.Create(output)
+		if err != nil {
+			fmt.Fprintf(stderr, "forgeproof: error: %v\n", err)
+			return ExitFailed
+		}
+		out = file
+	}
+	switch format {
+	case "text":
+		err = report.WriteText(out, rep, report.TextOptions{Color: isTerminal(out) && os.Getenv("NO_COLOR") == ""})
+	case "json":
+		err = report.WriteJSON(out, rep)
+	case "sarif":
+		err = report.WriteSARIF(out, rep)
+	case "html":
+		err = report.WriteHTML(out, rep)
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "forgeproof: error: writing the report: %v\n", err)
+		return ExitFailed
+	}
+	if rep.AtLeast(threshold) {
+		return ExitFindings
+	}
+	return ExitOK
+}
+
+// sourcePath returns file relative to the working directory, with forward
+// slashes, as code-scanning services expect SARIF locations.
+func sourcePath(file string) string {
+	if filepath.IsAbs(file) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, file); err == nil && !strings.HasPrefix(rel, "..") {
+				file = rel
+			}
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(file))
+}
+
+func writePoCs(dir string, rep *report.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, f := range rep.Findings {
+		if f.PoC == "" {
+			continue
+		}
+		name := fmt.Sprintf("%02d-%s-%s.html", i+1, f.Check, strings.Trim(strings.NewReplacer("/", "_", "{", "", "}", "").Replace(f.Path), "_"))
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(f.PoC), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws a bar on a terminal for scans of more than a few
+// operations.
+func progressBar(w io.Writer) func(done, total int) {
+	return func(done, total int) {
+		if total < 10 {
+			return
+		}
+		const width = 30
+		n := done * width / total
+		fmt.Fprintf(w, "\r[%s%s] %d/%d operations", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+		if done == total {
+			fmt.Fprint(w, "\r\x1b[K")
+		}
+	}
+}

@@ -1,0 +1,780 @@
+// Package scan is the engine of "forgeproof scan": it reads the operations
+// of an API (OpenAPI, HAR, command line), signs in, discovers anti-CSRF
+// tokens, sends a legitimate baseline and differential probes for every
+// state-changing operation, collects what passive checks need, runs every
+// check of package checks, and returns a [report.Report].
+//
+// The scanner only sends requests to the target's origin, never follows
+// redirects, and bounds its request rate and concurrency. Probes repeat
+// the operation they test: run it against a test environment.
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
+)
+
+// AttackerOrigin is the foreign origin that probes claim to come from.
+const AttackerOrigin = "https://forgeproof-attacker.example"
+
+// Options configures [Run].
+type Options struct {
+	// Target is the origin (and base path) of the application.
+	Target *url.URL
+	// Operations are the endpoints to probe; safe ones are used for
+	// passive checks only.
+	Operations []Operation
+	// Declared lists the input's operations for checks on the API
+	// description.
+	Declared []checks.Declared
+	// HAR holds what a HAR file contributed, or nil.
+	HAR *HAR
+	// Source names the input file, for SARIF locations.
+	Source string
+	// Cookies and Header authenticate the first session.
+	Cookies []*http.Cookie
+	Header  http.Header
+	// Login, if set, is called twice to obtain two independent sessions.
+	Login *Login
+	// Rate bounds requests per second; zero means no bound.
+	Rate float64
+	// Concurrency bounds requests in flight; zero means 4.
+	Concurrency int
+	// Timeout bounds each request; zero means 15 seconds.
+	Timeout time.Duration
+	// Confirm, if set, tries each finding's proof of concept in a real
+	// browser.
+	Confirm Confirmer
+	// Progress, if set, is called after each operation.
+	Progress func(done, total int)
+	// Transport replaces the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Login describes the request that signs in.
+type Login struct {
+	URL         *url.URL
+	Method      string // POST if empty
+	Body        []byte
+	ContentType string
+}
+
+// A Confirmer replays findings in a browser and sets their Confirmed and
+// Evidence.Browser fields.
+type Confirmer interface {
+	Confirm(ctx context.Context, target *url.URL, cookies []*http.Cookie, findings []*report.Finding) error
+}
+
+type scanner struct {
+	opts   Options
+	target *url.URL
+	client *client
+	s1, s2 *session
+	// preLogin is the first session's token before it signed in.
+	preLogin token
+
+	mu       sync.Mutex
+	pass     *checks.Pass
+	findings []report.Finding
+}
+
+// Run scans opts.Target and returns the report. It returns an error when
+// the scan itself fails (the target cannot be reached, login fails); an
+// operation whose baseline fails is a note in the report, not an error.
+func Run(ctx context.Context, opts Options) (*report.Report, error) {
+	start := time.Now()
+	if opts.Target == nil || opts.Target.Host == "" {
+		return nil, errors.New("no target")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	target := *opts.Target
+	target.RawQuery, target.Fragment = "", ""
+	sc := &scanner{opts: opts, target: &target}
+	sc.client = newClient(sc.target, opts.Rate, opts.Concurrency, opts.Timeout, opts.Transport)
+	sc.pass = &checks.Pass{Target: sc.target, Declared: opts.Declared}
+	sc.pass.Report = func(f report.Finding) { sc.findings = append(sc.findings, f) }
+
+	if err := sc.sessions(ctx); err != nil {
+		return nil, err
+	}
+	if h := opts.HAR; h != nil {
+		sc.pass.Pages = append(sc.pass.Pages, h.Pages...)
+		sc.pass.URLs = append(sc.pass.URLs, h.URLs...)
+		sc.pass.SetCookies = append(sc.pass.SetCookies, h.SetCookies...)
+	}
+	if err := sc.cors(ctx); err != nil {
+		return nil, err
+	}
+	if err := sc.probeAll(ctx); err != nil {
+		return nil, err
+	}
+	for _, c := range checks.All {
+		c.Run(c, sc.pass)
+	}
+	rep := &report.Report{Target: origin(sc.target), Source: opts.Source}
+	for _, c := range checks.All {
+		rep.Rules = append(rep.Rules, c.Rule())
+	}
+	// Evidence shows cookie names only (see checks.DumpRequest) and no
+	// token value; the proofs of concept keep the tokens they need.
+	var redact []string
+	for _, t := range sc.pass.Tokens {
+		redact = append(redact, t, "[token]", url.QueryEscape(t), "[token]")
+	}
+	redactor := strings.NewReplacer(redact...)
+	seen := map[string]bool{}
+	for _, f := range sc.findings {
+		f.Evidence.Request = redactor.Replace(f.Evidence.Request)
+		k := f.Check + " " + f.Method + " " + f.Path
+		if !seen[k] {
+			seen[k] = true
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	if opts.Confirm != nil && len(rep.Findings) > 0 {
+		var fs []*report.Finding
+		for i := range rep.Findings {
+			// Only forged requests are confirmed; the pages of passive
+			// findings (a CORS read, a frame) are for people to open.
+			if rep.Findings[i].PoC != "" && slices.Contains(checks.AttackProbes, rep.Findings[i].Evidence.Probe) {
+				fs = append(fs, &rep.Findings[i])
+			}
+		}
+		var cookies []*http.Cookie
+		for _, n := range sc.s1.order {
+			if v, ok := sc.s1.cookies[n]; ok {
+				cookies = append(cookies, &http.Cookie{Name: n, Value: v})
+			}
+		}
+		if err := opts.Confirm.Confirm(ctx, sc.target, cookies, fs); err != nil {
+			return nil, fmt.Errorf("confirm: %w", err)
+		}
+	}
+	for _, op := range sc.pass.Ops {
+		ro := report.Operation{Method: op.Method, Path: op.Path, Note: op.Note}
+		if op.Baseline != nil {
+			ro.BaselineStatus = op.Baseline.Status
+		}
+		ids := make([]string, 0, len(op.Probes))
+		for id := range op.Probes {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			ex := op.Probes[id]
+			ro.Probes = append(ro.Probes, report.ProbeResult{Probe: id, Status: ex.Status, Similarity: roundSim(ex.Similarity), Accepted: ex.Accepted, Reason: ex.Reason})
+		}
+		rep.Operations = append(rep.Operations, ro)
+	}
+	rep.Hints = sc.hints(rep)
+	rep.Finish(int(sc.client.sent.Load()), time.Since(start))
+	return rep, nil
+}
+
+func roundSim(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+func (sc *scanner) hints(rep *report.Report) []string {
+	var h []string
+	unsafe := 0
+	noBaseline := 0
+	for _, op := range sc.pass.Ops {
+		unsafe++
+		if strings.HasPrefix(op.Note, "no baseline") {
+			noBaseline++
+		}
+	}
+	if unsafe == 0 {
+		h = append(h, "no state-changing operation was probed: give --openapi, --har or --endpoint \"POST /path\"")
+	}
+	if noBaseline > 0 {
+		h = append(h, fmt.Sprintf("%d operations had no baseline: check the authentication (--cookie, --header, --login) and the example bodies", noBaseline))
+	}
+	if sc.s2 == nil && sc.s1.tok.Value != "" {
+		h = append(h, "token-not-session-bound was not probed: give --login to hold two independent sessions")
+	}
+	if sc.opts.Confirm == nil && len(rep.Findings) > 0 {
+		h = append(h, "run with --confirm to prove the findings in headless Chromium")
+	}
+	return h
+}
+
+// sessions signs in twice (with --login) or builds the one session given
+// by --cookie, and discovers each session's token.
+func (sc *scanner) sessions(ctx context.Context) error {
+	if sc.opts.Login == nil {
+		s := newSession()
+		for _, c := range sc.opts.Cookies {
+			s.set(c.Name, c.Value)
+		}
+		sc.s1 = s
+		if err := sc.discover(ctx, s, true); err != nil {
+			return err
+		}
+		if s.tok.Value != "" {
+			sc.pass.Tokens = append(sc.pass.Tokens, s.tok.Value)
+		}
+		return nil
+	}
+	for i := range 2 {
+		s := newSession()
+		for _, c := range sc.opts.Cookies {
+			s.set(c.Name, c.Value)
+		}
+		if err := sc.discover(ctx, s, i == 0); err != nil {
+			return err
+		}
+		pre := s.tok
+		if err := sc.login(ctx, s, i == 0); err != nil {
+			return err
+		}
+		if err := sc.discover(ctx, s, false); err != nil {
+			return err
+		}
+		if i == 0 {
+			sc.s1 = s
+			sc.preLogin = pre
+			sc.pass.PreLogin, sc.pass.PostLogin = pre.Value, s.tok.Value
+		} else {
+			sc.s2 = s
+		}
+	}
+	for _, v := range []string{sc.s1.tok.Value, sc.s2.tok.Value, sc.preLogin.Value} {
+		if v != "" {
+			sc.pass.Tokens = append(sc.pass.Tokens, v)
+		}
+	}
+	return nil
+}
+
+func (sc *scanner) login(ctx context.Context, s *session, record bool) error {
+	l := sc.opts.Login
+	method := l.Method
+	if method == "" {
+		method = "POST"
+	}
+	h := sc.legitHeader(s)
+	body := l.Body
+	if l.ContentType != "" {
+		h.Set("Content-Type", l.ContentType)
+	}
+	if s.tok.Value != "" && l.ContentType == "application/x-www-form-urlencoded" && s.tok.Field != "" {
+		v, _ := url.ParseQuery(string(body))
+		v.Set(s.tok.Field, s.tok.Value)
+		body = []byte(v.Encode())
+	}
+	ex, err := sc.client.do(ctx, "login", &checks.Request{Method: method, URL: l.URL, Header: h, Body: body})
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if ex.Status >= 400 {
+		return fmt.Errorf("login: %s %s answered %d", method, l.URL.Path, ex.Status)
+	}
+	set := s.update(ex.Header)
+	if len(set) == 0 {
+		return fmt.Errorf("login: %s %s answered %d but set no cookie", method, l.URL.Path, ex.Status)
+	}
+	if record {
+		sc.pass.LoginPath = l.URL.Path
+		for _, c := range set {
+			sc.pass.SetCookies = append(sc.pass.SetCookies, checks.SetCookie{Cookie: c, Login: true, Path: l.URL.Path})
+		}
+	}
+	return nil
+}
+
+// userHeader returns a copy of the --header headers.
+func (sc *scanner) userHeader() http.Header {
+	h := http.Header{}
+	for k, vs := range sc.opts.Header {
+		h[k] = append([]string(nil), vs...)
+	}
+	return h
+}
+
+// legitHeader is what the application's own pages send.
+func (sc *scanner) legitHeader(s *session) http.Header {
+	h := sc.userHeader()
+	h.Set("Origin", origin(sc.target))
+	h.Set("Referer", origin(sc.target)+"/")
+	h.Set("Sec-Fetch-Site", "same-origin")
+	h.Set("Sec-Fetch-Mode", "cors")
+	if s.tok.Value != "" && s.tok.Header != "" {
+		h.Set(s.tok.Header, s.tok.Value)
+	}
+	if c := s.header(); c != "" {
+		h.Set("Cookie", c)
+	}
+	return h
+}
+
+// cors sends cross-origin preflights to every path.
+func (sc *scanner) cors(ctx context.Context) error {
+	paths := map[string]bool{sc.pathOf("/"): true}
+	for _, op := range sc.opts.Operations {
+		paths[sc.pathOf(op.URLPath)] = true
+	}
+	list := make([]string, 0, len(paths))
+	for p := range paths {
+		list = append(list, p)
+	}
+	sort.Strings(list)
+	for _, p := range list {
+		for _, o := range []struct{ probe, origin string }{{"cors-attacker", AttackerOrigin}, {"cors-null", "null"}} {
+			h := http.Header{}
+			h.Set("Origin", o.origin)
+			h.Set("Access-Control-Request-Method", "POST")
+			h.Set("Access-Control-Request-Headers", "content-type")
+			ex, err := sc.client.do(ctx, o.probe, &checks.Request{Method: "OPTIONS", URL: sc.urlOf(p, nil), Header: h})
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue // a dropped preflight grants nothing
+			}
+			sc.pass.CORS = append(sc.pass.CORS, ex)
+		}
+	}
+	return nil
+}
+
+// pathOf joins the target's base path and p.
+func (sc *scanner) pathOf(p string) string {
+	base := strings.TrimSuffix(sc.target.Path, "/")
+	if base != "" && strings.HasPrefix(p, base+"/") {
+		return p
+	}
+	return base + p
+}
+
+func (sc *scanner) urlOf(path string, q url.Values) *url.URL {
+	u := &url.URL{Scheme: sc.target.Scheme, Host: sc.target.Host, Path: path}
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u
+}
+
+// probeAll probes the unsafe operations with bounded concurrency.
+func (sc *scanner) probeAll(ctx context.Context) error {
+	var ops []Operation
+	for _, op := range sc.opts.Operations {
+		if op.unsafe() {
+			ops = append(ops, op)
+		}
+	}
+	sc.pass.Ops = make([]*checks.Op, len(ops))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	done := 0
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range min(sc.opts.Concurrency, max(len(ops), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				res, err := sc.probe(ctx, &ops[i])
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					continue
+				}
+				compact(res)
+				sc.mu.Lock()
+				sc.pass.Ops[i] = res
+				done++
+				d := done
+				sc.mu.Unlock()
+				if sc.opts.Progress != nil {
+					sc.opts.Progress(d, len(ops))
+				}
+			}
+		}()
+	}
+feed:
+	for i := range ops {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func mediaType(ct string) string {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(ct))
+	}
+	return mt
+}
+
+func isJSONType(mt string) bool {
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// probe sends the baseline and every probe of one operation.
+func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error) {
+	res := &checks.Op{Method: op.Method, Path: op.Path, Token: sc.s1.tok.Value != "", Probes: map[string]*checks.Exchange{}}
+	path := sc.pathOf(op.URLPath)
+	mt := mediaType(op.ContentType)
+
+	// The fields of the body, without any token, for re-encoding.
+	var fields url.Values
+	var jsonObj map[string]any
+	switch {
+	case len(op.Body) == 0:
+		fields = url.Values{}
+	case mt == "application/x-www-form-urlencoded":
+		fields, _ = url.ParseQuery(string(op.Body))
+	case isJSONType(mt):
+		var v any
+		if json.Unmarshal(op.Body, &v) == nil {
+			fields = flatten(v)
+			jsonObj, _ = v.(map[string]any)
+		}
+	}
+	for k := range fields {
+		if isTokenName(k) {
+			fields.Del(k)
+		}
+	}
+	for k := range jsonObj {
+		if isTokenName(k) {
+			delete(jsonObj, k)
+		}
+	}
+
+	// Baseline: the legitimate request.
+	base := &checks.Request{Method: op.Method, URL: sc.urlOf(path, op.Query), Header: sc.legitHeader(sc.s1), Body: op.Body}
+	if op.ContentType != "" {
+		base.Header.Set("Content-Type", op.ContentType)
+	}
+	if mt == "application/x-www-form-urlencoded" && sc.s1.tok.Value != "" {
+		f := cloneValues(fields)
+		f.Set(sc.s1.tok.Field, sc.s1.tok.Value)
+		base.Body = []byte(f.Encode())
+	}
+	bex, err := sc.client.do(ctx, checks.ProbeBaseline, base)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.Note = "no baseline: " + err.Error()
+		return res, nil
+	}
+	bex.Accepted = bex.Status < 400 && bex.Reason == ""
+	bex.Similarity = 1
+	res.Baseline = bex
+	if !bex.Accepted {
+		res.Note = fmt.Sprintf("no baseline: the legitimate request got %d%s; nothing was probed", bex.Status, reasonSuffix(bex.Reason))
+		return res, nil
+	}
+	if why := sc.badRedirect(bex); why != "" {
+		bex.Accepted = false
+		res.Note = fmt.Sprintf("no baseline: the legitimate request got %d, %s; nothing was probed", bex.Status, why)
+		return res, nil
+	}
+	send := func(id string, r *checks.Request, ct string) (*checks.Exchange, error) {
+		ex, err := sc.client.do(ctx, id, r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// A probe that fails in transit (a connection reset by a
+			// firewall, a timeout) was not accepted; the scan goes on.
+			res.Note = strings.TrimPrefix(res.Note+"; ", "; ") + fmt.Sprintf("probe %s failed: %v", id, err)
+			ex = &checks.Exchange{Probe: id, Request: r, Header: http.Header{}}
+			res.Probes[id] = ex
+			return ex, nil
+		}
+		ex.ContentType = ct
+		checks.Judge(bex, ex)
+		res.Probes[id] = ex
+		return ex, nil
+	}
+
+	// How a cross-site form can send this body: as is, or re-encoded.
+	attackCT, encode := "", func(extra url.Values) []byte { return nil }
+	downgraded := ""
+	switch {
+	case len(op.Body) == 0 || mt == "application/x-www-form-urlencoded":
+		attackCT = "application/x-www-form-urlencoded"
+		encode = func(extra url.Values) []byte { return []byte(merge(fields, extra).Encode()) }
+	case mt == "text/plain":
+		attackCT = "text/plain"
+		encode = func(url.Values) []byte { return op.Body }
+	case jsonObj != nil:
+		tp, _ := checks.TextPlainJSON(mustJSON(jsonObj))
+		r := sc.legitRequest(op, path, tp, "text/plain")
+		ex, err := send(checks.ProbeContentType, r, "text/plain")
+		if err != nil {
+			return nil, err
+		}
+		if ex.Accepted {
+			attackCT, downgraded = "text/plain", "text/plain"
+			encode = func(extra url.Values) []byte {
+				obj := map[string]any{}
+				for k, v := range jsonObj {
+					obj[k] = v
+				}
+				for k := range extra {
+					obj[k] = extra.Get(k)
+				}
+				b, _ := checks.TextPlainJSON(mustJSON(obj))
+				return b
+			}
+			break
+		}
+		form := sc.legitRequest(op, path, []byte(fields.Encode()), "application/x-www-form-urlencoded")
+		ex, err = send(checks.ProbeContentType, form, "application/x-www-form-urlencoded")
+		if err != nil {
+			return nil, err
+		}
+		if ex.Accepted {
+			attackCT, downgraded = "application/x-www-form-urlencoded", "application/x-www-form-urlencoded"
+			encode = func(extra url.Values) []byte { return []byte(merge(fields, extra).Encode()) }
+		}
+	}
+
+	tok := sc.s1.tok
+	if pre := sc.preLogin; pre.Value != "" && tok.Value != "" && pre.Value != tok.Value {
+		// The legitimate request with the token from before login.
+		r := base.Clone()
+		if tok.Header != "" {
+			r.Header.Set(tok.Header, pre.Value)
+		}
+		if mt == "application/x-www-form-urlencoded" {
+			f := cloneValues(fields)
+			f.Set(tok.Field, pre.Value)
+			r.Body = []byte(f.Encode())
+		}
+		if _, err := send(checks.ProbeTokenPreLogin, r, ""); err != nil {
+			return nil, err
+		}
+	}
+	if tok.Value != "" && mt == "application/x-www-form-urlencoded" && tok.Header != "" {
+		// The token in the field only.
+		r := base.Clone()
+		r.Header.Del(tok.Header)
+		if _, err := send(checks.ProbeTokenMoved, r, ""); err != nil {
+			return nil, err
+		}
+	}
+
+	switch {
+	case op.Method != "POST":
+		res.Note = "a cross-site page can send only GET and POST: probed through method override and GET"
+	case attackCT == "" && isJSONType(mt):
+		res.Note = "JSON only: a cross-site form cannot send this body without a CORS preflight, so only GET was probed"
+	case attackCT == "":
+		res.Note = fmt.Sprintf("body type %s is not probed cross-site", mt)
+	default:
+		field := tok.Field
+		if field == "" {
+			field = "_csrf"
+		}
+		type variant struct {
+			id     string
+			origin string
+			ref    string
+			sfs    string
+			extra  url.Values
+		}
+		vs := []variant{
+			{checks.ProbeCrossSite, AttackerOrigin, AttackerOrigin + "/", "cross-site", nil},
+			{checks.ProbeOriginNull, "null", "", "", nil},
+			{checks.ProbeNoReferer, AttackerOrigin, "", "cross-site", nil},
+			{checks.ProbeFetchMetadata, "", "", "cross-site", nil},
+			{checks.ProbeNoOrigin, "", "", "", nil},
+		}
+		if sib := sibling(sc.target); sib != "" {
+			vs = append(vs, variant{checks.ProbeSameSite, sib, sib + "/", "same-site", nil})
+		}
+		if tok.Value != "" {
+			vs = append(vs, variant{checks.ProbeTokenEmpty, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {""}}})
+			if sc.s2 != nil && sc.s2.tok.Value != "" {
+				vs = append(vs, variant{checks.ProbeTokenOtherSession, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {sc.s2.tok.Value}}})
+			}
+		}
+		for _, v := range vs {
+			h := sc.attackHeader(v.origin, v.ref, v.sfs, "navigate")
+			h.Set("Content-Type", attackCT)
+			r := &checks.Request{Method: "POST", URL: sc.urlOf(path, op.Query), Header: h, Body: encode(v.extra)}
+			if _, err := send(v.id, r, downgraded); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	// The action by GET, with a control GET without the fields.
+	q := merge(op.Query, fields)
+	if _, err := send(checks.ProbeGet, &checks.Request{Method: "GET", URL: sc.urlOf(path, q), Header: sc.attackHeader("", AttackerOrigin+"/", "cross-site", "navigate")}, ""); err != nil {
+		return nil, err
+	}
+	if _, err := send(checks.ProbeGetControl, &checks.Request{Method: "GET", URL: sc.urlOf(path, op.Query), Header: sc.attackHeader("", AttackerOrigin+"/", "cross-site", "navigate")}, ""); err != nil {
+		return nil, err
+	}
+	if op.Method != "POST" {
+		over := url.Values{"_method": {op.Method}}
+		h := sc.attackHeader(AttackerOrigin, AttackerOrigin+"/", "cross-site", "navigate")
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		r := &checks.Request{Method: "POST", URL: sc.urlOf(path, merge(op.Query, over)), Header: h, Body: []byte(merge(fields, over).Encode())}
+		if _, err := send(checks.ProbeOverridePost, r, ""); err != nil {
+			return nil, err
+		}
+		r = &checks.Request{Method: "GET", URL: sc.urlOf(path, merge(q, over)), Header: sc.attackHeader("", AttackerOrigin+"/", "cross-site", "navigate")}
+		if _, err := send(checks.ProbeOverrideGet, r, ""); err != nil {
+			return nil, err
+		}
+		h = sc.attackHeader("", AttackerOrigin+"/", "cross-site", "navigate")
+		h.Set("X-HTTP-Method-Override", op.Method)
+		r = &checks.Request{Method: "GET", URL: sc.urlOf(path, q), Header: h}
+		if _, err := send(checks.ProbeOverrideHeader, r, ""); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// keptBody bounds the part of each response body kept after an
+// operation was judged, so that memory stays bounded on large scans.
+const keptBody = 4 << 10
+
+// compact trims the response bodies of op's exchanges once they were
+// judged against the baseline.
+func compact(op *checks.Op) {
+	trim := func(ex *checks.Exchange) {
+		if ex != nil {
+			ex.Body = bytes.Clone(ex.Body[:min(len(ex.Body), keptBody)])
+		}
+	}
+	trim(op.Baseline)
+	for _, ex := range op.Probes {
+		trim(ex)
+	}
+}
+
+// badRedirect says why a redirect cannot count as a successful baseline:
+// it leads to another host, or to a sign-in page (the session is not
+// valid), or "".
+func (sc *scanner) badRedirect(ex *checks.Exchange) string {
+	if ex.Status/100 != 3 {
+		return ""
+	}
+	loc, err := ex.Request.URL.Parse(ex.Header.Get("Location"))
+	switch {
+	case err != nil || ex.Header.Get("Location") == "":
+		return "a redirect without a valid Location"
+	case !strings.EqualFold(loc.Host, sc.target.Host):
+		return "a redirect to another host (" + loc.Host + ")"
+	case isLoginPath(loc.Path):
+		return "a redirect to the sign-in page " + loc.Path + " (check the authentication)"
+	}
+	return ""
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return " (reason " + r + ")"
+}
+
+// legitRequest is the baseline with another body and content type.
+func (sc *scanner) legitRequest(op *Operation, path string, body []byte, ct string) *checks.Request {
+	h := sc.legitHeader(sc.s1)
+	h.Set("Content-Type", ct)
+	return &checks.Request{Method: op.Method, URL: sc.urlOf(path, op.Query), Header: h, Body: body}
+}
+
+// attackHeader is what a browser sends for a request that a page of
+// another site makes: the session's cookies and the given Origin,
+// Referer and Sec-Fetch-Site (each omitted when ""); never the --header
+// headers or the token header.
+func (sc *scanner) attackHeader(originValue, referer, sfs, mode string) http.Header {
+	h := http.Header{}
+	if originValue != "" {
+		h.Set("Origin", originValue)
+	}
+	if referer != "" {
+		h.Set("Referer", referer)
+	}
+	if sfs != "" {
+		h.Set("Sec-Fetch-Site", sfs)
+		h.Set("Sec-Fetch-Mode", mode)
+	}
+	if c := sc.s1.header(); c != "" {
+		h.Set("Cookie", c)
+	}
+	return h
+}
+
+// sibling returns an origin on another subdomain of the target's site, or
+// "" for an IP address.
+func sibling(u *url.URL) string {
+	host := u.Hostname()
+	if net.ParseIP(host) != nil || host == "" {
+		return ""
+	}
+	labels := strings.Split(host, ".")
+	site := host
+	if len(labels) > 2 {
+		site = strings.Join(labels[len(labels)-2:], ".")
+	}
+	h := "forgeproof-sibling." + site
+	if p := u.Port(); p != "" {
+		h = net.JoinHostPort(h, p)
+	}
+	return u.Scheme + "://" + h
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func merge(a, b url.Values) url.Values {
+	out := cloneValues(a)
+	for k, vs := range b {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
