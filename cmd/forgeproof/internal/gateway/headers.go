@@ -78,8 +78,9 @@ func (c *compiledHeaders) apply(h http.Header) {
 		h["X-Content-Type-Options"] = nosniffValue
 		return
 	}
+	framed := framingPolicy(h)
 	if policies := h.Values("Content-Security-Policy"); len(policies) == 0 {
-		if h.Get("X-Frame-Options") == "" {
+		if !framed {
 			h["Content-Security-Policy"] = c.cspValue
 		} else {
 			// The backend chose its framing rule with X-Frame-Options;
@@ -88,7 +89,7 @@ func (c *compiledHeaders) apply(h http.Header) {
 				h.Set("Content-Security-Policy", p)
 			}
 		}
-	} else if h.Get("X-Frame-Options") == "" && !anyHasDirective(policies, "frame-ancestors") {
+	} else if !framed && !anyHasDirective(policies, "frame-ancestors") {
 		// A second policy is enforced in addition to the backend's:
 		// browsers apply every Content-Security-Policy header.
 		h.Add("Content-Security-Policy", c.frameAncestors)
@@ -99,6 +100,27 @@ func (c *compiledHeaders) apply(h http.Header) {
 	if h.Get("X-Content-Type-Options") == "" {
 		h["X-Content-Type-Options"] = nosniffValue
 	}
+}
+
+// framingPolicy reports whether the backend's X-Frame-Options is a
+// framing rule that browsers enforce: DENY or SAMEORIGIN, in any case,
+// possibly repeated. Anything else (ALLOW-FROM, which current browsers
+// ignore, a typo, an empty value) is no rule at all, and must not take
+// the place of the gateway's frame-ancestors directive.
+func framingPolicy(h http.Header) bool {
+	vs := h["X-Frame-Options"]
+	if len(vs) == 0 {
+		return false
+	}
+	for _, v := range vs {
+		for part := range strings.SplitSeq(v, ",") {
+			p := strings.TrimSpace(part)
+			if !strings.EqualFold(p, "DENY") && !strings.EqualFold(p, "SAMEORIGIN") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func anyHasDirective(policies []string, name string) bool {

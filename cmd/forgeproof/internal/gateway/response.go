@@ -75,8 +75,36 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			h[k] = vs
 		}
 	}
+	if pageToken != "" || len(rec.h["Set-Cookie"]) > 0 {
+		noStoreAnywhere(h)
+	}
 	rt.headers.apply(h)
 	return nil
+}
+
+// cdnCacheHeaders are the cache directives aimed at shared caches only
+// (RFC 9213 targeted fields and their vendor forms), which CDNs obey in
+// place of Cache-Control.
+var cdnCacheHeaders = [...]string{
+	"Cdn-Cache-Control",
+	"Surrogate-Control",
+	"Cloudflare-Cdn-Cache-Control",
+	"Vercel-Cdn-Cache-Control",
+	"Edge-Control",
+}
+
+// noStoreAnywhere marks a response that carries a token or sets the token
+// cookie as uncacheable by every cache: a backend's CDN-Cache-Control or
+// Surrogate-Control would otherwise let a CDN that obeys it keep the
+// response (token, Set-Cookie and all) and serve it to other users.
+func noStoreAnywhere(h http.Header) {
+	for _, k := range cdnCacheHeaders {
+		delete(h, k)
+	}
+	h["Cache-Control"] = noStoreValue
+	h["Cdn-Cache-Control"] = noStoreValue
+	h["Surrogate-Control"] = noStoreValue
+	delete(h, "Expires")
 }
 
 // bodyAllowed reports whether a response with the given status carries a
@@ -181,9 +209,10 @@ func addVary(h http.Header, v string) {
 // Shared header values, with len == cap: assigning them costs no
 // allocation, and a later Add copies them instead of writing into them.
 var (
-	varyOrigin = []string{"Origin"}
-	gzipValue  = []string{"gzip"}
-	trueValue  = []string{"true"}
+	varyOrigin   = []string{"Origin"}
+	gzipValue    = []string{"gzip"}
+	trueValue    = []string{"true"}
+	noStoreValue = []string{"no-store"}
 )
 
 // sessionChange reports whether the response sets the session cookie to a
