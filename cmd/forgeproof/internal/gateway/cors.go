@@ -169,6 +169,22 @@ func (c *compiledCORS) apply(h http.Header, origin string) {
 	}
 }
 
+// preflightPolicy returns the CORS policy that answers r if r is a CORS
+// preflight (OPTIONS with Access-Control-Request-Method), or nil. A
+// preflight asks about the request that will follow, so it is matched
+// under the method it names, not under OPTIONS: a policy on "PUT /api/x"
+// must answer the preflight for PUT /api/x.
+func (g *Gateway) preflightPolicy(r *http.Request) *compiledCORS {
+	if r.Method != http.MethodOptions {
+		return nil
+	}
+	m := r.Header.Get("Access-Control-Request-Method")
+	if m == "" || !isToken(m) {
+		return nil
+	}
+	return g.match(m, r.URL.Path).cors
+}
+
 // preflight answers a CORS preflight request: 204 with the policy's
 // headers when the origin, method and headers are allowed, 403 otherwise.
 // The backend never sees it.

@@ -375,7 +375,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = ex.body
 		}
 	}
-	if c := ex.route.cors; c != nil && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if c := g.preflightPolicy(r); c != nil {
 		if origin := r.Header.Get("Origin"); origin != "" {
 			g.preflight(w, r, c, origin)
 			return

@@ -101,3 +101,38 @@ func TestInvalidFrameOptionsKeepsFrameAncestors(t *testing.T) {
 		}
 	}
 }
+
+// A CORS policy on a method-specific route answers the preflight of that
+// method on its path: the preflight is an OPTIONS request, but it asks
+// about the request that follows, so it is matched under the method named
+// in Access-Control-Request-Method.
+func TestPreflightMatchedUnderRequestedMethod(t *testing.T) {
+	e := start(t, gateway.Options{
+		Routes: []gateway.Route{
+			{Pattern: "PUT /api/items", CORS: &gateway.CORS{
+				AllowOrigins: []string{"https://app.example"},
+				AllowMethods: []string{"PUT"},
+			}},
+		},
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", "1")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}))
+	preflight := func(method string) *http.Response {
+		r := e.req("OPTIONS", "/api/items", "", nil)
+		r.Header.Set("Origin", "https://app.example")
+		r.Header.Set("Access-Control-Request-Method", method)
+		resp, _ := e.do(r)
+		return resp
+	}
+	resp := preflight("PUT")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		resp.Header.Get("Access-Control-Allow-Methods") != "PUT" {
+		t.Errorf("preflight for PUT: %d, Allow-Origin %q, Allow-Methods %q; want 204 from the route's policy",
+			resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Allow-Methods"))
+	}
+	// A preflight for a method whose route has no policy is the backend's.
+	if resp := preflight("DELETE"); resp.Header.Get("X-Backend") != "1" {
+		t.Errorf("preflight for DELETE (no policy) answered by the gateway: %d", resp.StatusCode)
+	}
+}
