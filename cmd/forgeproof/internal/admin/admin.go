@@ -10,12 +10,22 @@
 //   - GET /metrics serves the Prometheus registry the Admin was given.
 //
 // More handlers (a dashboard) are mounted with [Admin.Handle].
+//
+// The listener answers only requests whose Host is a loopback name
+// (localhost), an IP address, or a name given to [Admin.SetHosts]; any
+// other Host is refused with 421 Misdirected Request. A web page that an
+// operator opens cannot then reach the admin endpoints by DNS rebinding
+// (pointing a name of its own at 127.0.0.1): the browser sends that name
+// as the Host. An IP address is safe to accept, since no page but one
+// served from that very address makes the browser send it.
 package admin
 
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,7 +58,8 @@ type Admin struct {
 	mux      *http.ServeMux
 	draining atomic.Bool
 	checks   atomic.Pointer[[]Check]
-	mu       sync.Mutex // serializes Handle
+	hosts    atomic.Pointer[map[string]bool] // lower case, without port
+	mu       sync.Mutex                      // serializes Handle
 }
 
 // New returns an Admin serving /livez, /readyz and, if g is not nil,
@@ -56,6 +67,7 @@ type Admin struct {
 func New(g prometheus.Gatherer) *Admin {
 	a := &Admin{mux: http.NewServeMux()}
 	a.checks.Store(&[]Check{})
+	a.hosts.Store(&map[string]bool{})
 	a.mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -133,7 +145,46 @@ func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ServeHTTP serves the admin endpoints.
+// SetHosts replaces the host names, besides localhost and IP addresses,
+// that requests may name in their Host header (without port, compared
+// without regard to case), such as the name a Prometheus server scrapes
+// the admin listener by. It is safe to call while serving, as a
+// configuration reload does.
+func (a *Admin) SetHosts(names ...string) {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[strings.ToLower(strings.TrimSuffix(n, "."))] = true
+	}
+	a.hosts.Store(&m)
+}
+
+// allowedHost reports whether a request with this Host header may be
+// served: localhost, an IP address, or a name given to SetHosts.
+func (a *Admin) allowedHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || (*a.hosts.Load())[host] {
+		return true
+	}
+	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return err == nil
+}
+
+// ServeHTTP serves the admin endpoints to requests whose Host is allowed
+// (see the package documentation), and answers others with 421.
 func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.allowedHost(r.Host) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		fmt.Fprintln(w, "forgeproof admin: this Host is not an admin name; reach the admin listener by localhost or an IP address, or list its name in admin.hosts")
+		return
+	}
 	a.mux.ServeHTTP(w, r)
 }

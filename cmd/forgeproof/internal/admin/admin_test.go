@@ -19,7 +19,9 @@ import (
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	r := httptest.NewRequest("GET", path, nil)
+	r.Host = "localhost:9090"
+	h.ServeHTTP(rec, r)
 	return rec.Code, rec.Body.String()
 }
 
@@ -92,6 +94,46 @@ func TestReadyzRedis(t *testing.T) {
 		step.action()
 		if code, body := get(t, a, "/readyz"); code != step.want {
 			t.Fatalf("%s: /readyz = %d, want %d\n%s", step.name, code, step.want, body)
+		}
+	}
+}
+
+// The admin listener answers only requests that name it by a loopback
+// name, an IP address or a configured name: a page that rebinds a name of
+// its own to 127.0.0.1 is refused.
+func TestHostAllowlist(t *testing.T) {
+	a := admin.New(prometheus.NewRegistry())
+	a.SetHosts("admin.internal", "Metrics.Example.")
+	tests := []struct {
+		host string
+		want int
+	}{
+		{"localhost", 200},
+		{"LOCALHOST:9090", 200},
+		{"127.0.0.1:9090", 200},
+		{"127.0.0.1", 200},
+		{"[::1]:9090", 200},
+		{"10.0.0.5:9090", 200},
+		{"admin.internal:9090", 200},
+		{"metrics.example", 200},
+		{"attacker.example:9090", 421},
+		{"rebind.attacker.example", 421},
+		{"localhost.attacker.example", 421},
+		{"127.0.0.1.nip.io:9090", 421},
+		{"", 421},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/metrics", "/livez", "/readyz"} {
+			r := httptest.NewRequest("GET", path, nil)
+			r.Host = tt.host
+			rec := httptest.NewRecorder()
+			a.ServeHTTP(rec, r)
+			if rec.Code != tt.want {
+				t.Errorf("GET %s with Host %q = %d, want %d", path, tt.host, rec.Code, tt.want)
+			}
+			if tt.want == 421 && !strings.Contains(rec.Body.String(), "admin.hosts") {
+				t.Errorf("refusal does not say what to do: %q", rec.Body.String())
+			}
 		}
 	}
 }

@@ -143,6 +143,9 @@ type TLS struct {
 type Admin struct {
 	// Addr is the host:port of the admin listener.
 	Addr string `yaml:"addr"`
+	// Hosts are the host names, besides localhost and IP addresses, that
+	// requests to the admin listener may name in their Host header.
+	Hosts []string `yaml:"hosts"`
 }
 
 // Log configures logging.

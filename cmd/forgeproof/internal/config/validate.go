@@ -27,6 +27,11 @@ func (c *Config) Validate() error {
 	if c.Addr == c.Admin.Addr && !strings.HasSuffix(c.Addr, ":0") {
 		v.errorf("admin.addr", "the admin listener needs an address of its own, not %s", c.Addr)
 	}
+	for i, h := range c.Admin.Hosts {
+		if h == "" || strings.ContainsAny(h, "/@:[]* ") {
+			v.errorf(fmt.Sprintf("admin.hosts[%d]", i), "%q is not a host name; write the name alone, without port, such as admin.internal", h)
+		}
+	}
 	v.tls()
 	v.enums(reflect.ValueOf(c).Elem(), "")
 	if !strings.HasPrefix(c.ReservedPrefix, "/") || !strings.HasSuffix(c.ReservedPrefix, "/") || c.ReservedPrefix == "/" {

@@ -140,6 +140,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer stopMonitor()
 	adm.SetChecks(s.checks(cfg)...)
+	adm.SetHosts(adminHosts(cfg)...)
 	if opts.Admin != nil {
 		opts.Admin(adm)
 	}
@@ -411,6 +412,7 @@ func (s *server) reload(load func() (*config.Config, error), adm *admin.Admin) e
 				s.warn(cfg)
 				s.level.Set(logLevel(cfg.Log.Level))
 				adm.SetChecks(s.checks(cfg)...)
+				adm.SetHosts(adminHosts(cfg)...)
 				if fixed := restartOnly(old, cfg); len(fixed) > 0 {
 					s.log.Warn("some changed settings apply only after a restart", "keys", fixed)
 				}
@@ -506,4 +508,14 @@ func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// adminHosts returns the host names the admin listener answers besides
+// localhost and IP addresses: admin.hosts and the host of admin.addr.
+func adminHosts(cfg *config.Config) []string {
+	hosts := slices.Clone(cfg.Admin.Hosts)
+	if h, _, err := net.SplitHostPort(cfg.Admin.Addr); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	return hosts
 }
