@@ -32,7 +32,11 @@
 // Origins are attacker-chosen, so at most MaxOrigins of them are tracked.
 // When the table is full, a new origin replaces the tracked origin with the
 // fewest rejections in the window among a few sampled at random (origins
-// under an active alert are never replaced). A heavy hitter is therefore
+// under an active alert are never replaced). The origins not under alert
+// are kept in a dense list apart, so that choosing the one to replace costs
+// the same few steps however full the table and however many of its
+// origins are alerting; when all are, a new origin is not tracked, at the
+// cost of one check. A heavy hitter is therefore
 // rarely evicted, and an attack spread over millions of origins, which no
 // single-origin rule can see, still trips "rejection-burst". Origin strings
 // longer than 256 bytes are truncated.
@@ -43,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -176,6 +181,8 @@ type originStat struct {
 	hour   [6]uint32
 	hourAt [6]int64 // 10-minute period of each hour entry
 	alert  *active
+	key    string
+	calm   int // index in Monitor.calm; -1 while under alert
 }
 
 // active is an alert that has been raised and not yet cleared.
@@ -194,6 +201,7 @@ type Monitor struct {
 	slots    []slot
 	origins  map[string]*originStat
 	alerting map[string]*originStat // origins under an active alert
+	calm     []*originStat          // origins not under alert, the candidates for eviction
 
 	reasonBase   []float64
 	reasonActive []*active
@@ -375,9 +383,10 @@ func (m *Monitor) observeOrigin(e forgeproof.Event, now time.Time, raised []Aler
 		if len(m.origins) >= m.o.MaxOrigins && !m.evict() {
 			return raised // every tracked origin is under alert
 		}
-		st = &originStat{win: make([]uint32, m.o.Window), stamp: make([]int64, m.o.Window)}
 		key = strings.Clone(key)
+		st = &originStat{win: make([]uint32, m.o.Window), stamp: make([]int64, m.o.Window), key: key}
 		m.origins[key] = st
+		m.calmAdd(st)
 	}
 	i := int(m.cur % int64(m.o.Window))
 	if st.stamp[i] != m.cur {
@@ -394,31 +403,47 @@ func (m *Monitor) observeOrigin(e forgeproof.Event, now time.Time, raised []Aler
 		if c := m.originCount(st); c >= m.o.OriginThreshold {
 			st.alert = m.raise(&raised, Alert{Rule: RuleOriginRejections, Origin: key, Count: c}, m.o.OriginThreshold, now)
 			m.alerting[key] = st
+			m.calmRemove(st)
 		}
 	}
 	return raised
 }
 
 // evict drops the tracked origin with the fewest rejections among a few
-// sampled at random, skipping origins under alert. m.mu is held.
+// sampled at random from those not under alert, and reports whether there
+// was one. It takes at most evictSamples steps. m.mu is held.
 func (m *Monitor) evict() bool {
-	victim, least, seen := "", -1, 0
-	for k, st := range m.origins { // map iteration starts at a random entry
-		if st.alert != nil {
-			continue
-		}
-		if c := m.originCount(st); least < 0 || c < least {
-			victim, least = k, c
-		}
-		if seen++; seen == evictSamples {
-			break
-		}
-	}
-	if least < 0 {
+	if len(m.calm) == 0 {
 		return false
 	}
-	delete(m.origins, victim)
+	var victim *originStat
+	least := -1
+	for range min(evictSamples, len(m.calm)) {
+		st := m.calm[rand.IntN(len(m.calm))]
+		if c := m.originCount(st); least < 0 || c < least {
+			victim, least = st, c
+		}
+	}
+	m.calmRemove(victim)
+	delete(m.origins, victim.key)
 	return true
+}
+
+// calmAdd adds st to the origins that may be evicted. m.mu is held.
+func (m *Monitor) calmAdd(st *originStat) {
+	st.calm = len(m.calm)
+	m.calm = append(m.calm, st)
+}
+
+// calmRemove takes st out of the origins that may be evicted, in constant
+// time: the last of them takes its place. m.mu is held.
+func (m *Monitor) calmRemove(st *originStat) {
+	i, last := st.calm, len(m.calm)-1
+	m.calm[i] = m.calm[last]
+	m.calm[i].calm = i
+	m.calm[last] = nil
+	m.calm = m.calm[:last]
+	st.calm = -1
 }
 
 // originCount returns the origin's rejections in the window. m.mu is held.
@@ -570,6 +595,7 @@ func (m *Monitor) roll(n int64, now time.Time, raised []Alert) []Alert {
 			m.resolve(&raised, st.alert, c, now)
 			st.alert = nil
 			delete(m.alerting, key)
+			m.calmAdd(st)
 		}
 	}
 	return raised
