@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	"github.com/forgeproof/forgeproof"
@@ -71,7 +72,13 @@ func New(client redis.UniversalClient, opts Options) *Store {
 func Open(url string, opts Options) (*Store, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: %w (want a URL such as redis://127.0.0.1:6379/0)", err)
+		// A url.Error repeats the URL, password included: keep only what
+		// is wrong with it.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (want a URL such as redis://127.0.0.1:6379/0)", err)
 	}
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 500 * time.Millisecond

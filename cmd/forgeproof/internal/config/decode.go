@@ -301,7 +301,9 @@ func (d *decoder) decodeSecret(n ast.Node, s *Secret, path string) {
 	}
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
-		d.errorf(d.position(n), path, "expected a string, {env: NAME} or {file: PATH}, found %s", describe(n))
+		// Name only the kind of value: a secret written as a number or a
+		// boolean is still a secret.
+		d.errorf(d.position(n), path, "expected a string, {env: NAME} or {file: PATH}, found %s", describeKind(n))
 		return
 	}
 	var ref Secret
@@ -392,6 +394,20 @@ func describe(n ast.Node) string {
 		return "nothing"
 	}
 	return strings.ToLower(n.Type().String())
+}
+
+// describeKind describes a YAML value by its kind alone, never its text,
+// for values that may be secrets.
+func describeKind(n ast.Node) string {
+	switch n.(type) {
+	case *ast.BoolNode:
+		return "a boolean"
+	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		return "a number"
+	case *ast.StringNode, *ast.LiteralNode:
+		return "a string"
+	}
+	return describe(n)
 }
 
 func join(path, key string) string {

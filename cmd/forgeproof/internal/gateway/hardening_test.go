@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -134,5 +136,29 @@ func TestPreflightMatchedUnderRequestedMethod(t *testing.T) {
 	// A preflight for a method whose route has no policy is the backend's.
 	if resp := preflight("DELETE"); resp.Header.Get("X-Backend") != "1" {
 		t.Errorf("preflight for DELETE (no policy) answered by the gateway: %d", resp.StatusCode)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// An upstream failure is logged without the URL's query and path, which
+// may hold a secret (a password-reset code, an API key).
+func TestUpstreamErrorLogRedacted(t *testing.T) {
+	e := start(t, gateway.Options{Upstreams: []gateway.Upstream{{
+		Name: "flaky",
+		URL:  mustURL(t, "http://backend.invalid"),
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return nil, &url.Error{Op: "Get", URL: r.URL.String(), Err: errors.New("connection reset")}
+		}),
+	}}}, nil)
+	resp, _ := e.do(e.req("GET", "/reset?code=ResetSecret42", "", nil))
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", resp.StatusCode)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "upstream failed") || strings.Contains(logs, "ResetSecret42") {
+		t.Errorf("upstream failure log holds the query's secret (or is missing): %s", logs)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 )
 
 // An upstream is a compiled [Upstream] with its reverse proxy.
@@ -232,12 +234,12 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, name string
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		g.log.Warn("upstream timed out", "upstream", name, "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		g.log.Warn("upstream timed out", "upstream", name, "method", r.Method, "path", r.URL.Path, "error", redact.Error(err))
 		g.fail(w, http.StatusGatewayTimeout, "upstream-timeout", "Gateway Timeout",
 			"the upstream "+name+" did not answer in time; retry later, or raise the upstream's timeouts")
 		return
 	}
-	g.log.Error("upstream failed", "upstream", name, "method", r.Method, "path", r.URL.Path, "error", err.Error())
+	g.log.Error("upstream failed", "upstream", name, "method", r.Method, "path", r.URL.Path, "error", redact.Error(err))
 	g.fail(w, http.StatusBadGateway, "upstream-unavailable", "Bad Gateway",
 		"the upstream "+name+" could not be reached or gave an invalid answer; check that it is running")
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 )
 
 // deliver sends queued alerts to the webhook until ctx is done.
@@ -41,7 +43,10 @@ func (m *Monitor) send(ctx context.Context, a Alert) {
 		if !retry || attempt == m.o.MaxAttempts {
 			m.delivered("failed")
 			m.o.Logger.Error("forgeproof alert webhook delivery failed",
-				slog.String("alert_id", a.ID), slog.Int("attempts", attempt), slog.String("error", err.Error()))
+				slog.String("alert_id", a.ID), slog.Int("attempts", attempt), slog.String("webhook", redact.URL(m.o.WebhookURL)),
+				// The client's error names the URL, whose path or query
+				// holds the webhook's credential (Slack, Teams).
+				slog.String("error", redact.Error(err, m.o.WebhookURL)))
 			return
 		}
 		t := time.NewTimer(wait)
