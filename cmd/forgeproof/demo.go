@@ -47,6 +47,12 @@ upstreams:
 # Step-up: the bank checks the password again at /api/reauth, then the
 # gateway mints a single-use proof bound to the session and the operation.
 reauth_verify: /api/reauth
+# The bank confirms a right password with 204 and X-Reauth-Verified: true;
+# no other answer mints a proof.
+reauth_success:
+  status: 204
+  header: X-Reauth-Verified
+  value: "true"
 routes:
   # The transfer API takes JSON only: no cross-site HTML form can send it.
   - pattern: POST /api/transfer

@@ -542,6 +542,10 @@ type reauthRequest struct {
 	Path     string `json:"path"`
 }
 
+// ReauthVerifiedHeader is the response header, with the value "true",
+// by which POST /api/reauth says that the password was right.
+const ReauthVerifiedHeader = "X-Reauth-Verified"
+
 // reauth serves POST /api/reauth: the signed-in user confirms their
 // password for one operation (method and path, such as POST
 // /api/transfer/large). With a Protection, the answer carries a proof
@@ -583,6 +587,9 @@ func (b *Bank) reauth(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.record(Event{Kind: "reauth", User: name, Method: r.Method, Path: r.URL.Path, Via: ViaJSON, Detail: req.Method + " " + req.Path})
 	b.mu.Unlock()
+	// The explicit signal that a gateway's reauth_success names: only a
+	// right password sets it.
+	w.Header().Set(ReauthVerifiedHeader, "true")
 	if proof == "" {
 		w.WriteHeader(http.StatusNoContent)
 		return

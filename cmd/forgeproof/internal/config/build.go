@@ -61,6 +61,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 		CORS:           cors(c.CORS),
 		InjectHTML:     c.InjectHTML,
 		ReauthVerify:   c.ReauthVerify,
+		ReauthSuccess:  gateway.ReauthSuccess{Status: c.ReauthSuccess.Status, Header: c.ReauthSuccess.Header, Value: c.ReauthSuccess.Value},
 
 		TokenResponseHeader: c.TokenResponseHeader,
 	}

@@ -116,6 +116,9 @@ type Config struct {
 	// ReauthVerify is the upstream path that checks a user's credential
 	// for step-up; the gateway then mints the proof.
 	ReauthVerify string `yaml:"reauth_verify"`
+	// ReauthSuccess is the answer of ReauthVerify that confirms the
+	// credential; required with it.
+	ReauthSuccess ReauthSuccess `yaml:"reauth_success"`
 	// Monitor configures the anomaly detector.
 	Monitor Monitor `yaml:"monitor"`
 
@@ -137,6 +140,17 @@ type TLS struct {
 	Key string `yaml:"key"`
 	// SelfSigned serves a throwaway self-signed certificate for localhost.
 	SelfSigned bool `yaml:"self_signed"`
+}
+
+// ReauthSuccess is the explicit answer by which the reauth_verify
+// endpoint confirms a credential.
+type ReauthSuccess struct {
+	// Status is the status code of a confirmation.
+	Status int `yaml:"status"`
+	// Header is the response header set only on a confirmation.
+	Header string `yaml:"header"`
+	// Value is the exact value of Header on a confirmation.
+	Value string `yaml:"value"`
 }
 
 // Admin configures the admin listener.
@@ -300,6 +314,7 @@ type CORS struct {
 func (c *Config) SetDefaults() {
 	setDefault(&c.Addr, DefaultAddr)
 	setDefault(&c.Admin.Addr, DefaultAdminAddr)
+	setDefault(&c.ReauthSuccess.Status, 200)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ReservedPrefix, DefaultReservedPrefix)

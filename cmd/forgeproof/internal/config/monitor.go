@@ -49,6 +49,17 @@ func (v *validator) monitor() {
 	if p := v.c.ReauthVerify; p != "" && (!strings.HasPrefix(p, "/") || strings.HasPrefix(p, v.c.ReservedPrefix)) {
 		v.errorf("reauth_verify", "must be an absolute path on the upstream, such as /api/reauth, outside %s", v.c.ReservedPrefix)
 	}
+	if ok := v.c.ReauthSuccess; v.c.ReauthVerify != "" {
+		if ok.Status != 0 && (ok.Status < 200 || ok.Status > 299) {
+			v.errorf("reauth_success.status", "%d is not a 2xx status; use the status of a confirmation, such as 200 or 204", ok.Status)
+		}
+		switch {
+		case ok.Header == "" || ok.Value == "":
+			v.errorf("reauth_verify", "needs reauth_success with header and value: the response header, such as X-Reauth-Verified: true, that reauth_verify sets only when the credential is right (any other answer, even a 2xx, then mints no proof)")
+		case !isToken(ok.Header):
+			v.errorf("reauth_success.header", "%q is not a valid header name", ok.Header)
+		}
+	}
 	m := &v.c.Monitor
 	if w := m.Window; w < MonitorBucket || w > maxMonitorWindow || w%MonitorBucket != 0 {
 		v.errorf("monitor.window", "%v is not a whole number of %v buckets from %v up to an hour; use a value such as 1m",

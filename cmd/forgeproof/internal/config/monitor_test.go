@@ -16,9 +16,12 @@ func TestMonitorAndStepUpKeys(t *testing.T) {
 		name, yaml string
 		want       []string // "path: message fragment", in order
 	}{
-		{"good", base + "reauth_verify: /api/reauth\nmonitor: {webhook_url: https://hooks.example/forgeproof}\n", nil},
-		{"relative verify path", base + "reauth_verify: api/reauth\n", []string{"reauth_verify: must be an absolute path"}},
-		{"verify path under the reserved prefix", base + "reauth_verify: /.forgeproof/x\n", []string{"reauth_verify: must be an absolute path"}},
+		{"good", base + "reauth_verify: /api/reauth\nreauth_success: {header: X-Reauth-Verified, value: \"true\"}\nmonitor: {webhook_url: https://hooks.example/forgeproof}\n", nil},
+		{"verify without a success signal", base + "reauth_verify: /api/reauth\n", []string{"reauth_verify: needs reauth_success with header and value"}},
+		{"success status not 2xx", base + "reauth_verify: /api/reauth\nreauth_success: {status: 302, header: X-Ok, value: \"1\"}\n", []string{"reauth_success.status: 302 is not a 2xx status"}},
+		{"success header not a name", base + "reauth_verify: /api/reauth\nreauth_success: {header: \"X Ok\", value: \"1\"}\n", []string{"reauth_success.header: \"X Ok\" is not a valid header name"}},
+		{"relative verify path", base + "reauth_verify: api/reauth\nreauth_success: {header: X-Ok, value: \"1\"}\n", []string{"reauth_verify: must be an absolute path"}},
+		{"verify path under the reserved prefix", base + "reauth_verify: /.forgeproof/x\nreauth_success: {header: X-Ok, value: \"1\"}\n", []string{"reauth_verify: must be an absolute path"}},
 		{"webhook not http", base + "monitor: {webhook_url: ftp://hooks.example/x?token=s3cret}\n", []string{"monitor.webhook_url: must be an http:// or https:// URL"}},
 		{"webhook from a missing variable", base + "monitor: {webhook_url: {env: FORGEPROOF_TEST_UNSET_WEBHOOK}}\n", []string{"monitor.webhook_url: "}},
 		{"unknown monitor key", base + "monitor: {webhook: https://x.example}\n", []string{"monitor: did you mean \"webhook_url\""}},

@@ -64,6 +64,13 @@ type Options struct {
 	// library's GrantReauth).
 	ReauthVerify string
 
+	// ReauthSuccess is the answer of ReauthVerify that confirms the
+	// credential. It is required with ReauthVerify: any other answer,
+	// even a 2xx, mints no proof, so that a page of the upstream that
+	// answers 200 to anything (reached through a method override, or a
+	// path that now serves another handler) cannot confirm an operation.
+	ReauthSuccess ReauthSuccess
+
 	// MaxBodyBytes bounds the size of a request body. A request that
 	// declares a larger Content-Length is answered with 413 before the
 	// backend sees it; a streamed body that grows past the bound is cut and
@@ -124,6 +131,23 @@ type Options struct {
 	// rewritten). It never receives a token, cookie or session value. If
 	// nil, slog.Default() is used.
 	Logger *slog.Logger
+}
+
+// ReauthSuccess is the explicit signal by which the upstream's
+// confirmation endpoint says that the user's credential is right: a
+// status code and a response header with an exact value, which the
+// endpoint sets only then.
+type ReauthSuccess struct {
+	// Status is the status code of a confirmation. If zero, it is 200.
+	Status int
+
+	// Header is the response header that the endpoint sets only when the
+	// credential is right, such as "X-Reauth-Verified". Required.
+	Header string
+
+	// Value is the exact value of Header on a confirmation, such as
+	// "true". Required.
+	Value string
 }
 
 // Token issue kinds, the values passed to [Options.OnTokenIssued].
