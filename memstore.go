@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/list"
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,34 +18,57 @@ const defaultStoreEntries = 1 << 16
 // holds a bounded number of them: when it is full, expired values go first,
 // then the oldest. A MemoryStore is safe for concurrent use.
 //
+// Values under [AnonymousKeyPrefix], which any visitor without a session
+// can have created at will, are held in a partition of their own with a
+// bound of its own, a quarter of the store's: a flood of anonymous token
+// requests evicts only other anonymous values, never a session's
+// synchronizer token, one-time tokens or re-authentication proofs.
+//
 // Its values do not survive a restart and are not shared between
 // instances; deployments with several instances need a shared store.
 type MemoryStore struct {
-	max int
+	max [2]int           // by partition
 	now func() time.Time // time.Now, but tests set it
 
 	mu    sync.Mutex
 	items map[string]*list.Element // of *memEntry
-	order list.List                // of *memEntry, least recently put first
+	order [2]list.List             // by partition, of *memEntry, least recently put first
 }
+
+// Partitions of a MemoryStore.
+const (
+	partSession   = 0 // every key not under AnonymousKeyPrefix
+	partAnonymous = 1
+)
 
 type memEntry struct {
 	key     string
 	value   []byte
 	expires time.Time // zero: never
+	part    int
 }
 
-// NewMemoryStore returns a store holding at most maxEntries values. If
-// maxEntries is zero or negative, the bound is 65536.
+// NewMemoryStore returns a store holding at most maxEntries values, and
+// besides them at most maxEntries/4 (at least one) values under
+// [AnonymousKeyPrefix]. If maxEntries is zero or negative, the bound is
+// 65536.
 func NewMemoryStore(maxEntries int) *MemoryStore {
 	if maxEntries <= 0 {
 		maxEntries = defaultStoreEntries
 	}
 	return &MemoryStore{
-		max:   maxEntries,
+		max:   [2]int{maxEntries, max(1, maxEntries/4)},
 		now:   time.Now,
 		items: make(map[string]*list.Element),
 	}
+}
+
+// partition returns the partition that holds key.
+func partition(key string) int {
+	if strings.HasPrefix(key, AnonymousKeyPrefix) {
+		return partAnonymous
+	}
+	return partSession
 }
 
 // Get returns a copy of the value stored under key, or [ErrNotFound].
@@ -59,21 +83,19 @@ func (s *MemoryStore) Put(ctx context.Context, key string, value []byte, ttl tim
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	e := &memEntry{key: key, value: bytes.Clone(value)}
+	e := &memEntry{key: key, value: bytes.Clone(value), part: partition(key)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	if ttl > 0 {
 		e.expires = now.Add(ttl)
 	}
-	if el, ok := s.items[key]; ok {
-		s.order.Remove(el)
-		delete(s.items, key)
+	s.remove(key)
+	order := &s.order[e.part]
+	for order.Len() >= s.max[e.part] {
+		s.evict(order, now)
 	}
-	for len(s.items) >= s.max {
-		s.evict(now)
-	}
-	s.items[key] = s.order.PushBack(e)
+	s.items[key] = order.PushBack(e)
 	return nil
 }
 
@@ -140,7 +162,7 @@ func (s *MemoryStore) live(key string) *memEntry {
 // remove deletes key. s.mu must be held.
 func (s *MemoryStore) remove(key string) {
 	if el, ok := s.items[key]; ok {
-		s.order.Remove(el)
+		s.order[el.Value.(*memEntry).part].Remove(el)
 		delete(s.items, key)
 	}
 }
@@ -149,12 +171,12 @@ func (s *MemoryStore) remove(key string) {
 // ones before it evicts the oldest.
 const evictScan = 16
 
-// evict makes room for at least one entry: it removes the expired entries
-// among the oldest few, and the oldest entry if none of them had expired.
-// s.mu must be held.
-func (s *MemoryStore) evict(now time.Time) {
+// evict makes room for at least one entry in the partition whose entries
+// order holds: it removes the expired entries among its oldest few, and
+// its oldest entry if none of them had expired. s.mu must be held.
+func (s *MemoryStore) evict(order *list.List, now time.Time) {
 	n := len(s.items)
-	el := s.order.Front()
+	el := order.Front()
 	for i := 0; el != nil && i < evictScan; i++ {
 		next := el.Next()
 		if e := el.Value.(*memEntry); !e.expires.IsZero() && !now.Before(e.expires) {
@@ -163,6 +185,6 @@ func (s *MemoryStore) evict(now time.Time) {
 		el = next
 	}
 	if len(s.items) == n {
-		s.remove(s.order.Front().Value.(*memEntry).key)
+		s.remove(order.Front().Value.(*memEntry).key)
 	}
 }

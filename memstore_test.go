@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,7 +136,7 @@ func TestMemoryStoreBound(t *testing.T) {
 			}
 		})
 	}
-	if got := NewMemoryStore(0).max; got != defaultStoreEntries {
+	if got := NewMemoryStore(0).max[partSession]; got != defaultStoreEntries {
 		t.Errorf("NewMemoryStore(0) bound %d, want %d", got, defaultStoreEntries)
 	}
 }
@@ -175,5 +176,46 @@ func TestMemoryStoreConcurrentTake(t *testing.T) {
 		if n := wins[k].Load(); n != 1 {
 			t.Errorf("key %d taken %d times, want exactly once", k, n)
 		}
+	}
+}
+
+// Values under AnonymousKeyPrefix have a partition and a bound of their
+// own: filling it evicts only anonymous values.
+func TestMemoryStorePartitions(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newClockedStore(8) // 8 session values, 2 anonymous
+	for i := range 8 {
+		s.Put(ctx, fmt.Sprint("forgeproof:once:", i), nil, time.Hour)
+	}
+	for i := range 1000 {
+		s.Put(ctx, fmt.Sprint(AnonymousKeyPrefix, "once:", i), nil, time.Hour)
+	}
+	if s.Len() != 10 {
+		t.Errorf("Len = %d, want 8 session and 2 anonymous values", s.Len())
+	}
+	for i := range 8 {
+		if _, err := s.Get(ctx, fmt.Sprint("forgeproof:once:", i)); err != nil {
+			t.Errorf("session value %d evicted by anonymous ones: %v", i, err)
+		}
+	}
+	for _, i := range []int{998, 999} {
+		if _, err := s.Get(ctx, fmt.Sprint(AnonymousKeyPrefix, "once:", i)); err != nil {
+			t.Errorf("newest anonymous value %d: %v", i, err)
+		}
+	}
+	// Session values evict session values only.
+	s.Put(ctx, "forgeproof:reauth:new", nil, time.Hour)
+	if _, err := s.Get(ctx, "forgeproof:once:0"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("oldest session value kept past the session bound")
+	}
+	if _, err := s.Get(ctx, AnonymousKeyPrefix+"once:999"); err != nil {
+		t.Errorf("a session value evicted an anonymous one: %v", err)
+	}
+	// Keys of sessions and of visitors before login land apart.
+	if k := onceKey("alice", []byte{1}); strings.HasPrefix(k, AnonymousKeyPrefix) {
+		t.Errorf("onceKey of a session = %q, in the anonymous partition", k)
+	}
+	if k := onceKey(preSessionID(&signedToken{}), []byte{1}); !strings.HasPrefix(k, AnonymousKeyPrefix) {
+		t.Errorf("onceKey before login = %q, not in the anonymous partition", k)
 	}
 }

@@ -392,7 +392,7 @@ func (p *Protection) verifyOneTime(r *http.Request, s string) Reason {
 	if reason := p.tok.check(&tok, binding); reason != ReasonNone {
 		return reason
 	}
-	_, err := p.tok.store.Take(r.Context(), onceKey(tok.nonce()))
+	_, err := p.tok.store.Take(r.Context(), onceKey(binding, tok.nonce()))
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ReasonTokenReused
@@ -626,7 +626,7 @@ func (p *Protection) OneTimeToken(w http.ResponseWriter, r *http.Request) (strin
 		binding = preSessionID(&cookie)
 	}
 	tok := p.tok.mint(versionOneTime, binding, nil)
-	if err := p.tok.store.Put(r.Context(), onceKey(tok.nonce()), []byte{1}, p.tok.maxAge); err != nil {
+	if err := p.tok.store.Put(r.Context(), onceKey(binding, tok.nonce()), []byte{1}, p.tok.maxAge); err != nil {
 		return "", fmt.Errorf("forgeproof: token store: %w", err)
 	}
 	noStore(w.Header())

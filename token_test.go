@@ -894,7 +894,11 @@ func TestStoreKeysHideSessions(t *testing.T) {
 	keys := map[string]bool{}
 	for _, sid := range []string{"alice-session", "bob-session", long, preSessionID(&signedToken{})} {
 		k := syncKey(sid)
-		if strings.Contains(k, sid) || !strings.HasPrefix(k, syncKeyPrefix) || len(k) != len(syncKeyPrefix)+64 || k != syncKey(sid) {
+		prefix := syncKeyPrefix
+		if anonymous(sid) { // before login: kept apart in the store
+			prefix = anonSyncKeyPrefix
+		}
+		if strings.Contains(k, sid) || !strings.HasPrefix(k, prefix) || len(k) != len(prefix)+64 || k != syncKey(sid) {
 			t.Errorf("syncKey(%.20q) = %q, want the prefix and a fixed-length hash", sid, k)
 		}
 		keys[k] = true
