@@ -16,6 +16,19 @@
 // optional prefix, and every value is written with its time to live, so
 // that Redis forgets what the library no longer needs.
 //
+// # Anonymous entries
+//
+// Entries that visitors without a session can have created at will, one
+// per request (keys under [forgeproof.AnonymousKeyPrefix]: pre-session
+// synchronizer tokens, their one-time tokens), are bounded apart: at most
+// [Options.MaxAnonymousKeys] of them exist at once, the ones closest to
+// expiry are dropped first to make room, and they never displace a
+// session's entries. They are tracked in a sorted set beside them, and
+// all of them, with the set, share the hash slot {forgeproof:anon}, so
+// that one atomic script keeps the bound, on a Cluster too. A flood of
+// anonymous token requests thus adds at most MaxAnonymousKeys+1 keys to
+// Redis, however long it lasts.
+//
 // # Failure
 //
 // When Redis cannot be reached, every method returns an error that is not
@@ -30,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/forgeproof/forgeproof"
@@ -43,12 +57,48 @@ type Options struct {
 	// applications share; set a prefix such as "shop:" to keep the tokens
 	// of several protected applications apart on one Redis.
 	Prefix string
+
+	// MaxAnonymousKeys bounds the number of anonymous entries (see the
+	// package documentation) held at once. If zero, it is 65536; beyond
+	// it, the entries closest to expiry are dropped, so that a visitor
+	// whose token was dropped must reload the page.
+	MaxAnonymousKeys int
 }
+
+// defaultMaxAnonymousKeys is Options.MaxAnonymousKeys when zero.
+const defaultMaxAnonymousKeys = 1 << 16
+
+// anonTag is the hash tag of every anonymous key and of their index.
+const anonTag = "{forgeproof:anon}:"
+
+// putAnonymous stores an anonymous entry and keeps their number bounded, in
+// one atomic step. KEYS[1] is the index (a sorted set of the entries' keys
+// by expiry time), KEYS[2] the entry's key; ARGV holds the value, the TTL
+// and the current time in milliseconds, and the bound.
+var putAnonymous = redis.NewScript(`
+local ttl, now, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+redis.call('ZADD', KEYS[1], now + ttl, KEYS[2])
+local over = redis.call('ZCARD', KEYS[1]) - max
+if over > 0 then
+	local old = redis.call('ZPOPMIN', KEYS[1], over)
+	for i = 1, #old, 2 do
+		redis.call('DEL', old[i])
+	end
+end
+if redis.call('PTTL', KEYS[1]) < ttl then
+	redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 0
+`)
 
 // Store is a [forgeproof.Store] on Redis. It is safe for concurrent use.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	maxAnon int
+	index   string // the key of the anonymous entries' index
 }
 
 var _ forgeproof.Store = (*Store)(nil)
@@ -56,7 +106,21 @@ var _ forgeproof.Store = (*Store)(nil)
 // New returns a store that keeps its values through client. The caller
 // keeps ownership of client and closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
-	return &Store{client: client, prefix: opts.Prefix}
+	maxAnon := opts.MaxAnonymousKeys
+	if maxAnon <= 0 {
+		maxAnon = defaultMaxAnonymousKeys
+	}
+	return &Store{client: client, prefix: opts.Prefix, maxAnon: maxAnon, index: opts.Prefix + anonTag + "index"}
+}
+
+// key returns the Redis key of a library key: behind the prefix and, for
+// an anonymous entry, in the anonymous hash slot. It reports whether the
+// entry is anonymous.
+func (s *Store) key(k string) (string, bool) {
+	if rest, ok := strings.CutPrefix(k, forgeproof.AnonymousKeyPrefix); ok {
+		return s.prefix + anonTag + rest, true
+	}
+	return s.prefix + k, false
 }
 
 // Open connects to the Redis server named by a URL such as
@@ -103,7 +167,8 @@ func (s *Store) Close() error {
 
 // Get returns the value stored under key, or [forgeproof.ErrNotFound].
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	v, err := s.client.Get(ctx, s.prefix+key).Bytes()
+	k, _ := s.key(key)
+	v, err := s.client.Get(ctx, k).Bytes()
 	return v, s.wrap("get", err)
 }
 
@@ -117,7 +182,13 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 	if ttl < time.Millisecond {
 		ttl = time.Millisecond
 	}
-	return s.wrap("put", s.client.Set(ctx, s.prefix+key, value, ttl).Err())
+	k, anon := s.key(key)
+	if anon {
+		err := putAnonymous.Run(ctx, s.client, []string{s.index, k},
+			value, ttl.Milliseconds(), time.Now().UnixMilli(), s.maxAnon).Err()
+		return s.wrap("put", err)
+	}
+	return s.wrap("put", s.client.Set(ctx, k, value, ttl).Err())
 }
 
 // Take returns the value stored under key and deletes it, atomically with
@@ -125,13 +196,15 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 // several concurrent Takes of one key, across any number of clients,
 // exactly one gets the value.
 func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
-	v, err := s.client.GetDel(ctx, s.prefix+key).Bytes()
+	k, _ := s.key(key)
+	v, err := s.client.GetDel(ctx, k).Bytes()
 	return v, s.wrap("take", err)
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	return s.wrap("delete", s.client.Del(ctx, s.prefix+key).Err())
+	k, _ := s.key(key)
+	return s.wrap("delete", s.client.Del(ctx, k).Err())
 }
 
 // Ping reports whether Redis answers, for readiness checks.
