@@ -7,6 +7,8 @@ import (
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 )
 
 // Library returns the library configuration of c, with store as its token
@@ -68,7 +70,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 	for i, u := range c.Upstreams {
 		pu, err := url.Parse(u.URL)
 		if err != nil {
-			return opts, fmt.Errorf("upstreams[%d].url: %v", i, err)
+			return opts, fmt.Errorf("upstreams[%d].url: %s", i, redact.Error(err))
 		}
 		opts.Upstreams = append(opts.Upstreams, gateway.Upstream{
 			Name:                  u.Name,

@@ -19,10 +19,15 @@ func TestErrorsDoNotEchoSecrets(t *testing.T) {
 		{"store URL without scheme", "store: ':Pw84620@redis.internal:6379'", "Pw84620"},
 		{"webhook as a number", "monitor: {webhook_url: 99173}", "99173"},
 		{"webhook without scheme", "monitor: {webhook_url: hooks.slack.com/services/T0/B0/Hk99173}", "Hk99173"},
+		{"upstream URL with a password and a bad port", "upstreams: [{url: 'http://u:Up55128@backend:bad'}]", "Up55128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse("x.yaml", []byte(tt.yaml+"\nupstreams: [{url: http://127.0.0.1:3000}]\n"))
+			yaml := tt.yaml
+			if !strings.Contains(yaml, "upstreams:") {
+				yaml += "\nupstreams: [{url: http://127.0.0.1:3000}]\n"
+			}
+			_, err := config.Parse("x.yaml", []byte(yaml))
 			if err == nil {
 				t.Fatal("no error")
 			}

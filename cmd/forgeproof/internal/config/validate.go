@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 )
 
 // MinKeyBytes is the least length of a signing key, after base64 decoding.
@@ -267,7 +269,12 @@ func (v *validator) upstreams() {
 		case u.URL == "":
 			v.errorf(path+".url", "missing: set the backend's URL, such as http://127.0.0.1:3000")
 		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
-			v.errorf(path+".url", "%q is not an http:// or https:// URL with a host", u.URL)
+			shown := u.URL
+			if strings.Contains(shown, "@") {
+				// It may hold a password before the host.
+				shown = redact.URL(shown)
+			}
+			v.errorf(path+".url", "%q is not an http:// or https:// URL with a host", shown)
 		case pu.User != nil:
 			v.errorf(path+".url", "credentials in the URL are not supported")
 		case pu.RawQuery != "" || pu.Fragment != "":
