@@ -75,7 +75,7 @@ func (fakeSuffixes) String() string { return "test list" }
 func TestWildcardPublicSuffix(t *testing.T) {
 	list := fakeSuffixes{"co.uk", "github.io", "herokuapp.com", "com.au"}
 	tests := []struct {
-		pattern          string
+		pattern           string
 		withoutList, with bool // accepted
 	}{
 		{"https://*.co.uk", false, false},
