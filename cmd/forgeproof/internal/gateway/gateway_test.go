@@ -32,7 +32,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"bad prefix", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, ReservedPrefix: "x"}, []string{"ReservedPrefix"}},
 		{"route under reserved prefix", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Routes: []gateway.Route{{Pattern: "/.forgeproof/x"}}}, []string{"reserved prefix"}},
 		{"cors null and credentials with star", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, CORS: &gateway.CORS{AllowOrigins: []string{"null", "*"}, AllowCredentials: true}}, []string{`"null"`, `"*" with AllowCredentials`}},
-		{"cors origin with path", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Routes: []gateway.Route{{Pattern: "/api/", CORS: &gateway.CORS{AllowOrigins: []string{"https://a.example/x"}}}}}, []string{`Routes[0] ("/api/") CORS`, "not an origin"}},
+		{"cors origin with path", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Routes: []gateway.Route{{Pattern: "/api/", CORS: &gateway.CORS{AllowOrigins: []string{"https://a.example/x"}}}}}, []string{`Routes[0] ("/api/") CORS`, "has a path"}},
 		{"duplicate cookie rule", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Cookies: []gateway.CookieRule{{Name: "a"}, {Name: "a"}}}, []string{"repeats the rule"}},
 		{"every problem at once", gateway.Options{Upstreams: []gateway.Upstream{{Name: "x"}}, ReservedPrefix: "bad"}, []string{"Upstreams[0]", "ReservedPrefix"}},
 		{"library config error", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Protection: forgeproof.Config{TrustedOrigins: []string{"null"}}}, []string{"Protection"}},

@@ -106,7 +106,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 // other peer they are replaced with what the gateway saw.
 func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
 	in := pr.In
-	if !g.fromTrustedProxy(in) {
+	if !g.prot.FromTrustedProxy(in) {
 		pr.SetXForwarded()
 		return
 	}
