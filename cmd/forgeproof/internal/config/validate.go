@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 )
 
 // MinKeyBytes is the least length of a signing key, after base64 decoding.
@@ -235,8 +236,8 @@ func (v *validator) upstreams() {
 			hosts = []string{""}
 		}
 		for j, h := range hosts {
-			if h != "" && strings.ContainsAny(h, "/@ ") {
-				v.errorf(fmt.Sprintf("%s.hosts[%d]", path, j), "%q is not a host name", h)
+			if h != "" && !gateway.ValidHost(h) {
+				v.errorf(fmt.Sprintf("%s.hosts[%d]", path, j), "%q is not a host name: write app.example.com or *.example.com, without a port", h)
 			}
 			m := match{strings.ToLower(h), u.PathPrefix}
 			if k, dup := matches[m]; dup {
