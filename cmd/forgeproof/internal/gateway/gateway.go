@@ -45,6 +45,7 @@ import (
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/problem"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Gateway is an http.Handler that checks every request with one
@@ -170,6 +171,11 @@ func New(opts Options) (*Gateway, error) {
 	// Routes, and the library rules that go with them.
 	cfg := opts.Protection
 	cfg.Routes = slices.Clone(cfg.Routes)
+	if cfg.PublicSuffixList == nil {
+		// Refuse trusted-origin patterns over any public suffix, private
+		// ones (*.github.io) included, not only those the library knows.
+		cfg.PublicSuffixList = publicsuffix.List
+	}
 	for i, r := range opts.Routes {
 		// A bad pattern is reported by the library, with the others.
 		if _, p, err := forgeproof.SplitPattern(r.Pattern); err == nil && (strings.HasPrefix(p, g.prefix) || p+"/" == g.prefix) {

@@ -501,3 +501,19 @@ func (e *env) token2(path string) string {
 	_, body := e.do(e.req("GET", path, "same-origin", nil))
 	return body
 }
+
+// TestNewRefusesPublicSuffixPatterns checks that the gateway refuses
+// trusted-origin patterns over public suffixes, private ones included,
+// even when its caller passed no list.
+func TestNewRefusesPublicSuffixPatterns(t *testing.T) {
+	u := mustURL(t, "http://127.0.0.1:1")
+	for _, o := range []string{"https://*.co.uk", "https://*.github.io", "https://*.herokuapp.com"} {
+		_, err := gateway.New(gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Protection: forgeproof.Config{TrustedOrigins: []string{o}}})
+		if err == nil || !strings.Contains(err.Error(), "public suffix") {
+			t.Errorf("%s: New error %v, want a public-suffix refusal", o, err)
+		}
+	}
+	if _, err := gateway.New(gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Protection: forgeproof.Config{TrustedOrigins: []string{"https://*.me.github.io"}}}); err != nil {
+		t.Errorf("a pattern under a registrable domain: %v", err)
+	}
+}
