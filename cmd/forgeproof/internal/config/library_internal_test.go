@@ -27,7 +27,7 @@ func TestKeyPath(t *testing.T) {
 func TestUserWords(t *testing.T) {
 	for in, want := range map[string]string{
 		`route "/a/" sets OneTimeTokens but its tokens are off; set Tokens to SignedTokens or SynchronizerTokens, or drop OneTimeTokens`: `route "/a/" sets one_time_tokens but its tokens are off; set tokens to signed or synchronizer, or drop one_time_tokens`,
-		`"/Tokens/" repeats Routes[0]`:      `"/Tokens/" repeats routes[0]`,
+		`"/Tokens/" repeats Routes[0]`:     `"/Tokens/" repeats routes[0]`,
 		`add the origin to TrustedOrigins`: `add the origin to protection.trusted_origins`,
 		`unterminated "HeaderName`:         `unterminated "HeaderName`,
 	} {
