@@ -125,9 +125,10 @@ func fieldErrorOf(s string) *FieldError {
 			fe.Field, s = routeField(fe.Field, s)
 		}
 	}
-	if strings.HasPrefix(s, "is ") {
-		// "Tokens is 9, not a TokenMode": keep the name in the sentence.
-		s = fe.Field[strings.LastIndexAny(fe.Field, ".]")+1:] + " " + s
+	if fe.Field != "" && !strings.HasPrefix(s, "\"") && !strings.HasSuffix(fe.Field, "]") {
+		// "Tokens is 9, not a TokenMode", "Keys holds no key": keep the
+		// name as the subject of the sentence.
+		s = fe.Field[strings.LastIndexByte(fe.Field, '.')+1:] + " " + s
 	}
 	fe.Msg, fe.Hint, _ = strings.Cut(s, "; ")
 	return fe

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgeproof/forgeproof"
 )
@@ -254,6 +255,24 @@ func TestTrustedOriginsName(t *testing.T) {
 		}
 		if !strings.Contains(body.Detail, "add the origin to "+want+".") {
 			t.Errorf("detail %q does not name %s", body.Detail, want)
+		}
+	}
+}
+
+// TestConfigErrorTokenFields checks the field errors of the token layer.
+func TestConfigErrorTokenFields(t *testing.T) {
+	_, err := forgeproof.New(forgeproof.Config{TokenMaxAge: time.Millisecond, CookieName: "a b", MaxFormBytes: -1})
+	var ce *forgeproof.ConfigError
+	if !errors.As(err, &ce) || len(ce.Errors) != 3 {
+		t.Fatalf("New error %v, want 3 field errors", err)
+	}
+	for i, want := range []struct{ field, msg string }{
+		{"CookieName", `"a b" is not a cookie name`},
+		{"TokenMaxAge", "TokenMaxAge is 1ms"},
+		{"MaxFormBytes", "MaxFormBytes is -1"},
+	} {
+		if fe := ce.Errors[i]; fe.Field != want.field || fe.Msg != want.msg || fe.Hint == "" {
+			t.Errorf("error %d = %+v, want field %s, message %q and a hint", i, fe, want.field, want.msg)
 		}
 	}
 }
