@@ -35,9 +35,9 @@ func (e *FieldError) Error() string {
 }
 
 // A ConfigError is returned by [New] for a Config with invalid fields. It
-// lists every one of them, in the order of the Config's fields, so that a
-// tool reading its own configuration file can point at each (see
-// [FieldError.Field]); use [errors.As] to reach it.
+// lists every one of them, so that a tool reading its own configuration
+// file can point at each (see [FieldError.Field]); use [errors.As] to reach
+// it.
 type ConfigError struct {
 	Errors []*FieldError
 }
