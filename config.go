@@ -3,6 +3,7 @@ package forgeproof
 import (
 	"log"
 	"net/http"
+	"net/http/cookiejar"
 	"time"
 )
 
@@ -129,6 +130,24 @@ type Config struct {
 	// (such as a token cookie served over plain HTTP). If nil, the log
 	// package's standard logger is used.
 	ErrorLog *log.Logger
+
+	// PublicSuffixList, if set, lets New refuse a subdomain pattern in
+	// TrustedOrigins over a public suffix, such as "https://*.co.uk",
+	// "https://*.github.io" or "https://*.herokuapp.com": anyone can
+	// register a site under those. Pass golang.org/x/net/publicsuffix.List,
+	// which holds both the ICANN and the private domains of the Public
+	// Suffix List. If nil, New refuses patterns over a single label
+	// ("https://*.com") and over the common second-level labels of
+	// two-letter country domains ("https://*.co.uk", "https://*.com.au"),
+	// but cannot know the private suffixes: "https://*.github.io" is then
+	// accepted. Set it whenever TrustedOrigins holds a pattern.
+	PublicSuffixList cookiejar.PublicSuffixList
+
+	// TrustedOriginsName is how the default rejection bodies name the
+	// TrustedOrigins setting when they tell a developer to list an origin
+	// there, such as "protection.trusted_origins" for a tool that reads a
+	// configuration file. If empty, it is "TrustedOrigins".
+	TrustedOriginsName string
 }
 
 // A Route sets rules for the requests that match its Pattern.

@@ -87,7 +87,20 @@
 // [Config.TrustedOrigins] lists other origins whose pages may send unsafe
 // requests: exact origins such as "https://admin.example.com" and subdomain
 // patterns such as "https://*.example.com" (any depth, not the apex). Every
-// entry needs a scheme; "*" and "null" are refused by [New].
+// entry needs a scheme; "*" and "null" are refused by [New], and so is a
+// pattern over a public suffix such as "https://*.co.uk": set
+// [Config.PublicSuffixList] to golang.org/x/net/publicsuffix.List to refuse
+// private suffixes such as "https://*.github.io" too. New reports every bad
+// field at once, as a [*ConfigError] whose [FieldError] values name each
+// field by its path ("TrustedOrigins[2]", "Routes[1].Pattern").
+//
+// # WebSocket handshakes
+//
+// A WebSocket handshake is a GET that can change state and carries no
+// token. [Protection.CheckOrigin] and [Protection.OriginHandler] judge such
+// a request by the origin layer alone, under its route's InsecureBypass and
+// ReportOnly settings; pass them the request that is served, not a copy
+// with another path.
 //
 // # Rejections and events
 //

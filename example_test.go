@@ -238,3 +238,41 @@ func ExampleConfig_behindProxy() {
 	// 10.1.2.3:41000 → <nil>
 	// 203.0.113.9:41000 → forgeproof: Origin header names an untrusted origin (origin-mismatch)
 }
+
+// A WebSocket handshake carries no token: CheckOrigin judges it by the
+// origin layer alone, as an unsafe request. With gorilla/websocket, set
+// Upgrader.CheckOrigin to a function that returns p.CheckOrigin(r) == nil.
+func ExampleProtection_CheckOrigin() {
+	p, err := forgeproof.New(forgeproof.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, origin := range []string{"https://bank.example", "https://evil.example"} {
+		r := httptest.NewRequest("GET", "https://bank.example/ws", nil)
+		r.Header.Set("Connection", "Upgrade")
+		r.Header.Set("Upgrade", "websocket")
+		r.Header.Set("Origin", origin)
+		fmt.Println(origin, p.CheckOrigin(r))
+	}
+	// Output:
+	// https://bank.example <nil>
+	// https://evil.example forgeproof: Origin header names an untrusted origin (origin-mismatch)
+}
+
+// New reports every bad field at once; a tool that reads its own
+// configuration file maps each field path to the line it came from.
+func ExampleConfigError() {
+	_, err := forgeproof.New(forgeproof.Config{
+		TrustedOrigins: []string{"https://app.example", "https://*.co.uk"},
+		Routes:         []forgeproof.Route{{Pattern: "/a/../b"}},
+	})
+	var ce *forgeproof.ConfigError
+	if errors.As(err, &ce) {
+		for _, fe := range ce.Errors {
+			fmt.Println(fe.Field)
+		}
+	}
+	// Output:
+	// TrustedOrigins[1]
+	// Routes[0].Pattern
+}

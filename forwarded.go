@@ -13,24 +13,34 @@ func parseProxies(entries []string) ([]netip.Prefix, []error) {
 	var prefixes []netip.Prefix
 	var errs []error
 	for i, s := range entries {
-		if strings.Contains(s, "/") {
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("forgeproof: TrustedProxies[%d] %q is not a CIDR prefix; write it as \"10.0.0.0/8\" or \"fd00::/8\"", i, s))
-				continue
-			}
-			prefixes = append(prefixes, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
+		p, err := parseProxy(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("forgeproof: TrustedProxies[%d] %q is not an IP address; list proxies by address (\"10.0.0.7\") or prefix (\"10.0.0.0/8\"), not by host name", i, s))
+			err.Field = fmt.Sprintf("TrustedProxies[%d]", i)
+			errs = append(errs, err)
 			continue
 		}
-		a = a.Unmap()
-		prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
+		prefixes = append(prefixes, p)
 	}
 	return prefixes, errs
+}
+
+// parseProxy parses one TrustedProxies entry: an IP address, which stands
+// for itself, or a CIDR prefix, which is masked. An IPv4-mapped IPv6
+// address stands for the IPv4 address.
+func parseProxy(s string) (netip.Prefix, *FieldError) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, &FieldError{Msg: fmt.Sprintf("%q is not a CIDR prefix", s), Hint: "write it as \"10.0.0.0/8\" or \"fd00::/8\""}
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, &FieldError{Msg: fmt.Sprintf("%q is not an IP address", s), Hint: "list proxies by address (\"10.0.0.7\") or prefix (\"10.0.0.0/8\"), not by host name"}
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // fromTrustedProxy reports whether the peer of r is a trusted proxy.

@@ -2,6 +2,7 @@ package forgeproof
 
 import (
 	"fmt"
+	"net/http/cookiejar"
 	"strings"
 )
 
@@ -238,27 +239,28 @@ func (t *trustList) contains(o origin) bool {
 
 // parseConfigOrigin parses an origin written in a Config field. The result
 // is normalized to lower case. The error says what to write instead.
-func parseConfigOrigin(s string) (origin, error) {
+func parseConfigOrigin(s string) (origin, *FieldError) {
+	const form = "write it as scheme://host[:port], such as \"https://app.example.com\""
 	switch {
 	case s == "":
-		return origin{}, fmt.Errorf("empty origin; write it as scheme://host[:port], such as \"https://app.example.com\"")
+		return origin{}, &FieldError{Msg: "empty origin", Hint: form}
 	case s == "*":
-		return origin{}, fmt.Errorf("\"*\" would trust every site; list each origin, or use a subdomain pattern such as \"https://*.example.com\"")
+		return origin{}, &FieldError{Msg: "\"*\" would trust every site", Hint: "list each origin, or use a subdomain pattern such as \"https://*.example.com\""}
 	case strings.EqualFold(s, "null"):
-		return origin{}, fmt.Errorf("\"null\" is sent by sandboxed frames and data: URLs that any site can create; remove it")
+		return origin{}, &FieldError{Msg: "\"null\" is sent by sandboxed frames and data: URLs that any site can create", Hint: "remove it"}
 	case !strings.Contains(s, "://"):
-		return origin{}, fmt.Errorf("%q has no scheme; write \"https://%s\" (the scheme is part of the origin)", s, s)
+		return origin{}, &FieldError{Msg: fmt.Sprintf("%q has no scheme", s), Hint: fmt.Sprintf("write \"https://%s\" (the scheme is part of the origin)", s)}
 	}
 	scheme, rest, _ := strings.Cut(s, "://")
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		return origin{}, fmt.Errorf("%q has a path, query or fragment; an origin is scheme://host[:port] only, such as %q", s, scheme+"://"+rest[:i])
+		return origin{}, &FieldError{Msg: fmt.Sprintf("%q has a path, query or fragment", s), Hint: fmt.Sprintf("an origin is scheme://host[:port] only, such as %q", scheme+"://"+rest[:i])}
 	}
 	if strings.Contains(rest, "@") {
-		return origin{}, fmt.Errorf("%q has userinfo; an origin is scheme://host[:port] only", s)
+		return origin{}, &FieldError{Msg: fmt.Sprintf("%q has userinfo", s), Hint: "an origin is scheme://host[:port] only"}
 	}
 	o, ok := parseOrigin(s)
 	if !ok {
-		return origin{}, fmt.Errorf("%q is not a valid origin; write it as scheme://host[:port], such as \"https://app.example.com\"", s)
+		return origin{}, &FieldError{Msg: fmt.Sprintf("%q is not a valid origin", s), Hint: form}
 	}
 	return origin{
 		scheme: strings.ToLower(o.scheme),
@@ -267,8 +269,10 @@ func parseConfigOrigin(s string) (origin, error) {
 	}, nil
 }
 
-// parseTrusted adds a TrustedOrigins entry to t.
-func (t *trustList) add(s string) error {
+// add adds a TrustedOrigins entry to t. A subdomain pattern over a public
+// suffix is refused: by psl when it is not nil, else by the built-in rule
+// of publicSuffixGuess.
+func (t *trustList) add(s string, psl cookiejar.PublicSuffixList) *FieldError {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok || !strings.Contains(rest, "*") {
 		o, err := parseConfigOrigin(s)
@@ -280,14 +284,21 @@ func (t *trustList) add(s string) error {
 	}
 	suffix, found := strings.CutPrefix(rest, "*.")
 	if !found || strings.Contains(suffix, "*") {
-		return fmt.Errorf("%q: a wildcard may only stand for the leftmost labels, as in \"https://*.example.com\"", s)
+		return &FieldError{Msg: fmt.Sprintf("%q: a wildcard may only stand for the leftmost labels", s), Hint: "write it as in \"https://*.example.com\""}
 	}
 	o, err := parseConfigOrigin(scheme + "://" + suffix)
 	if err != nil {
-		return fmt.Errorf("%q: %w", s, err)
+		err.Msg = fmt.Sprintf("%q: %s", s, err.Msg)
+		return err
 	}
 	if o.host[0] == '[' || !strings.Contains(strings.Trim(o.host, "."), ".") {
-		return fmt.Errorf("%q would trust every subdomain of a top-level domain; name a registrable domain, as in \"https://*.example.com\"", s)
+		return &FieldError{Msg: fmt.Sprintf("%q would trust every subdomain of a top-level domain", s), Hint: "name a registrable domain, as in \"https://*.example.com\""}
+	}
+	if isPublicSuffix(o.host, psl) {
+		return &FieldError{
+			Msg:  fmt.Sprintf("%q would trust every site under the public suffix %q, where anyone can register one", s, o.host),
+			Hint: fmt.Sprintf("list the exact origins, or a pattern under a domain of your own, such as \"%s://*.yours.%s\"", o.scheme, o.host),
+		}
 	}
 	t.patterns = append(t.patterns, originPattern{scheme: o.scheme, suffix: o.host, port: o.port})
 	return nil

@@ -1,7 +1,6 @@
 package forgeproof
 
 import (
-	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -28,14 +27,14 @@ type Protection struct {
 	deny         func(http.ResponseWriter, *http.Request, *Error)
 	onDecision   func(Event)
 	errorLog     *log.Logger
+	bodies       *[numReasons][]byte // problem+json bodies that name TrustedOriginsName; nil for the defaults
 
 	tok    tokens      // the token layer's state (token.go)
 	reauth reauthState // the step-up layer's state (stepup.go)
 }
 
-// New returns a Protection for cfg, or an error that names every field
-// that is wrong and says what to write instead (several errors are joined
-// with [errors.Join]).
+// New returns a Protection for cfg, or a [*ConfigError] that names every
+// field that is wrong and says what to write instead.
 func New(cfg Config) (*Protection, error) {
 	p := &Protection{
 		denyMissing: cfg.DenyMissingOrigin,
@@ -52,19 +51,22 @@ func New(cfg Config) (*Protection, error) {
 	for i, s := range cfg.PublicOrigins {
 		o, err := parseConfigOrigin(s)
 		if err == nil && o.scheme != "https" && o.scheme != "http" {
-			err = fmt.Errorf("%q: a public origin is served over https or http", s)
+			err = &FieldError{Msg: fmt.Sprintf("%q: a public origin is served over https or http", s)}
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("forgeproof: PublicOrigins[%d]: %w", i, err))
+			err.Field = fmt.Sprintf("PublicOrigins[%d]", i)
+			errs = append(errs, err)
 			continue
 		}
 		p.public = append(p.public, o)
 	}
 	for i, s := range cfg.TrustedOrigins {
-		if err := p.trusted.add(s); err != nil {
-			errs = append(errs, fmt.Errorf("forgeproof: TrustedOrigins[%d]: %w", i, err))
+		if err := p.trusted.add(s, cfg.PublicSuffixList); err != nil {
+			err.Field = fmt.Sprintf("TrustedOrigins[%d]", i)
+			errs = append(errs, err)
 		}
 	}
+	p.bodies = trustedOriginsBodies(cfg.TrustedOriginsName)
 	var proxyErrs []error
 	p.proxies, proxyErrs = parseProxies(cfg.TrustedProxies)
 	errs = append(errs, proxyErrs...)
@@ -80,20 +82,24 @@ func New(cfg Config) (*Protection, error) {
 	for _, rt := range p.routes {
 		p.checkSafe = p.checkSafe || rt.CheckSafeMethods
 		p.methodRoutes = p.methodRoutes || rt.method != ""
+	}
+	for i, rt := range cfg.Routes {
 		mode := rt.Tokens
 		if mode == TokensDefault {
 			mode = p.mode
 		}
 		if rt.OneTimeTokens && mode == TokensOff {
-			errs = append(errs, fmt.Errorf("forgeproof: route %q sets OneTimeTokens but its tokens are off; set Tokens to SignedTokens or SynchronizerTokens, or drop OneTimeTokens", rt.Pattern))
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("Routes[%d].OneTimeTokens", i),
+				Msg:  fmt.Sprintf("route %q sets OneTimeTokens but its tokens are off", rt.Pattern),
+				Hint: "set Tokens to SignedTokens or SynchronizerTokens, or drop OneTimeTokens"})
 		}
 	}
 	if err := p.tok.init(&cfg); err != nil {
 		errs = append(errs, err)
 	}
 	p.reauth.init(&cfg)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := configError(errs); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -371,6 +377,10 @@ func (p *Protection) reject(w http.ResponseWriter, r *http.Request, reason Reaso
 	}
 	if body := p.reauthBody(reason); body != nil {
 		problem.WriteBody(w, reason.Status(), body)
+		return
+	}
+	if p.bodies != nil && p.bodies[reason] != nil {
+		problem.WriteBody(w, reason.Status(), p.bodies[reason])
 		return
 	}
 	problem.WriteBody(w, reason.Status(), problemBodies[reason])

@@ -130,7 +130,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			name = "configuration"
 		}
 		fmt.Fprintf(stderr, "forgeproof: error: %s: %s\n", name, plural(len(list), "problem"))
-		fmt.Fprintln(stderr, `forgeproof: hint: "forgeproof validate --config FILE" checks a file without serving`)
+		if inFile(list, *file) {
+			fmt.Fprintln(stderr, `forgeproof: hint: "forgeproof validate --config FILE" checks a file without serving`)
+		}
 		return 1
 	}
 	for _, line := range strings.Split(err.Error(), "\n") {
@@ -140,4 +142,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "forgeproof: hint: another program uses the port; choose another with --addr or --admin-addr")
 	}
 	return 1
+}
+
+// inFile reports whether some problem of list is in the configuration file
+// (not in a flag), so that checking the file with validate would help.
+func inFile(list config.ErrorList, file string) bool {
+	for _, e := range list {
+		if file != "" && e.Pos.File == file {
+			return true
+		}
+	}
+	return false
 }

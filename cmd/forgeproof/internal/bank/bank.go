@@ -186,7 +186,7 @@ func New(opts Options) *Bank {
 	b := &Bank{
 		opts:         opts,
 		cookie:       orDefault(opts.CookieName, "session"),
-		header:       orDefault(opts.TokenHeader, "X-CSRF-Token"),
+		header:       orDefault(opts.TokenHeader, forgeproof.DefaultHeaderName),
 		reauthHeader: orDefault(opts.ReauthHeader, forgeproof.DefaultReauthHeader),
 		users:        make(map[string]*account),
 		sessions:     make(map[string]string),

@@ -16,21 +16,8 @@ import (
 // (OnDecision, DenyHandler, ErrorLog) are left for the caller to set.
 func (c *Config) Library(store forgeproof.Store) (forgeproof.Config, error) {
 	p := c.Protection
-	lib := forgeproof.Config{
-		PublicOrigins:     p.PublicOrigins,
-		TrustedOrigins:    p.TrustedOrigins,
-		TrustedProxies:    p.TrustedProxies,
-		DenyMissingOrigin: p.DenyMissingOrigin,
-		Tokens:            tokenMode(p.Tokens),
-		Store:             store,
-		SessionCookie:     p.SessionCookie,
-		CookieName:        p.CookieName,
-		HeaderName:        p.HeaderName,
-		FieldName:         p.FieldName,
-		TokenMaxAge:       p.TokenMaxAge,
-		MaxFormBytes:      p.MaxFormBytes,
-		ReportOnly:        p.ReportOnly,
-	}
+	lib := c.libraryConfig()
+	lib.Store = store
 	if len(p.Keys) > 0 {
 		keys := make([][]byte, len(p.Keys))
 		for i, s := range p.Keys {
@@ -84,18 +71,8 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 	}
 	for _, r := range c.Routes {
 		gr := gateway.Route{
-			Pattern: r.Pattern,
-			Protect: forgeproof.Route{
-				Pattern:          r.Pattern,
-				Tokens:           tokenMode(r.Tokens),
-				OneTimeTokens:    r.OneTimeTokens,
-				RequireHeader:    r.RequireHeader,
-				JSONOnly:         r.JSONOnly,
-				CheckSafeMethods: r.CheckSafeMethods,
-				ReportOnly:       r.ReportOnly,
-				ReauthMaxAge:     r.ReauthMaxAge,
-				InsecureBypass:   r.InsecureBypass,
-			},
+			Pattern:    r.Pattern,
+			Protect:    libraryRoute(&r),
 			Cookies:    cookieRules(r.Cookies),
 			CORS:       cors(r.CORS),
 			InjectHTML: r.InjectHTML,

@@ -133,8 +133,15 @@ func (d *decoder) rel(name string) string {
 	return filepath.Join(filepath.Dir(d.file), name)
 }
 
+// errorf reports a problem with the value at path, which validation then
+// leaves alone.
 func (d *decoder) errorf(p Pos, path, format string, args ...any) {
 	d.bad[path] = true
+	d.report(p, path, format, args...)
+}
+
+// report reports a problem at path without marking its value bad.
+func (d *decoder) report(p Pos, path, format string, args ...any) {
 	d.errs = append(d.errs, &Error{Pos: p, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -281,11 +288,18 @@ func (d *decoder) decodeStruct(m *ast.MappingNode, v reflect.Value, path string)
 		p := d.position(kv.Key)
 		i, ok := fields[key]
 		if !ok {
-			d.errorf(p, path, "unknown key %q%s", key, suggest(key, v.Type()))
+			// The rest of the mapping is still checked, so that every
+			// problem is reported in one pass; only the key that was
+			// probably meant is not reported missing or wrong.
+			hint := suggest(key, v.Type())
+			d.report(p, path, "unknown key %q%s", key, hint)
+			if meant, ok := strings.CutPrefix(hint, ` (did you mean "`); ok {
+				d.bad[join(path, strings.TrimSuffix(meant, `"?)`))] = true
+			}
 			continue
 		}
 		if first, dup := seen[key]; dup {
-			d.errorf(p, path, "key %q is already set on line %d: keep one", key, first.Line)
+			d.report(p, path, "key %q is already set on line %d: keep one", key, first.Line)
 			continue
 		}
 		seen[key] = p
@@ -312,7 +326,9 @@ func (d *decoder) decodeSecret(n ast.Node, s *Secret, path string) {
 	ref.File = d.rel(ref.File)
 	switch {
 	case len(d.errs) > n0:
-		// The reference's own keys were wrong; that was reported.
+		// The reference's own keys were wrong; that was reported, and
+		// the secret is not checked further.
+		d.bad[path] = true
 	case ref.Env != "" && ref.File != "":
 		d.errorf(d.position(n), path, "set env or file, not both")
 	case ref.Env == "" && ref.File == "":

@@ -5,14 +5,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
-	pathpkg "path"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 )
 
@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	}
 	v.store()
 	v.protection()
+	v.library()
 	v.upstreams()
 	v.routes()
 	v.response("", c.Cookies, &c.Headers, c.CORS)
@@ -168,33 +169,9 @@ func (v *validator) store() {
 }
 
 func (v *validator) protection() {
+	// Origins, proxies, token names and route patterns are the
+	// library's to check (see library).
 	p := &v.c.Protection
-	for i, o := range p.PublicOrigins {
-		v.origin(fmt.Sprintf("protection.public_origins[%d]", i), o, false)
-	}
-	for i, o := range p.TrustedOrigins {
-		v.origin(fmt.Sprintf("protection.trusted_origins[%d]", i), o, true)
-	}
-	for i, a := range p.TrustedProxies {
-		path := fmt.Sprintf("protection.trusted_proxies[%d]", i)
-		if _, err := netip.ParsePrefix(a); err == nil {
-			continue
-		}
-		if _, err := netip.ParseAddr(a); err != nil {
-			v.errorf(path, "%q is neither an IP address nor a CIDR prefix such as 10.0.0.0/8", a)
-		}
-	}
-	for _, n := range []struct{ path, val string }{
-		{"protection.session_cookie", p.SessionCookie},
-		{"protection.cookie_name", p.CookieName},
-	} {
-		if n.val != "" && !isToken(n.val) {
-			v.errorf(n.path, "%q is not a valid cookie name", n.val)
-		}
-	}
-	if p.HeaderName != "" && !isToken(p.HeaderName) {
-		v.errorf("protection.header_name", "%q is not a valid header name", p.HeaderName)
-	}
 	if h := v.c.TokenResponseHeader; h != "" && !isToken(h) {
 		v.errorf("token_response_header", "%q is not a valid header name", h)
 	}
@@ -228,24 +205,6 @@ func DecodeKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("key is %d bytes, it needs at least %d: generate one with \"forgeproof keygen\"", len(b), MinKeyBytes)
 	}
 	return b, nil
-}
-
-// origin checks a scheme://host[:port] origin; pattern allows a leading
-// "*." in the host.
-func (v *validator) origin(path, o string, pattern bool) {
-	if o == "*" || o == "null" {
-		v.errorf(path, "%q would trust every page; list exact origins", o)
-		return
-	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		v.errorf(path, "%q is not an origin such as https://app.example.com", o)
-		return
-	}
-	if strings.Contains(u.Host, "*") && (!pattern || !strings.HasPrefix(u.Host, "*.") || strings.Count(u.Host, "*") > 1) {
-		v.errorf(path, "%q: a wildcard is allowed only as a leading *. in trusted_origins", o)
-	}
 }
 
 func (v *validator) upstreams() {
@@ -288,8 +247,8 @@ func (v *validator) upstreams() {
 			hosts = []string{""}
 		}
 		for j, h := range hosts {
-			if h != "" && strings.ContainsAny(h, "/@ ") {
-				v.errorf(fmt.Sprintf("%s.hosts[%d]", path, j), "%q is not a host name", h)
+			if h != "" && !gateway.ValidHost(h) {
+				v.errorf(fmt.Sprintf("%s.hosts[%d]", path, j), "%q is not a host name: write app.example.com or *.example.com, without a port", h)
 			}
 			m := match{strings.ToLower(h), u.PathPrefix}
 			if k, dup := matches[m]; dup {
@@ -301,27 +260,12 @@ func (v *validator) upstreams() {
 }
 
 func (v *validator) routes() {
-	patterns := map[string]int{}
 	for i := range v.c.Routes {
 		r := &v.c.Routes[i]
 		path := fmt.Sprintf("routes[%d]", i)
-		v.pattern(path+".pattern", r.Pattern)
-		if _, p, _ := strings.Cut(" "+r.Pattern, " /"); strings.HasPrefix("/"+p, v.c.ReservedPrefix) {
+		// The library checks the pattern and the protection rules.
+		if _, p, err := forgeproof.SplitPattern(r.Pattern); err == nil && strings.HasPrefix(p, v.c.ReservedPrefix) {
 			v.errorf(path+".pattern", "%q is under the reserved prefix %s, which the gateway answers itself: choose another path or change reserved_prefix", r.Pattern, v.c.ReservedPrefix)
-		}
-		if j, dup := patterns[r.Pattern]; dup && r.Pattern != "" {
-			v.errorf(path+".pattern", "pattern %q is also used by routes[%d]", r.Pattern, j)
-		}
-		patterns[r.Pattern] = i
-		mode := r.Tokens
-		if mode == "" {
-			mode = v.c.Protection.Tokens
-		}
-		if r.OneTimeTokens && mode == "off" {
-			v.errorf(path+".one_time_tokens", "one-time tokens need tokens: signed or synchronizer, not off")
-		}
-		if r.RequireHeader != "" && !isToken(r.RequireHeader) {
-			v.errorf(path+".require_header", "%q is not a valid header name", r.RequireHeader)
 		}
 		if r.InsecureBypass && (r.OneTimeTokens || r.JSONOnly || r.RequireHeader != "" ||
 			r.CheckSafeMethods || r.ReportOnly || r.ReauthMaxAge != 0 || r.Tokens != "") {
@@ -375,7 +319,7 @@ func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CO
 		case o == "*" && cors.AllowCredentials:
 			v.errorf(op, `"*" cannot be combined with allow_credentials: list the exact origins`)
 		case o != "*":
-			v.origin(op, o, false)
+			v.canonicalOrigin(op, o)
 		}
 	}
 	for j, m := range cors.AllowMethods {
@@ -391,34 +335,6 @@ func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CO
 	for j, h := range cors.ExposeHeaders {
 		if !isToken(h) {
 			v.errorf(fmt.Sprintf("%s.expose_headers[%d]", cp, j), "%q is not a header name", h)
-		}
-	}
-}
-
-// pattern checks a "[METHOD ]/path" route pattern.
-func (v *validator) pattern(path, p string) {
-	if p == "" {
-		v.errorf(path, "missing: set a pattern such as /api/ or \"POST /login\"")
-		return
-	}
-	method, rest, ok := strings.Cut(p, " ")
-	if !ok {
-		method, rest = "", p
-	}
-	switch {
-	case strings.Contains(method, "/") || strings.ContainsAny(rest, " \t"):
-		v.errorf(path, "%q is not of the form [METHOD ]PATH with one space, such as \"POST /login\" or /api/", p)
-	case method != "" && (!isToken(method) || strings.ToUpper(method) != method):
-		v.errorf(path, "%q: the method must be upper case, like \"POST /login\"", p)
-	case !strings.HasPrefix(rest, "/") || strings.ContainsAny(rest, "?#"):
-		v.errorf(path, "%q: the path must start with / and hold no query, such as /api/", p)
-	default:
-		clean := pathpkg.Clean(rest)
-		if strings.HasSuffix(rest, "/") && clean != "/" {
-			clean += "/"
-		}
-		if clean != rest {
-			v.errorf(path, "%q: the path is not clean: write %s", p, clean)
 		}
 	}
 }

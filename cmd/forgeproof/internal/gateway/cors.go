@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forgeproof/forgeproof"
 )
 
 // compiledCORS is a [CORS] policy with its defaults filled in.
@@ -45,9 +46,10 @@ func compileCORS(c *CORS, tokenHeader string) (*compiledCORS, error) {
 			errs = append(errs, fmt.Errorf("AllowOrigins[%d] is \"null\", which sandboxed frames and data: URLs of any site send; it is never allowed", i))
 			continue
 		}
-		n, ok := normalizeOrigin(o)
-		if !ok {
-			errs = append(errs, fmt.Errorf("AllowOrigins[%d] %q is not an origin; write scheme://host[:port] without a path, such as \"https://app.example.com\"", i, o))
+		n, err := forgeproof.CanonicalOrigin(o)
+		if err != nil {
+			fe := err.(*forgeproof.FieldError)
+			errs = append(errs, fmt.Errorf("AllowOrigins[%d]: %s; %s", i, fe.Msg, fe.Hint))
 			continue
 		}
 		cc.origins[n] = true
@@ -103,32 +105,12 @@ func sortedKeys(m map[string]bool) []string {
 	return ks
 }
 
-// normalizeOrigin returns the serialized origin of s (lower-case scheme and
-// host, default port dropped), or false when s is not an http or https
-// origin without path, query, fragment or user information.
+// normalizeOrigin returns the serialized origin of s as the library
+// writes it (lower-case scheme and host, default port dropped), or false
+// when s is not an origin.
 func normalizeOrigin(s string) (string, bool) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
-		return "", false
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", false
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if host == "" || strings.ContainsAny(host, "*") {
-		return "", false
-	}
-	if scheme == "http" && port == "80" || scheme == "https" && port == "443" {
-		port = ""
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		return scheme + "://" + host + ":" + port, true
-	}
-	return scheme + "://" + host, true
+	n, err := forgeproof.CanonicalOrigin(s)
+	return n, err == nil
 }
 
 // allowed returns the Access-Control-Allow-Origin value for origin, or "".

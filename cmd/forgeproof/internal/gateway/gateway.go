@@ -26,10 +26,11 @@
 //
 // # WebSocket
 //
-// An Upgrade request is checked by the library as a state-changing request
-// without token (browsers cannot add headers to a WebSocket handshake), so a
-// cross-site handshake is refused by the origin layer; the connection is then
-// passed through.
+// An Upgrade request is checked by the library's
+// [forgeproof.Protection.OriginHandler], as a state-changing request without
+// token (browsers cannot add headers to a WebSocket handshake), so a
+// cross-site handshake is refused by the origin layer; the same request, path
+// and all, is then passed through.
 package gateway
 
 import (
@@ -38,13 +39,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/problem"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Gateway is an http.Handler that checks every request with one
@@ -56,19 +57,17 @@ type Gateway struct {
 	routes    map[string]*route // by pattern; the library picks the pattern
 	dflt      *route            // rules for requests that match no route
 
-	prefix         string
-	tokenPath      string
-	oneTimePath    string
-	scriptPath     string
-	wsPrefix       string // library routes that check WebSocket handshakes
-	maxBody        int64
-	maxHeader      int64
-	sessionCookie  string
-	tokenHeader    string // request header that carries the token
-	tokenField     string
-	rotatedHeader  string // response header with a rotated token
-	trustedProxies []netip.Prefix
-	log            *slog.Logger
+	prefix        string
+	tokenPath     string
+	oneTimePath   string
+	scriptPath    string
+	maxBody       int64
+	maxHeader     int64
+	sessionCookie string
+	tokenHeader   string // request header that carries the token
+	tokenField    string
+	rotatedHeader string // response header with a rotated token
+	log           *slog.Logger
 
 	protected  http.Handler // library in front of the proxy
 	wsChecked  http.Handler // library in front of the proxy, for upgrades
@@ -120,7 +119,6 @@ func New(opts Options) (*Gateway, error) {
 	g.tokenPath = g.prefix + "token"
 	g.oneTimePath = g.prefix + "one-time-token"
 	g.scriptPath = g.prefix + "csrf.js"
-	g.wsPrefix = g.prefix + "ws"
 	if g.maxBody == 0 {
 		g.maxBody = 10 << 20
 	}
@@ -131,25 +129,16 @@ func New(opts Options) (*Gateway, error) {
 		bad("MaxHeaderBytes %d is negative; use 0 for the default of 64 KiB", g.maxHeader)
 	}
 	if g.tokenHeader == "" {
-		g.tokenHeader = "X-CSRF-Token"
+		g.tokenHeader = forgeproof.DefaultHeaderName
 	}
 	if g.tokenField == "" {
-		g.tokenField = "_csrf"
+		g.tokenField = forgeproof.DefaultFieldName
 	}
 	if g.rotatedHeader == "" {
 		g.rotatedHeader = g.tokenHeader
 	}
 	if g.log == nil {
 		g.log = slog.Default()
-	}
-
-	for _, s := range opts.Protection.TrustedProxies {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			g.trustedProxies = append(g.trustedProxies, p.Masked())
-		} else if a, err := netip.ParseAddr(s); err == nil {
-			a = a.Unmap()
-			g.trustedProxies = append(g.trustedProxies, netip.PrefixFrom(a, a.BitLen()))
-		} // else the library reports it
 	}
 
 	// Upstreams.
@@ -182,13 +171,14 @@ func New(opts Options) (*Gateway, error) {
 	// Routes, and the library rules that go with them.
 	cfg := opts.Protection
 	cfg.Routes = slices.Clone(cfg.Routes)
+	if cfg.PublicSuffixList == nil {
+		// Refuse trusted-origin patterns over any public suffix, private
+		// ones (*.github.io) included, not only those the library knows.
+		cfg.PublicSuffixList = publicsuffix.List
+	}
 	for i, r := range opts.Routes {
-		_, p, err := parsePattern(r.Pattern)
-		if err != nil {
-			bad("Routes[%d] pattern %q: %v", i, r.Pattern, err)
-			continue
-		}
-		if strings.HasPrefix(p, g.prefix) || p+"/" == g.prefix {
+		// A bad pattern is reported by the library, with the others.
+		if _, p, err := forgeproof.SplitPattern(r.Pattern); err == nil && (strings.HasPrefix(p, g.prefix) || p+"/" == g.prefix) {
 			bad("Routes[%d] pattern %q is under the reserved prefix %q; choose another path or change ReservedPrefix", i, r.Pattern, g.prefix)
 			continue
 		}
@@ -231,12 +221,6 @@ func New(opts Options) (*Gateway, error) {
 			Tokens:           forgeproof.TokensOff,
 		})
 	}
-	// WebSocket handshakes are checked as state-changing requests without
-	// a token, under a mirror of every route's path: the handshake is
-	// checked at PREFIX+"ws"+path, with the route's bypass and report-only
-	// settings.
-	cfg.Routes = append(cfg.Routes, wsRoutes(g.wsPrefix, cfg.Routes)...)
-
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -247,64 +231,12 @@ func New(opts Options) (*Gateway, error) {
 	g.prot = prot
 
 	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
-	g.wsChecked = prot.Handler(http.HandlerFunc(g.proxyUpgrade))
+	g.wsChecked = prot.OriginHandler(http.HandlerFunc(g.proxyUpgrade))
 	g.tokenH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, false) }))
 	g.oneTimeH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, true) }))
 	g.finishReauth()
 	g.script, g.scriptETag = buildScript(g.tokenPath, g.oneTimePath, g.tokenHeader, g.tokenField, g.rotatedHeader)
 	return g, nil
-}
-
-// wsRoutes returns the library routes under which WebSocket handshakes are
-// checked: for each route that governs GET, a route at wsPrefix+path that
-// checks safe methods with tokens off and keeps the route's bypass and
-// report-only settings, plus a catch-all for the paths of no route.
-func wsRoutes(wsPrefix string, routes []forgeproof.Route) []forgeproof.Route {
-	byPath := make(map[string]forgeproof.Route)
-	var order []string
-	for _, r := range routes {
-		method, p, err := parsePattern(r.Pattern)
-		if err != nil || (method != "" && method != http.MethodGet) {
-			continue
-		}
-		mirror := forgeproof.Route{
-			Pattern:          wsPrefix + p,
-			CheckSafeMethods: true,
-			Tokens:           forgeproof.TokensOff,
-			InsecureBypass:   r.InsecureBypass,
-			ReportOnly:       r.ReportOnly,
-		}
-		if _, dup := byPath[p]; !dup {
-			order = append(order, p)
-		} else if method == "" {
-			continue // "GET /x" beats "/x"
-		}
-		byPath[p] = mirror
-	}
-	if _, ok := byPath["/"]; !ok {
-		order = append(order, "/")
-		byPath["/"] = forgeproof.Route{Pattern: wsPrefix + "/", CheckSafeMethods: true, Tokens: forgeproof.TokensOff}
-	}
-	out := make([]forgeproof.Route, 0, len(order))
-	for _, p := range order {
-		out = append(out, byPath[p])
-	}
-	return out
-}
-
-// parsePattern splits a route pattern "[METHOD ]PATH" as the library does.
-func parsePattern(s string) (method, p string, err error) {
-	p = s
-	if m, rest, ok := strings.Cut(s, " "); ok {
-		method, p = m, strings.TrimLeft(rest, " ")
-		if method == "" || strings.ToUpper(method) != method || strings.ContainsAny(method, "/\t") {
-			return "", "", fmt.Errorf("%q is not an HTTP method; write patterns as \"POST /path\" or \"/path\"", method)
-		}
-	}
-	if p == "" || p[0] != '/' {
-		return "", "", errors.New("the path must start with \"/\"")
-	}
-	return method, p, nil
 }
 
 // match returns the route for a request, or the defaults. The library
@@ -315,25 +247,6 @@ func (g *Gateway) match(method, urlPath string) *route {
 		return rt
 	}
 	return g.dflt
-}
-
-// cleanPath returns the canonical form of a URL path, keeping a trailing
-// slash; it returns p itself when p is already clean.
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if p[0] == '/' && !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
-		return p
-	}
-	if p[0] != '/' {
-		p = "/" + p
-	}
-	np := path.Clean(p)
-	if p[len(p)-1] == '/' && np != "/" {
-		np += "/"
-	}
-	return np
 }
 
 // exchange is the state of one proxied request, carried to the proxy's
@@ -383,14 +296,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if isUpgrade(r) {
-		// Check the handshake under its mirror path, then proxy the
-		// original request.
-		r2 := *r
-		u := *r.URL
-		u.Path = g.wsPrefix + cleanPath(r.URL.Path)
-		u.RawPath = ""
-		r2.URL = &u
-		g.wsChecked.ServeHTTP(w, &r2)
+		// The handshake is judged and proxied as the same request.
+		g.wsChecked.ServeHTTP(w, r)
 		return
 	}
 	if ex.body != nil && r.ContentLength < 0 {
@@ -484,23 +391,4 @@ func (g *Gateway) tooLarge(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
 	g.fail(w, http.StatusRequestEntityTooLarge, "body-too-large", "Content Too Large",
 		fmt.Sprintf("the request body is larger than the %d bytes allowed; send a smaller body", g.maxBody))
-}
-
-// fromTrustedProxy reports whether r's peer is one of
-// Protection.TrustedProxies.
-func (g *Gateway) fromTrustedProxy(r *http.Request) bool {
-	if len(g.trustedProxies) == 0 {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	a := ap.Addr().Unmap()
-	for _, p := range g.trustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -32,7 +32,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"bad prefix", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, ReservedPrefix: "x"}, []string{"ReservedPrefix"}},
 		{"route under reserved prefix", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Routes: []gateway.Route{{Pattern: "/.forgeproof/x"}}}, []string{"reserved prefix"}},
 		{"cors null and credentials with star", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, CORS: &gateway.CORS{AllowOrigins: []string{"null", "*"}, AllowCredentials: true}}, []string{`"null"`, `"*" with AllowCredentials`}},
-		{"cors origin with path", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Routes: []gateway.Route{{Pattern: "/api/", CORS: &gateway.CORS{AllowOrigins: []string{"https://a.example/x"}}}}}, []string{`Routes[0] ("/api/") CORS`, "not an origin"}},
+		{"cors origin with path", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Routes: []gateway.Route{{Pattern: "/api/", CORS: &gateway.CORS{AllowOrigins: []string{"https://a.example/x"}}}}}, []string{`Routes[0] ("/api/") CORS`, "has a path"}},
 		{"duplicate cookie rule", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Cookies: []gateway.CookieRule{{Name: "a"}, {Name: "a"}}}, []string{"repeats the rule"}},
 		{"every problem at once", gateway.Options{Upstreams: []gateway.Upstream{{Name: "x"}}, ReservedPrefix: "bad"}, []string{"Upstreams[0]", "ReservedPrefix"}},
 		{"library config error", gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Protection: forgeproof.Config{TrustedOrigins: []string{"null"}}}, []string{"Protection"}},
@@ -500,4 +500,20 @@ func (e *env) token2(path string) string {
 	e.t.Helper()
 	_, body := e.do(e.req("GET", path, "same-origin", nil))
 	return body
+}
+
+// TestNewRefusesPublicSuffixPatterns checks that the gateway refuses
+// trusted-origin patterns over public suffixes, private ones included,
+// even when its caller passed no list.
+func TestNewRefusesPublicSuffixPatterns(t *testing.T) {
+	u := mustURL(t, "http://127.0.0.1:1")
+	for _, o := range []string{"https://*.co.uk", "https://*.github.io", "https://*.herokuapp.com"} {
+		_, err := gateway.New(gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Protection: forgeproof.Config{TrustedOrigins: []string{o}}})
+		if err == nil || !strings.Contains(err.Error(), "public suffix") {
+			t.Errorf("%s: New error %v, want a public-suffix refusal", o, err)
+		}
+	}
+	if _, err := gateway.New(gateway.Options{Upstreams: []gateway.Upstream{{URL: u}}, Protection: forgeproof.Config{TrustedOrigins: []string{"https://*.me.github.io"}}}); err != nil {
+		t.Errorf("a pattern under a registrable domain: %v", err)
+	}
 }

@@ -35,7 +35,10 @@ type Options struct {
 	// New builds one [forgeproof.Protection] from it, appending to
 	// Protection.Routes the library rules of Routes (Route.Protect, with
 	// Route.Pattern) and the rules of the gateway's reserved endpoints.
-	// The zero Config is the library's secure default.
+	// The zero Config is the library's secure default. When
+	// Protection.PublicSuffixList is nil, New sets it to
+	// golang.org/x/net/publicsuffix.List, so that a trusted-origin pattern
+	// over any public suffix ("https://*.github.io") is refused.
 	//
 	// Protection.SessionCookie also names the backend's session cookie that
 	// the gateway watches: when a response sets it, the token is rotated on

@@ -44,7 +44,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 		return nil, fmt.Errorf("gateway: Upstreams[%d] (%s) PathPrefix %q must start with \"/\"", i, up.name, u.PathPrefix)
 	}
 	for _, h := range u.Hosts {
-		if h == "" || strings.ContainsAny(h, "/:@ ") || strings.Contains(h[1:], "*") || (h[0] == '*' && !strings.HasPrefix(h, "*.")) {
+		if !ValidHost(h) {
 			return nil, fmt.Errorf("gateway: Upstreams[%d] (%s) Hosts entry %q is not a host name; write \"app.example.com\" or \"*.example.com\"", i, up.name, h)
 		}
 		up.hosts = append(up.hosts, strings.ToLower(h))
@@ -102,13 +102,20 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 	return up, nil
 }
 
+// ValidHost reports whether h can be an entry of [Upstream.Hosts]: a host
+// name without port, or "*." and a host name.
+func ValidHost(h string) bool {
+	return h != "" && !strings.ContainsAny(h, "/:@ ") && !strings.Contains(h[1:], "*") &&
+		(h[0] != '*' || strings.HasPrefix(h, "*."))
+}
+
 // forwardHeaders sets X-Forwarded-For, -Host and -Proto on the outbound
 // request. ReverseProxy has already removed the client's own forwarding
 // headers; from a trusted proxy they are restored and extended, from any
 // other peer they are replaced with what the gateway saw.
 func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
 	in := pr.In
-	if !g.fromTrustedProxy(in) {
+	if !g.prot.FromTrustedProxy(in) {
 		pr.SetXForwarded()
 		return
 	}

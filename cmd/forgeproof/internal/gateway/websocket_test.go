@@ -84,3 +84,61 @@ func TestWebSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketPathVariant checks that a handshake is judged under the path
+// that is proxied. "/admin/../hooks/x" is dispatched by routers that do not
+// resolve dot segments (Express, for one) under "/admin/", so the bypass of
+// "/hooks/" must not apply to it: a cross-site handshake is refused, a
+// same-origin one passes and reaches the backend with the path unchanged.
+func TestWebSocketPathVariant(t *testing.T) {
+	upgrader := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }} // the backend checks nothing
+	paths := make(chan string, 10)
+	e := start(t, gateway.Options{
+		Routes: []gateway.Route{
+			{Pattern: "/hooks/", Protect: forgeproof.Route{InsecureBypass: true}},
+		},
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths <- r.URL.RawPath + "|" + r.URL.Path
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close()
+	}))
+	wsURL := "ws" + strings.TrimPrefix(e.gw.URL, "http")
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+
+	for _, path := range []string{"/admin/../hooks/x", "/admin/%2e%2e/hooks/x", "/admin//../hooks/x"} {
+		c, resp, err := d.Dial(wsURL+path, http.Header{"Origin": {"https://evil.example"}})
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: cross-site handshake accepted (the backend saw %q)", path, <-paths)
+			continue
+		}
+		if resp == nil {
+			t.Fatalf("%s: no HTTP answer: %v", path, err)
+		}
+		body := make([]byte, 4096)
+		n, _ := resp.Body.Read(body)
+		resp.Body.Close()
+		wantProblem(t, resp, string(body[:n]), 403, "origin-mismatch")
+
+		c, resp, err = d.Dial(wsURL+path, http.Header{"Origin": {e.gw.URL}})
+		if err != nil {
+			t.Fatalf("%s: same-origin handshake: %v (response %v)", path, err, resp)
+		}
+		c.Close()
+		got := <-paths
+		if raw, p, _ := strings.Cut(got, "|"); raw != path && p != path {
+			t.Errorf("%s: the backend was asked for %q", path, got)
+		}
+	}
+
+	// The bypass itself still holds on its own clean path.
+	c, _, err := d.Dial(wsURL+"/hooks/x", http.Header{"Origin": {"https://evil.example"}})
+	if err != nil {
+		t.Fatalf("bypass route: %v", err)
+	}
+	c.Close()
+	<-paths
+}

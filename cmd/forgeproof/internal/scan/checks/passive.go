@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 )
 
@@ -84,9 +85,16 @@ var CORS = &Check{
 	},
 }
 
+// sameOriginString reports whether origin, as a server reflected it, is
+// the target's origin, by the library's rule (case and default ports do
+// not count).
 func sameOriginString(origin string, target *url.URL) bool {
-	u, err := url.Parse(origin)
-	return err == nil && sameOrigin(u, target)
+	a, err := forgeproof.CanonicalOrigin(origin)
+	if err != nil {
+		return false
+	}
+	b, err := forgeproof.CanonicalOrigin(target.Scheme + "://" + target.Host)
+	return err == nil && a == b
 }
 
 // SecurityHeaders: HTML pages without the headers that contain injected

@@ -156,7 +156,7 @@ var stateVerbRE = regexp.MustCompile(`(?i)(^|[^a-z])(delete|remove|destroy|trans
 // state.
 func stateVerb(s string) bool { return stateVerbRE.MatchString(s) }
 
-// sameURL reports whether u is on the target's origin.
+// sameOrigin reports whether u is on the target's origin.
 func sameOrigin(u, target *url.URL) bool {
-	return u != nil && strings.EqualFold(u.Scheme, target.Scheme) && strings.EqualFold(u.Host, target.Host)
+	return u != nil && sameOriginString(u.Scheme+"://"+u.Host, target)
 }

@@ -1,0 +1,73 @@
+package forgeproof
+
+import "net/http"
+
+// Requests that change state but cannot carry a token.
+//
+// A WebSocket handshake is a GET that opens a channel which can change
+// state, and browsers let a page add neither a header nor a body to it, so
+// it can carry no token; the origin layer alone tells a cross-site
+// handshake (cross-site WebSocket hijacking) from the application's own.
+// The same holds for an endpoint that hands out tokens.
+
+// CheckOrigin applies to r the request-origin layer of an unsafe request,
+// whatever r's method, and no other layer: Sec-Fetch-Site, else Origin,
+// else Referer, else [Config.DenyMissingOrigin], with
+// [Config.TrustedOrigins] and [Config.PublicOrigins] as for every request.
+// The route that governs r's method and path (see [Route]) contributes
+// only its InsecureBypass and ReportOnly settings: its token, header,
+// content-type and re-authentication rules need what such a request cannot
+// carry. Use it for WebSocket handshakes, as gorilla/websocket's
+// Upgrader.CheckOrigin, or in a proxy, on the request that is passed on:
+// the path checked must be the path served.
+//
+// It returns nil or an [*Error], as [Protection.Check] does; in report-only
+// mode the denial has [Error.ReportOnly] set.
+func (p *Protection) CheckOrigin(r *http.Request) error {
+	v := p.decideOrigin(r)
+	if v.reason == ReasonNone {
+		return nil
+	}
+	return errorFor(v.reason, v.reportOnly)
+}
+
+// OriginHandler wraps h so that every request is checked as
+// [Protection.CheckOrigin] checks it before h sees it. Rejections are
+// answered and OnDecision is called as by [Protection.Handler].
+func (p *Protection) OriginHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := p.decideOrigin(r)
+		if p.onDecision != nil {
+			p.onDecision(p.event(r, &v))
+		}
+		if v.reason != ReasonNone && !v.reportOnly {
+			p.reject(w, r, v.reason)
+			return
+		}
+		if v.checked {
+			w.Header().Add("Vary", "Origin, Sec-Fetch-Site")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// decideOrigin is decide for CheckOrigin: the route is matched as by
+// decide, then only its bypass and report-only settings and the origin
+// layer apply.
+func (p *Protection) decideOrigin(r *http.Request) verdict {
+	urlPath := "/"
+	if r.URL != nil {
+		urlPath = r.URL.Path
+	}
+	v := verdict{method: r.Method}
+	rt := p.match(r.Method, urlPath)
+	v.route = rt
+	if rt != nil && rt.InsecureBypass {
+		v.exempt = true
+		return v
+	}
+	v.checked = isSafeMethod(r.Method)
+	v.reportOnly = p.reportOnly || (rt != nil && rt.ReportOnly)
+	v.reason = p.checkOrigin(r)
+	return v
+}
