@@ -76,7 +76,7 @@ const demoLargeTransfer = 500_00
 var demoStarted func(b *bank.Bank, url, adminURL string)
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cliFlagSet("demo", demoUsage, stderr)
+	fs := cliFlagSet("demo", demoUsage, stdout)
 	addr := fs.String("addr", config.DefaultAddr, "serve the bank through the gateway on `ADDR`")
 	adminAddr := fs.String("admin-addr", config.DefaultAdminAddr, "serve /livez, /readyz and /metrics on `ADDR`")
 	if code, ok := cliParse(fs, args, stderr); !ok {

@@ -319,18 +319,19 @@ func TestDemoFlags(t *testing.T) {
 		args     []string
 		wantCode int
 		wantErr  string
+		wantOut  string
 	}{
-		{"help", []string{"--help"}, 0, "Usage: forgeproof demo"},
-		{"unknown flag", []string{"--port", "1"}, 2, "forgeproof: error: provided but not defined: -port"},
-		{"extra argument", []string{"now"}, 2, `forgeproof: error: unexpected argument "now"`},
-		{"bad address", []string{"--addr", "nowhere"}, 1, "forgeproof: hint: check --addr and --admin-addr"},
+		{"help", []string{"--help"}, 0, "", "Usage: forgeproof demo"},
+		{"unknown flag", []string{"--port", "1"}, 2, "forgeproof: error: provided but not defined: -port", ""},
+		{"extra argument", []string{"now"}, 2, `forgeproof: error: unexpected argument "now"`, ""},
+		{"bad address", []string{"--addr", "nowhere"}, 1, "forgeproof: hint: check --addr and --admin-addr", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := runDemo(context.Background(), tt.args, &stdout, &stderr)
-			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
-				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr.String(), tt.wantCode, tt.wantErr)
+			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stdout.String(), tt.wantOut) {
+				t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d, %q on stdout and %q on stderr", code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut, tt.wantErr)
 			}
 		})
 	}

@@ -25,7 +25,7 @@ Flags:
 `
 
 func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cliFlagSet("keygen", keygenUsage, stderr)
+	fs := cliFlagSet("keygen", keygenUsage, stdout)
 	if code, ok := cliParse(fs, args, stderr); !ok {
 		return code
 	}

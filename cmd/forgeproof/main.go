@@ -1,5 +1,5 @@
 // Command forgeproof runs the forgeproof CSRF gateway, its demo, and its
-// scanner.
+// scanner, and answers the forward-auth requests of other proxies.
 //
 // Usage:
 //
@@ -8,6 +8,8 @@
 //	forgeproof validate --config FILE
 //	forgeproof keygen
 //	forgeproof scan     --target URL [flags]
+//	forgeproof authz    [--config FILE] [flags]
+//	forgeproof version
 //
 // Run "forgeproof COMMAND --help" for the flags of a command.
 package main
@@ -19,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
 )
 
 // A command runs one subcommand with its arguments and returns the exit code.
@@ -33,9 +37,11 @@ var commands = map[string]struct {
 	"validate": {runValidate, "check a configuration file and list every problem"},
 	"keygen":   {runKeygen, "print a fresh token-signing key"},
 	"scan":     {runScan, "audit an API for CSRF weaknesses"},
+	"authz":    {runAuthz, "answer forward-auth requests of nginx, Traefik, Caddy or Envoy"},
+	"version":  {runVersion, "print the version, commit and Go version"},
 }
 
-var order = []string{"demo", "serve", "validate", "keygen", "scan"}
+var order = []string{"demo", "serve", "validate", "keygen", "scan", "authz", "version"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -45,18 +51,26 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0:
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	case args[0] == "help" && len(args) > 1:
+		// "forgeproof help serve" is "forgeproof serve --help".
+		return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+	case args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+		usage(stdout)
 		return 0
+	case args[0] == "-version" || args[0] == "--version":
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "forgeproof: error: unknown command %q\n", args[0])
-		fmt.Fprintf(stderr, "forgeproof: hint: run \"forgeproof help\" for the list of commands\n")
-		return 2
+		msg := fmt.Sprintf("unknown command %q", args[0])
+		if s := config.Closest(args[0], order); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return cliError(stderr, msg, `run "forgeproof help" for the list of commands`)
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
 }

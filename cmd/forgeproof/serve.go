@@ -34,7 +34,7 @@ Flags:
 `
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cliFlagSet("serve", serveUsage, stderr)
+	fs := cliFlagSet("serve", serveUsage, stdout)
 	file := fs.String("config", "", "read the configuration from `FILE`")
 	upstream := fs.String("upstream", "", "proxy every request to the backend at `URL` (replaces the file's upstreams)")
 	addr := fs.String("addr", "", "listen on `ADDR` (default "+config.DefaultAddr+")")

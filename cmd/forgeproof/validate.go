@@ -26,7 +26,7 @@ Flags:
 `
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cliFlagSet("validate", validateUsage, stderr)
+	fs := cliFlagSet("validate", validateUsage, stdout)
 	file := fs.String("config", "", "the configuration `FILE` to check")
 	if code, ok := cliParse(fs, args, stderr); !ok {
 		return code
@@ -78,14 +78,15 @@ func buildGateway(c *config.Config) error {
 	return err
 }
 
-// cliFlagSet returns a flag set for the subcommand name whose usage text is
-// usage followed by the flag defaults. Both -flag and --flag work.
-func cliFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+// cliFlagSet returns a flag set for the subcommand name whose help text,
+// printed to stdout on --help, is usage followed by the flag defaults. Both
+// -flag and --flag work.
+func cliFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fs.SetOutput(stderr)
-		fmt.Fprint(stderr, usage)
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, usage)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
@@ -93,21 +94,38 @@ func cliFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 }
 
 // cliParse parses args into fs. When it returns ok false, the command
-// returns code: 0 after --help, 2 after a usage error (already reported).
+// returns code: 0 after --help (printed once, to the flag set's stdout), 2
+// after a usage error (already reported, with the closest flag when one
+// was mistyped).
 func cliParse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	help := fs.Usage
+	fs.Usage = func() {} // Parse calls it on -h and on every error
 	err := fs.Parse(args)
+	fs.Usage = help
+	hint := fmt.Sprintf(`run "forgeproof %s --help" for the flags`, fs.Name())
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
+		help()
 		return 0, false
 	case err != nil:
-		return cliError(stderr, strings.TrimPrefix(err.Error(), "flag "),
-			fmt.Sprintf(`run "forgeproof %s --help" for the flags`, fs.Name())), false
+		msg := strings.TrimPrefix(err.Error(), "flag ")
+		if name, ok := strings.CutPrefix(msg, "provided but not defined: -"); ok {
+			if s := closestFlag(fs, name); s != "" {
+				msg += fmt.Sprintf(" (did you mean --%s?)", s)
+			}
+		}
+		return cliError(stderr, msg, hint), false
 	case fs.NArg() > 0:
-		return cliError(stderr, fmt.Sprintf("unexpected argument %q", fs.Arg(0)),
-			fmt.Sprintf(`run "forgeproof %s --help" for the flags`, fs.Name())), false
+		return cliError(stderr, fmt.Sprintf("unexpected argument %q", fs.Arg(0)), hint), false
 	}
 	return 0, true
+}
+
+// closestFlag returns the flag of fs that name is likely a typo of, or "".
+func closestFlag(fs *flag.FlagSet, name string) string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return config.Closest(strings.TrimPrefix(name, "-"), names)
 }
 
 // cliError reports a usage error with a hint and returns exit code 2.

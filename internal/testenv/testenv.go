@@ -45,6 +45,7 @@ func Require(t testing.TB, name, hint string) string {
 
 var alternatives = map[string][]string{
 	"chromium": {"chromium-browser", "google-chrome", "google-chrome-stable"},
+	"nginx":    {"/usr/sbin/nginx"}, // outside PATH for users other than root
 }
 
 // Chromium returns the path of the system Chromium binary.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ type rendered struct {
 	Images                                int
 	Pwned                                 bool
 	Violations                            []string
+	YLabels                               map[string][]string
 }
 
 const readDOM = `(() => {
@@ -56,6 +58,7 @@ const readDOM = `(() => {
     Images: document.querySelectorAll("img").length,
     Pwned: document.body.dataset.pwned === "1",
     Violations: window.__violations,
+    YLabels: Object.fromEntries(["chart-requests", "chart-reasons"].map((id) => [id, [...document.querySelectorAll("#" + id + " text.y-label")].map((t) => t.textContent)])),
   };
 })()`
 
@@ -146,6 +149,11 @@ func TestDashboardInChromium(t *testing.T) {
 	if len(d.Alerts) != 2 || d.Alerts[0][1] != "resolved" || d.Alerts[1][1] != "firing" || d.Alerts[1][2] != "origin-rejections" {
 		t.Errorf("alerts table %q, want the origin alert resolved then raised", d.Alerts)
 	}
+	for chart, labels := range d.YLabels {
+		if err := evenAxis(labels); err != nil {
+			t.Errorf("%s: y-axis labels %q: %v", chart, labels, err)
+		}
+	}
 	if len(d.Violations) != 0 {
 		t.Errorf("Content-Security-Policy violations: %q", d.Violations)
 	}
@@ -182,4 +190,26 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// evenAxis checks y-axis labels: whole numbers from 0 up in one constant
+// step, at least two of them.
+func evenAxis(labels []string) error {
+	if len(labels) < 2 {
+		return fmt.Errorf("want at least two labels")
+	}
+	step := 0
+	for i, l := range labels {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return fmt.Errorf("label %q is not a whole number", l)
+		}
+		if i == 1 {
+			step = n
+		}
+		if n != i*step || (i > 0 && step <= 0) {
+			return fmt.Errorf("label %d is %d; want 0 and multiples of one step", i, n)
+		}
+	}
+	return nil
 }

@@ -129,6 +129,7 @@ type sarifTool struct {
 
 type sarifDriver struct {
 	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
 	InformationURI string      `json:"informationUri"`
 	Rules          []sarifRule `json:"rules"`
 }
@@ -193,6 +194,7 @@ func sarifLevel(s Severity) string {
 func WriteSARIF(w io.Writer, r *Report) error {
 	driver := sarifDriver{
 		Name:           "forgeproof",
+		Version:        r.Version,
 		InformationURI: "https://github.com/forgeproof/forgeproof/blob/main/docs/SCANNER.md",
 		Rules:          []sarifRule{},
 	}

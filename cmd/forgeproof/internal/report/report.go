@@ -163,6 +163,9 @@ type Summary struct {
 
 // A Report is the result of a scan.
 type Report struct {
+	// Version is the version of forgeproof that made the report (see
+	// forgeproof version), or "".
+	Version    string      `json:"version,omitempty"`
 	Target     string      `json:"target"`
 	Findings   []Finding   `json:"findings"`
 	Operations []Operation `json:"operations"`

@@ -113,7 +113,7 @@ func TestJSONSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*report.Report{sample(), {Target: "http://x"}} {
+	for _, r := range []*report.Report{sample(), {Target: "http://x"}, {Target: "http://x", Version: "v1.2.0+3f2c1a9b8e7d"}} {
 		r.Finish(0, 0)
 		var out bytes.Buffer
 		if err := report.WriteJSON(&out, r); err != nil {

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/version"
 )
 
 // Exit codes of [Command].
@@ -110,10 +112,18 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			io.WriteString(stderr, usageText)
+			io.WriteString(stdout, usageText)
 			return ExitOK
 		}
-		return usageErr(strings.TrimPrefix(err.Error(), "flag provided but not defined: "), `run "forgeproof scan --help" for the flags`)
+		msg := strings.TrimPrefix(err.Error(), "flag provided but not defined: ")
+		if name, ok := strings.CutPrefix(msg, "-"); ok && msg != err.Error() {
+			var names []string
+			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+			if s := config.Closest(strings.TrimPrefix(name, "-"), names); s != "" {
+				msg += fmt.Sprintf(" (did you mean --%s?)", s)
+			}
+		}
+		return usageErr(msg, `run "forgeproof scan --help" for the flags`)
 	}
 	if fs.NArg() > 0 {
 		return usageErr(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), "flags take the form --name value")
@@ -221,6 +231,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts.Progress = progressBar(stderr)
 	}
 	rep, err := Run(ctx, opts)
+	if err == nil {
+		rep.Version = version.Get().String()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "forgeproof: error: scan failed: %v\n", err)
 		fmt.Fprintf(stderr, "forgeproof: hint: check that %s is up and reachable from here\n", origin(tu))

@@ -192,7 +192,7 @@ func TestOutputFiles(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	code, stdout, stderr := run("--help")
-	if code != scan.ExitOK || stdout != "" || !strings.Contains(stderr, "Usage: forgeproof scan --target URL") || !strings.Contains(stderr, "Exit status") {
+	if code != scan.ExitOK || stderr != "" || !strings.Contains(stdout, "Usage: forgeproof scan --target URL") || !strings.Contains(stdout, "Exit status") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -33,19 +33,26 @@
 
   const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
-  // niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
-  function niceMax(v) {
-    if (v <= 0) return 1;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
-    return 10 * p;
+  // scale returns the y axis for counts up to v: a step of 1, 2 or 5 times
+  // a power of ten (at least 1, since counts are whole), chosen so that at
+  // most four steps reach v, and the top of the axis, a whole number of
+  // steps. Every label is then a multiple of the step: 0, 2, 4, 6, never
+  // 0, 1, 3, 4, 5.
+  function scale(v) {
+    v = Math.max(1, v);
+    const raw = v / 4;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    let step = 10 * p;
+    for (const m of [1, 2, 5]) if (raw <= m * p) { step = m * p; break; }
+    step = Math.max(1, step);
+    return { max: step * Math.ceil(v / step), step };
   }
 
-  function axes(svg, n, max) {
-    for (let k = 0; k <= 4; k++) {
-      const y = T + (H - T - B) * (1 - k / 4);
+  function axes(svg, n, sc) {
+    for (let k = 0; k * sc.step <= sc.max; k++) {
+      const y = T + (H - T - B) * (1 - k * sc.step / sc.max);
       svg.appendChild(el("line", { class: "grid", x1: L, x2: W - R, y1: y, y2: y }));
-      svg.appendChild(el("text", { x: L - 6, y: y + 4, "text-anchor": "end" }, String(Math.round(max * k / 4))));
+      svg.appendChild(el("text", { class: "y-label", x: L - 6, y: y + 4, "text-anchor": "end" }, String(k * sc.step)));
     }
     const labels = [[0, "-60m"], [0.25, "-45m"], [0.5, "-30m"], [0.75, "-15m"], [1, "now"]];
     for (const [f, s] of labels) {
@@ -61,8 +68,9 @@
     const svg = document.getElementById("chart-requests");
     clear(svg);
     const n = allowed.length;
-    const max = niceMax(Math.max(1, ...allowed, ...rejected));
-    axes(svg, n, max);
+    const sc = scale(Math.max(...allowed, ...rejected));
+    const max = sc.max;
+    axes(svg, n, sc);
     const x = (i) => L + (W - L - R) * (n === 1 ? 1 : i / (n - 1));
     const y = (v) => T + (H - T - B) * (1 - v / max);
     for (const [series, color, name] of [[allowed, "#3fb950", "allowed"], [rejected, "#f85149", "rejected"]]) {
@@ -84,8 +92,9 @@
     const n = series.length ? series[0].length : 60;
     const stacks = new Array(n).fill(0);
     series.forEach((s) => s.forEach((v, i) => { stacks[i] += v; }));
-    const max = niceMax(Math.max(1, ...stacks));
-    axes(svg, n, max);
+    const sc = scale(Math.max(...stacks));
+    const max = sc.max;
+    axes(svg, n, sc);
     const bw = (W - L - R) / n;
     const base = new Array(n).fill(0);
     names.forEach((name, k) => {
