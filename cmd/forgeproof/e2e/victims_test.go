@@ -214,7 +214,7 @@ func gatewayVictimCORS(t *testing.T, mode forgeproof.TokenMode, cors *gateway.CO
 		Upstreams:  []gateway.Upstream{{URL: u}},
 		Protection: forgeproof.Config{SessionCookie: "session", Tokens: mode, ErrorLog: quiet},
 		Routes:     gwRoutes,
-		InjectHTML: true,
+		// HTML injection is on by default.
 		CORS:       cors,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -43,11 +43,11 @@ func TestStepUpThroughGateway(t *testing.T) {
 	}
 
 	tok := e.token()
-	if resp, body := post("/login", "same-origin", `{"username":"alice","password":"wonderland"}`, map[string]string{"X-CSRF-Token": tok}); resp.StatusCode != http.StatusOK {
+	if resp, body := post("/login", "same-origin", `{"username":"alice","password":"wonderland"}`, map[string]string{"X-Forgeproof-Token": tok}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", resp.StatusCode, body)
 	}
 	tok = e.token()
-	transfer := map[string]string{"X-CSRF-Token": tok}
+	transfer := map[string]string{"X-Forgeproof-Token": tok}
 	const large = `{"to":"bob","amount":"600"}`
 
 	resp, body := post("/api/transfer/large", "same-origin", large, transfer)
