@@ -287,3 +287,24 @@ func attackPage(w http.ResponseWriter, r *http.Request) {
   headers: {"Content-Type": "text/plain"}, body: '{"n": 1}'});</script>`, q)
 	}
 }
+
+// TestServeDetectsFramework checks that serve without --preset or
+// --session-cookie names the framework whose cookies the backend sets.
+func TestServeDetectsFramework(t *testing.T) {
+	for _, tt := range []struct{ cookie, preset string }{
+		{"csrftoken", "django"},
+		{"_shop_session", "rails"},
+		{"", ""},
+	} {
+		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tt.cookie != "" {
+				http.SetCookie(w, &http.Cookie{Name: tt.cookie, Value: "v"})
+			}
+		}))
+		p, cookie, ok := detectPreset(context.Background(), backend.URL)
+		backend.Close()
+		if p != tt.preset || ok != (tt.preset != "") || (ok && cookie != tt.cookie) {
+			t.Errorf("cookie %q: detected %q (%q), %v; want %q", tt.cookie, p, cookie, ok, tt.preset)
+		}
+	}
+}

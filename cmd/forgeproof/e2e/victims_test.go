@@ -215,8 +215,8 @@ func gatewayVictimCORS(t *testing.T, mode forgeproof.TokenMode, cors *gateway.CO
 		Protection: forgeproof.Config{SessionCookie: "session", Tokens: mode, ErrorLog: quiet},
 		Routes:     gwRoutes,
 		// HTML injection is on by default.
-		CORS:       cors,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CORS:   cors,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,9 @@ type Config struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// Store is "memory" or a redis:// or rediss:// URL.
 	Store Secret `yaml:"store"`
+	// Preset names the backend's framework, whose session cookie
+	// protection.session_cookie defaults to.
+	Preset string `yaml:"preset" enum:"django,flask,express,rails,laravel,spring"`
 	// Protection holds the defaults of every route.
 	Protection Protection `yaml:"protection"`
 	// Upstreams are the backends, chosen by host and path prefix.
@@ -312,6 +315,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Limits.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&c.Limits.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.Limits.ShutdownTimeout, DefaultShutdownTimeout)
+	c.applyPreset()
 	if c.InjectHTML == nil {
 		on := DefaultInjectHTML
 		c.InjectHTML = &on

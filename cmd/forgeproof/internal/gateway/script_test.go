@@ -109,7 +109,7 @@ func TestClientScriptInChromium(t *testing.T) {
 	if got := eval(`fetch("` + otherURL + `/collect", {method: "POST", body: "x"}).then(r => r.status)`); got != 200 {
 		t.Fatalf("cross-origin fetch: %d", got)
 	}
-	if got := eval(`localStorage.length + sessionStorage.length + (document.cookie.includes("csrf") ? 100 : 0)`); got != 0 {
+	if got := eval(`localStorage.length + sessionStorage.length + (document.cookie.includes("forgeproof") ? 100 : 0)`); got != 0 {
 		t.Fatalf("the token is stored where scripts can read it (%d)", got)
 	}
 
