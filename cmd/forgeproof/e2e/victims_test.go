@@ -248,7 +248,8 @@ func naiveVictim() attack.Victim {
 			// The sign-in form carries no token in this naive scheme.
 		default:
 			c, err := r.Cookie("csrf")
-			if err != nil || r.FormValue("_csrf") == "" || r.FormValue("_csrf") != c.Value {
+			field := attack.BankTarget(bankOrigin).TokenField
+			if err != nil || r.FormValue(field) == "" || r.FormValue(field) != c.Value {
 				http.Error(w, "csrf token mismatch", http.StatusForbidden)
 				return
 			}
