@@ -270,6 +270,54 @@ func testFramework(t *testing.T, b *browser.Browser, fw framework) {
 	if !strings.Contains(stderr.String(), `"reason":"sec-fetch-site-cross-site"`) {
 		t.Errorf("the gateway logged no cross-site refusal:\n%s", stderr)
 	}
+
+	// A state-changing GET, declared unsafe in a configuration file beside
+	// the same flags, with origin checks only: the site's own link works,
+	// another site's navigation is refused. (Cookies ignore ports: the
+	// profile is signed in on this gateway too.)
+	file := filepath.Join(t.TempDir(), "forgeproof.yaml")
+	cfg := "routes:\n  - pattern: \"GET /notes/\"\n    check_safe_methods: true\n    tokens: \"off\"\n"
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr2 := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	admin2 := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	stderr2 := &syncBuffer{}
+	done2 := make(chan int, 1)
+	args2 := []string{"serve", "--config", file, "--upstream", backend, "--session-cookie", fw.sessionCookie, "--tls-self-signed",
+		"--addr", addr2, "--admin-addr", admin2}
+	go func() { done2 <- run(ctx2, args2, &syncBuffer{}, stderr2) }()
+	defer func() {
+		cancel2()
+		<-done2
+		if t.Failed() {
+			t.Logf("second gateway log:\n%s", stderr2)
+		}
+	}()
+	if err := testenv.WaitTCP(admin2, 15*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, stderr2)
+	}
+	gw2 := "https://localhost:" + strings.TrimPrefix(addr2, "127.0.0.1:")
+	deletePath := "/notes/0/delete" + fw.slash
+	n := len(state().Notes)
+	evilTab.Navigate("http://evil.test/?kind=navigate&target="+gw2+deletePath, wait)
+	if err := browser.Until(wait, func() (bool, error) { return strings.Contains(stderr2.String(), `"path":"`+deletePath+`"`), nil }); err != nil {
+		t.Fatalf("cross-site navigation to the unsafe GET was not refused:\n%s", stderr2)
+	}
+	if got := len(state().Notes); got != n {
+		t.Errorf("cross-site navigation to the declared-unsafe GET deleted a note: %d, then %d", n, got)
+	}
+	t.Logf("cross-site navigation to a declared-unsafe GET: refused")
+	navigate(tab, gw2+"/")
+	if err := tab.Eval(`window.__step = true; location.href = `+strconv.Quote(deletePath), nil, wait); err != nil {
+		t.Fatal(err)
+	}
+	link := "same-origin link to a declared-unsafe GET"
+	if err := browser.Until(wait, func() (bool, error) { return len(state().Notes) == n-1, nil }); err != nil {
+		t.Fatalf("%s: notes %d, want %d\n%s", link, len(state().Notes), n-1, stderr2)
+	}
+	t.Logf("%s: ok", link)
 }
 
 // attackPage serves evil.test's forging page: kind "form" submits a
@@ -282,6 +330,8 @@ func attackPage(w http.ResponseWriter, r *http.Request) {
 	case "form":
 		fmt.Fprintf(w, `<!DOCTYPE html><form method="post" target="sink"><input name="text" value="forged"><input name="user" value="mallory"></form>
 <iframe name="sink"></iframe><script>var f = document.forms[0]; f.action = %s; f.submit();</script>`, q)
+	case "navigate":
+		fmt.Fprintf(w, `<!DOCTYPE html><script>location = %s;</script>`, q)
 	case "plain":
 		fmt.Fprintf(w, `<!DOCTYPE html><script>fetch(%s, {method: "POST", mode: "no-cors", credentials: "include",
   headers: {"Content-Type": "text/plain"}, body: '{"n": 1}'});</script>`, q)
