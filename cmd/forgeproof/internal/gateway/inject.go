@@ -184,7 +184,7 @@ func (in *injector) startTag(name string, attrs map[string]string, selfClosing b
 	}
 	switch name {
 	case "head", "body":
-		return true
+		return in.template == 0 // template content is inert
 	case "svg", "math":
 		if !selfClosing {
 			in.foreign++

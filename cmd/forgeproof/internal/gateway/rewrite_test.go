@@ -106,6 +106,7 @@ func TestInjector(t *testing.T) {
 		{"head with attributes and odd case", `<HeAd profile="a>b">`, `<HeAd profile="a>b">H`},
 		{"only first head", "<head></head><head>", "<head>H</head><head>"},
 		{"body when no head", "<body class=x><p>", "<body class=x>H<p>"},
+		{"not a head in a template", "<template><head></template><head>", "<template><head></template><head>H"},
 		{"post form", "<form method=post></form>", "<form method=post>F</form>"},
 		{"post form, quoted, spaces", `<form  action = ""  method = 'PoSt' ></form>`, `<form  action = ""  method = 'PoSt' >F</form>`},
 		{"method with spaces is GET", `<form method=" post"></form>`, `<form method=" post"></form>`},
