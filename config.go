@@ -73,16 +73,16 @@ type Config struct {
 	SessionID func(*http.Request) string
 
 	// CookieName is the name of the token cookie. If empty, it is
-	// "__Host-csrf" on HTTPS and "csrf" on plain HTTP, where browsers refuse
+	// "__Host-forgeproof" on HTTPS and "forgeproof" on plain HTTP, where browsers refuse
 	// __Host- cookies (a warning is logged once when that happens).
 	CookieName string
 
 	// HeaderName is the request header that carries the token. If empty, it
-	// is "X-CSRF-Token".
+	// is "X-Forgeproof-Token", a name no framework uses for its own token.
 	HeaderName string
 
 	// FieldName is the form field (urlencoded or multipart) that carries the
-	// token. If empty, it is "_csrf".
+	// token. If empty, it is "forgeproof_token".
 	FieldName string
 
 	// TokenMaxAge is how long a token stays valid after it was issued. If

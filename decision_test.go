@@ -161,7 +161,7 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 		for _, c := range cookies {
 			first.AddCookie(c)
 		}
-		first.Header.Set("X-CSRF-Token", token)
+		first.Header.Set("X-Forgeproof-Token", token)
 		if err := p.Check(first); err != nil {
 			t.Fatalf("first use of the one-time token: %v", err)
 		}
@@ -170,7 +170,7 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 	var contentType string
 	switch vr.Token {
 	case "form":
-		body += "&_csrf=" + url.QueryEscape(token)
+		body += "&forgeproof_token=" + url.QueryEscape(token)
 	case "multipart":
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
@@ -180,7 +180,7 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 				mw.WriteField(k, v)
 			}
 		}
-		mw.WriteField("_csrf", token)
+		mw.WriteField("forgeproof_token", token)
 		mw.Close()
 		body, contentType = b.String(), mw.FormDataContentType()
 	}
@@ -195,9 +195,9 @@ func (vr vectorRequest) build(t *testing.T, p *forgeproof.Protection) (*http.Req
 	}
 	switch vr.Token {
 	case "header", "token-only", "other-session", "one-time", "one-time-reused":
-		r.Header.Set("X-CSRF-Token", token)
+		r.Header.Set("X-Forgeproof-Token", token)
 	case "garbage":
-		r.Header.Set("X-CSRF-Token", "garbage")
+		r.Header.Set("X-Forgeproof-Token", "garbage")
 	case "form", "multipart", "cookie-only":
 	default:
 		t.Fatalf("unknown token state %q", vr.Token)

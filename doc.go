@@ -55,8 +55,8 @@
 //     three headers comes from a non-browser client (or a very old
 //     browser) and passes, unless [Config.DenyMissingOrigin] is set.
 //  4. Route rules: RequireHeader, then JSONOnly.
-//  5. Token, unless tokens are off for the route: from the X-CSRF-Token
-//     header, else the _csrf form field (urlencoded or multipart; the body
+//  5. Token, unless tokens are off for the route: from the X-Forgeproof-Token
+//     header, else the forgeproof_token form field (urlencoded or multipart; the body
 //     is restored for the next handler).
 //  6. Step-up: a route with ReauthMaxAge needs a fresh re-authentication
 //     proof ([Protection.GrantReauth]).

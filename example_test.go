@@ -61,7 +61,7 @@ func Example() {
 }
 
 // A server-rendered form with html/template: the page embeds the token with
-// TemplateField, and the browser posts it back in the _csrf field along
+// TemplateField, and the browser posts it back in the forgeproof_token field along
 // with the token cookie.
 func Example_form() {
 	p, err := forgeproof.New(forgeproof.Config{}) // signed double-submit tokens
@@ -89,7 +89,7 @@ func Example_form() {
 	w := httptest.NewRecorder()
 	handler.ServeHTTP(w, httptest.NewRequest("GET", "https://bank.example/", nil))
 	cookies := w.Result().Cookies()
-	token := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(w.Body.String())[1]
+	token := regexp.MustCompile(`name="forgeproof_token" value="([^"]+)"`).FindStringSubmatch(w.Body.String())[1]
 	fmt.Println("cookie:", cookies[0].Name, "no-store:", w.Header().Get("Cache-Control") == "no-store")
 
 	// ...and submits the form, from the same origin.
@@ -102,20 +102,20 @@ func Example_form() {
 		handler.ServeHTTP(w, r)
 		return w.Result()
 	}
-	resp := submit(url.Values{"_csrf": {token}, "amount": {"10"}})
+	resp := submit(url.Values{"forgeproof_token": {token}, "amount": {"10"}})
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, string(body))
 
 	resp = submit(url.Values{"amount": {"10"}})
 	fmt.Println(resp.StatusCode, problemReason(resp))
 	// Output:
-	// cookie: __Host-csrf no-store: true
+	// cookie: __Host-forgeproof no-store: true
 	// 200 transferred 10
 	// 403 token-missing
 }
 
 // A JSON single-page application: the app fetches its token from
-// TokenHandler and sends it in the X-CSRF-Token header. The API routes
+// TokenHandler and sends it in the X-Forgeproof-Token header. The API routes
 // also accept JSON only and require X-Requested-With, which no cross-site
 // form can send.
 func Example_spa() {
@@ -161,7 +161,7 @@ func Example_spa() {
 	resp = post("text/plain", true)
 	fmt.Println(resp.StatusCode, problemReason(resp))
 	// Output:
-	// header: X-CSRF-Token
+	// header: X-Forgeproof-Token
 	// 200
 	// 403 header-missing
 	// 403 content-type-not-allowed

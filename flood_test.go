@@ -99,10 +99,10 @@ func TestAnonymousFloodSparesSessions(t *testing.T) {
 		}
 		return w.Code
 	}
-	if code := send("/once", map[string]string{"X-CSRF-Token": once}); code != http.StatusNoContent {
+	if code := send("/once", map[string]string{"X-Forgeproof-Token": once}); code != http.StatusNoContent {
 		t.Errorf("alice's one-time token after the flood: %d, want it accepted", code)
 	}
-	if code := send("/transfer", map[string]string{"X-CSRF-Token": pageToken, "X-Reauth-Proof": proof}); code != http.StatusNoContent {
+	if code := send("/transfer", map[string]string{"X-Forgeproof-Token": pageToken, "X-Reauth-Proof": proof}); code != http.StatusNoContent {
 		t.Errorf("alice's synchronizer token and proof after the flood: %d, want them accepted", code)
 	}
 }

@@ -46,26 +46,26 @@ func TestFormToken(t *testing.T) {
 		reason      Reason
 	}
 	tests := []test{
-		{"urlencoded, field first", "application/x-www-form-urlencoded", "_csrf=tok&to=bob", "tok", ReasonNone},
-		{"urlencoded, field last", "application/x-www-form-urlencoded", "to=bob&amount=5&_csrf=tok", "tok", ReasonNone},
-		{"urlencoded, escaped name and value", "application/x-www-form-urlencoded", "to=bob&%5Fcsrf=a%2Bb+c", "a+b c", ReasonNone},
-		{"urlencoded, first of two", "application/x-www-form-urlencoded", "_csrf=one&_csrf=two", "one", ReasonNone},
-		{"urlencoded, charset parameter", "application/x-www-form-urlencoded; charset=utf-8", "_csrf=tok", "tok", ReasonNone},
-		{"urlencoded, empty value", "application/x-www-form-urlencoded", "_csrf=", "", ReasonNone},
+		{"urlencoded, field first", "application/x-www-form-urlencoded", "forgeproof_token=tok&to=bob", "tok", ReasonNone},
+		{"urlencoded, field last", "application/x-www-form-urlencoded", "to=bob&amount=5&forgeproof_token=tok", "tok", ReasonNone},
+		{"urlencoded, escaped name and value", "application/x-www-form-urlencoded", "to=bob&forgeproof%5Ftoken=a%2Bb+c", "a+b c", ReasonNone},
+		{"urlencoded, first of two", "application/x-www-form-urlencoded", "forgeproof_token=one&forgeproof_token=two", "one", ReasonNone},
+		{"urlencoded, charset parameter", "application/x-www-form-urlencoded; charset=utf-8", "forgeproof_token=tok", "tok", ReasonNone},
+		{"urlencoded, empty value", "application/x-www-form-urlencoded", "forgeproof_token=", "", ReasonNone},
 		{"urlencoded, absent", "application/x-www-form-urlencoded", "to=bob", "", ReasonTokenMissing},
 		{"urlencoded, empty body", "application/x-www-form-urlencoded", "", "", ReasonTokenMissing},
-		{"urlencoded, malformed name", "application/x-www-form-urlencoded", "%zz=1&_csrf=tok", "", ReasonBodyUnreadable},
-		{"urlencoded, malformed field value", "application/x-www-form-urlencoded", "_csrf=%zz", "", ReasonBodyUnreadable},
-		{"urlencoded, malformed value elsewhere (as net/http.ParseForm)", "application/x-www-form-urlencoded", "to=%zz&_csrf=tok", "tok", ReasonNone},
-		{"urlencoded, field within bound of a long body", "application/x-www-form-urlencoded", "_csrf=tok&pad=" + big, "tok", ReasonNone},
-		{"urlencoded, field beyond the bound", "application/x-www-form-urlencoded", "pad=" + big + "&_csrf=tok", "", ReasonBodyUnreadable},
-		{"urlencoded, field cut by the bound", "application/x-www-form-urlencoded", "pad=" + strings.Repeat("y", limit-12) + "&_csrf=tokentokentoken", "", ReasonBodyUnreadable},
-		{"urlencoded, exactly the bound", "application/x-www-form-urlencoded", "_csrf=tok&p=" + strings.Repeat("z", limit-12), "tok", ReasonNone},
-		{"JSON is not searched", "application/json", `{"_csrf":"tok"}`, "", ReasonTokenMissing},
-		{"text/plain is not searched", "text/plain", "_csrf=tok", "", ReasonTokenMissing},
-		{"no content type", "", "_csrf=tok", "", ReasonTokenMissing},
-		{"unparseable content type", "multipart/form-data; boundary", "_csrf=tok", "", ReasonTokenMissing},
-		{"multipart without boundary", "multipart/form-data", "_csrf=tok", "", ReasonBodyUnreadable},
+		{"urlencoded, malformed name", "application/x-www-form-urlencoded", "%zz=1&forgeproof_token=tok", "", ReasonBodyUnreadable},
+		{"urlencoded, malformed field value", "application/x-www-form-urlencoded", "forgeproof_token=%zz", "", ReasonBodyUnreadable},
+		{"urlencoded, malformed value elsewhere (as net/http.ParseForm)", "application/x-www-form-urlencoded", "to=%zz&forgeproof_token=tok", "tok", ReasonNone},
+		{"urlencoded, field within bound of a long body", "application/x-www-form-urlencoded", "forgeproof_token=tok&pad=" + big, "tok", ReasonNone},
+		{"urlencoded, field beyond the bound", "application/x-www-form-urlencoded", "pad=" + big + "&forgeproof_token=tok", "", ReasonBodyUnreadable},
+		{"urlencoded, field cut by the bound", "application/x-www-form-urlencoded", "pad=" + strings.Repeat("y", limit-12) + "&forgeproof_token=tokentokentoken", "", ReasonBodyUnreadable},
+		{"urlencoded, exactly the bound", "application/x-www-form-urlencoded", "forgeproof_token=tok&p=" + strings.Repeat("z", limit-12), "tok", ReasonNone},
+		{"JSON is not searched", "application/json", `{"forgeproof_token":"tok"}`, "", ReasonTokenMissing},
+		{"text/plain is not searched", "text/plain", "forgeproof_token=tok", "", ReasonTokenMissing},
+		{"no content type", "", "forgeproof_token=tok", "", ReasonTokenMissing},
+		{"unparseable content type", "multipart/form-data; boundary", "forgeproof_token=tok", "", ReasonTokenMissing},
+		{"multipart without boundary", "multipart/form-data", "forgeproof_token=tok", "", ReasonBodyUnreadable},
 	}
 	mp := func(name string, parts ...[3]string) (string, string) {
 		body, ct := multipartBody(t, parts...)
@@ -75,13 +75,13 @@ func TestFormToken(t *testing.T) {
 		body, ct := mp(name, parts...)
 		tests = append(tests, test{name, ct, body, want, reason})
 	}
-	add("multipart, field first", "tok", ReasonNone, [3]string{"_csrf", "", "tok"}, [3]string{"to", "", "bob"})
-	add("multipart, after a small file", "tok", ReasonNone, [3]string{"doc", "a.txt", "hello"}, [3]string{"_csrf", "", "tok"})
-	add("multipart, file named like the field is skipped", "tok", ReasonNone, [3]string{"_csrf", "evil.txt", "file"}, [3]string{"_csrf", "", "tok"})
-	add("multipart, before a big file", "tok", ReasonNone, [3]string{"_csrf", "", "tok"}, [3]string{"doc", "big.bin", big})
-	add("multipart, after a big file", "", ReasonBodyUnreadable, [3]string{"doc", "big.bin", big}, [3]string{"_csrf", "", "tok"})
+	add("multipart, field first", "tok", ReasonNone, [3]string{"forgeproof_token", "", "tok"}, [3]string{"to", "", "bob"})
+	add("multipart, after a small file", "tok", ReasonNone, [3]string{"doc", "a.txt", "hello"}, [3]string{"forgeproof_token", "", "tok"})
+	add("multipart, file named like the field is skipped", "tok", ReasonNone, [3]string{"forgeproof_token", "evil.txt", "file"}, [3]string{"forgeproof_token", "", "tok"})
+	add("multipart, before a big file", "tok", ReasonNone, [3]string{"forgeproof_token", "", "tok"}, [3]string{"doc", "big.bin", big})
+	add("multipart, after a big file", "", ReasonBodyUnreadable, [3]string{"doc", "big.bin", big}, [3]string{"forgeproof_token", "", "tok"})
 	add("multipart, absent", "", ReasonTokenMissing, [3]string{"to", "", "bob"})
-	add("multipart, oversized field", "", ReasonTokenInvalid, [3]string{"_csrf", "", strings.Repeat("t", maxFieldBytes+1)})
+	add("multipart, oversized field", "", ReasonTokenInvalid, [3]string{"forgeproof_token", "", strings.Repeat("t", maxFieldBytes+1)})
 	tests = append(tests, test{"multipart, truncated", "multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue", "", ReasonBodyUnreadable})
 
 	for _, tt := range tests {
@@ -99,7 +99,7 @@ func TestFormToken(t *testing.T) {
 				if tt.contentType != "" {
 					r.Header.Set("Content-Type", tt.contentType)
 				}
-				got, reason := formToken(r, "_csrf", limit)
+				got, reason := formToken(r, "forgeproof_token", limit)
 				if got != tt.want || reason != tt.reason {
 					t.Errorf("formToken = %.20q, %q; want %.20q, %q", got, reason, tt.want, tt.reason)
 				}
@@ -124,10 +124,10 @@ type closeRecorder struct {
 func (c *closeRecorder) Close() error { *c.closed = true; return nil }
 
 func TestFormTokenParsedForm(t *testing.T) {
-	r := httptest.NewRequest("POST", "/", strings.NewReader("_csrf=tok"))
+	r := httptest.NewRequest("POST", "/", strings.NewReader("forgeproof_token=tok"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.ParseForm()
-	if got, reason := formToken(r, "_csrf", 10); got != "tok" || reason != ReasonNone {
+	if got, reason := formToken(r, "forgeproof_token", 10); got != "tok" || reason != ReasonNone {
 		t.Errorf("formToken after ParseForm = %q, %q; want tok", got, reason)
 	}
 }
@@ -140,7 +140,7 @@ func TestFormHandlerReadsBody(t *testing.T) {
 	b := newBrowser("https://bank.test", "alice")
 	tok := b.token(t, p)
 	upload := strings.Repeat("0123456789", 20<<10) // 200 KiB, beyond the bound
-	body, ct := multipartBody(t, [3]string{"_csrf", "", tok}, [3]string{"to", "", "bob"}, [3]string{"doc", "statement.pdf", upload})
+	body, ct := multipartBody(t, [3]string{"forgeproof_token", "", tok}, [3]string{"to", "", "bob"}, [3]string{"doc", "statement.pdf", upload})
 	var seen struct {
 		to, doc string
 		calls   int
@@ -171,7 +171,7 @@ func TestFormHandlerReadsBody(t *testing.T) {
 		t.Errorf("handler saw to=%q and a %d-byte upload; want bob and %d bytes", seen.to, len(seen.doc), len(upload))
 	}
 
-	form := url.Values{"to": {"bob"}, "amount": {"10"}, "_csrf": {tok}}.Encode()
+	form := url.Values{"to": {"bob"}, "amount": {"10"}, "forgeproof_token": {tok}}.Encode()
 	h = p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, _ := io.ReadAll(r.Body)
 		if string(data) != form {
@@ -190,12 +190,12 @@ func TestFormHandlerReadsBody(t *testing.T) {
 // FuzzFormToken checks that form extraction never panics, never returns
 // a value that is not in the body, and always restores the body whole.
 func FuzzFormToken(f *testing.F) {
-	body, ct := multipartBody(f, [3]string{"_csrf", "", "tok"}, [3]string{"f", "a.bin", "data"})
+	body, ct := multipartBody(f, [3]string{"forgeproof_token", "", "tok"}, [3]string{"f", "a.bin", "data"})
 	f.Add(ct, body, int64(64))
 	f.Add(ct, body, int64(1<<10))
-	f.Add("application/x-www-form-urlencoded", []byte("a=1&_csrf=tok&b=%41"), int64(8))
-	f.Add("application/x-www-form-urlencoded", []byte("_csrf=%zz"), int64(100))
-	f.Add("multipart/form-data; boundary=XX", []byte("--XX\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok\r\n--XX--\r\n"), int64(100))
+	f.Add("application/x-www-form-urlencoded", []byte("a=1&forgeproof_token=tok&b=%41"), int64(8))
+	f.Add("application/x-www-form-urlencoded", []byte("forgeproof_token=%zz"), int64(100))
+	f.Add("multipart/form-data; boundary=XX", []byte("--XX\r\nContent-Disposition: form-data; name=\"forgeproof_token\"\r\n\r\ntok\r\n--XX--\r\n"), int64(100))
 	f.Add("multipart/form-data; boundary=\"a b\"", []byte("--a b\r\n\r\n--a b--"), int64(3))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte, limit int64) {
 		if limit <= 0 || limit > 1<<16 {
@@ -203,7 +203,7 @@ func FuzzFormToken(f *testing.F) {
 		}
 		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
-		got, reason := formToken(r, "_csrf", limit)
+		got, reason := formToken(r, "forgeproof_token", limit)
 		switch reason {
 		case ReasonNone, ReasonTokenMissing, ReasonTokenInvalid, ReasonBodyUnreadable:
 		default:
@@ -233,8 +233,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestFormTokenStopsAtField(t *testing.T) {
 	pad := strings.Repeat("p", 512<<10)
-	urlencoded := "_csrf=tok&pad=" + pad
-	mp, ct := multipartBody(t, [3]string{"_csrf", "", "tok"}, [3]string{"doc", "big.bin", pad})
+	urlencoded := "forgeproof_token=tok&pad=" + pad
+	mp, ct := multipartBody(t, [3]string{"forgeproof_token", "", "tok"}, [3]string{"doc", "big.bin", pad})
 	for _, tt := range []struct {
 		name, contentType, body string
 	}{
@@ -246,7 +246,7 @@ func TestFormTokenStopsAtField(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", nil)
 			r.Body = io.NopCloser(src)
 			r.Header.Set("Content-Type", tt.contentType)
-			if got, reason := formToken(r, "_csrf", 1<<20); got != "tok" || reason != ReasonNone {
+			if got, reason := formToken(r, "forgeproof_token", 1<<20); got != "tok" || reason != ReasonNone {
 				t.Fatalf("formToken = %q, %q", got, reason)
 			}
 			if src.n > 16<<10 {

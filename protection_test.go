@@ -324,7 +324,7 @@ func TestAllocsDefaultConfig(t *testing.T) {
 	for _, method := range []string{"GET", "HEAD", "OPTIONS", "TRACE"} {
 		r := httptest.NewRequest(method, "https://bank.test/account", nil)
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
-		r.Header.Set("Cookie", "session=abc; __Host-csrf=garbage")
+		r.Header.Set("Cookie", "session=abc; __Host-forgeproof=garbage")
 		n, status := allocsOver(t, h, r)
 		if status != http.StatusOK || n != 0 {
 			t.Errorf("%s: status %d, %.1f allocs over bare; want 200 and 0", method, status, n)

@@ -13,12 +13,6 @@ import (
 // exported here, so that none of them parses an origin, a route pattern or
 // a proxy address on its own.
 
-// Defaults of [Config.HeaderName] and [Config.FieldName].
-const (
-	DefaultHeaderName = defaultHeaderName
-	DefaultFieldName  = defaultFieldName
-)
-
 // CanonicalOrigin parses s as an origin written in a configuration, such
 // as an entry of a CORS allowlist, by the rules of [Config.PublicOrigins]
 // (any scheme is accepted), and returns its serialization with the scheme

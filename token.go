@@ -21,16 +21,19 @@ import (
 
 // Defaults of the token fields of [Config].
 const (
-	defaultHeaderName   = "X-CSRF-Token"
-	defaultFieldName    = "_csrf"
+	// The names differ from every framework's own (Django, Rails,
+	// Laravel, Express, Spring, Angular), so that the application's own
+	// CSRF defense keeps working behind the gateway.
+	defaultHeaderName   = "X-Forgeproof-Token"
+	defaultFieldName    = "forgeproof_token"
 	defaultTokenMaxAge  = 12 * time.Hour
 	defaultMaxFormBytes = 1 << 20
 
 	// The token cookie's names: browsers accept a __Host- cookie only
 	// from a secure origin, with Secure, Path=/ and no Domain, so that no
 	// subdomain and no plain-HTTP page can plant one.
-	secureCookieName = "__Host-csrf"
-	plainCookieName  = "csrf"
+	secureCookieName = "__Host-forgeproof"
+	plainCookieName  = "forgeproof"
 
 	// maxClockSkew is how far in the future a token's issue time may lie,
 	// for instances whose clocks differ a little.
@@ -525,8 +528,8 @@ func varies(h http.Header, name string) bool {
 }
 
 // Token returns the anti-CSRF token for the response to r, for a page to
-// send back in the X-CSRF-Token header (see [Config.HeaderName]) or the
-// _csrf form field (see [Config.FieldName]). The token is masked afresh on
+// send back in the X-Forgeproof-Token header (see [Config.HeaderName]) or the
+// forgeproof_token form field (see [Config.FieldName]). The token is masked afresh on
 // every call, so that no two responses carry the same bytes (which defeats
 // compression attacks such as BREACH); every masked form of it is valid.
 //
@@ -562,7 +565,7 @@ func (p *Protection) TemplateField(w http.ResponseWriter, r *http.Request) (temp
 // GET and HEAD with the token, and the names of the header and the form
 // field to send it in, as JSON:
 //
-//	{"token":"…","header":"X-CSRF-Token","field":"_csrf"}
+//	{"token":"…","header":"X-Forgeproof-Token","field":"forgeproof_token"}
 //
 // It sets the token cookie like [Protection.Token] and answers other
 // methods with 405 Method Not Allowed, and store failures with 503.

@@ -25,7 +25,7 @@ func benchRequest(b *testing.B, mode TokenMode) (*Protection, *http.Request) {
 	}
 	r := httptest.NewRequest("POST", "https://bank.test/api/transfer", nil)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	r.Header.Set("X-CSRF-Token", tok)
+	r.Header.Set("X-Forgeproof-Token", tok)
 	r.AddCookie(&http.Cookie{Name: "session", Value: "s3cr3t-session-id"})
 	for _, c := range w.Result().Cookies() {
 		r.AddCookie(c)
@@ -79,8 +79,8 @@ func BenchmarkToken(b *testing.B) {
 
 func BenchmarkVerifySignedForm(b *testing.B) {
 	p, r := benchRequest(b, SignedTokens)
-	body := "to=bob&amount=10&_csrf=" + r.Header.Get("X-CSRF-Token")
-	r.Header.Del("X-CSRF-Token")
+	body := "to=bob&amount=10&forgeproof_token=" + r.Header.Get("X-Forgeproof-Token")
+	r.Header.Del("X-Forgeproof-Token")
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -100,7 +100,7 @@ func BenchmarkOneTimeToken(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r.Header.Set("X-CSRF-Token", tok)
+		r.Header.Set("X-Forgeproof-Token", tok)
 		if p.verifyToken(r, SignedTokens, true) != ReasonNone {
 			b.Fatal("rejected")
 		}

@@ -98,7 +98,7 @@ func (b *browser) token(t testing.TB, p *Protection) string {
 func (b *browser) post(tok string) *http.Request {
 	r := b.request("POST", "/transfer", nil)
 	if tok != "" {
-		r.Header.Set("X-CSRF-Token", tok)
+		r.Header.Set("X-Forgeproof-Token", tok)
 	}
 	return r
 }
@@ -121,13 +121,13 @@ func TestSignedTokens(t *testing.T) {
 		}, ReasonNone},
 		{"valid token in urlencoded field", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
-			r := b.request("POST", "/transfer", strings.NewReader("to=mallory&_csrf="+url.QueryEscape(tok)))
+			r := b.request("POST", "/transfer", strings.NewReader("to=mallory&forgeproof_token="+url.QueryEscape(tok)))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			return r
 		}, ReasonNone},
 		{"valid token in multipart field", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
-			body := "--XX\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n" + tok + "\r\n--XX--\r\n"
+			body := "--XX\r\nContent-Disposition: form-data; name=\"forgeproof_token\"\r\n\r\n" + tok + "\r\n--XX--\r\n"
 			r := b.request("POST", "/transfer", strings.NewReader(body))
 			r.Header.Set("Content-Type", "multipart/form-data; boundary=XX")
 			return r
@@ -229,14 +229,14 @@ func TestSignedTokens(t *testing.T) {
 		}, ReasonNone},
 		{"invalid header wins over a valid field", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
-			r := b.request("POST", "/transfer", strings.NewReader("_csrf="+tok))
+			r := b.request("POST", "/transfer", strings.NewReader("forgeproof_token="+tok))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.Header.Set("X-CSRF-Token", "bad")
+			r.Header.Set("X-Forgeproof-Token", "bad")
 			return r
 		}, ReasonTokenInvalid},
 		{"token in a JSON body is not looked for", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
-			r := b.request("POST", "/transfer", strings.NewReader(`{"_csrf":"`+tok+`"}`))
+			r := b.request("POST", "/transfer", strings.NewReader(`{"forgeproof_token":"`+tok+`"}`))
 			r.Header.Set("Content-Type", "application/json")
 			return r
 		}, ReasonTokenMissing},
@@ -296,7 +296,7 @@ func TestTokenResponse(t *testing.T) {
 	}
 	c := w.Result().Cookies()[0]
 	if c.Name != secureCookieName || !c.Secure || !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode || c.Domain != "" {
-		t.Errorf("cookie = %+v, want __Host-csrf; Secure; HttpOnly; Path=/; SameSite=Lax", c)
+		t.Errorf("cookie = %+v, want __Host-forgeproof; Secure; HttpOnly; Path=/; SameSite=Lax", c)
 	}
 	b.keep(w)
 	for _, tok := range []string{t1, t2} {
@@ -659,7 +659,7 @@ func TestTokenHandler(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Header != "X-CSRF-Token" || got.Field != "_csrf" {
+	if got.Header != "X-Forgeproof-Token" || got.Field != "forgeproof_token" {
 		t.Errorf("header, field = %q, %q", got.Header, got.Field)
 	}
 	b.keep(w)
@@ -730,7 +730,7 @@ func TestTokenConfig(t *testing.T) {
 		{"control character in field name", Config{FieldName: "a\nb"}, "FieldName"},
 		{"bad cookie name", Config{CookieName: "a;b"}, "CookieName"},
 		{"bad session cookie", Config{SessionCookie: "a b"}, "SessionCookie"},
-		{"session cookie is the token cookie", Config{SessionCookie: "__Host-csrf"}, "SessionCookie"},
+		{"session cookie is the token cookie", Config{SessionCookie: "__Host-forgeproof"}, "SessionCookie"},
 		{"negative max age", Config{TokenMaxAge: -time.Second}, "TokenMaxAge"},
 		{"sub-second max age", Config{TokenMaxAge: time.Millisecond}, "TokenMaxAge"},
 		{"negative form bound", Config{MaxFormBytes: -1}, "MaxFormBytes"},
@@ -744,7 +744,7 @@ func TestTokenConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("init: %v", err)
 				}
-				if cfg.Keys == nil || cfg.Store == nil || cfg.HeaderName != "X-CSRF-Token" || cfg.FieldName != "_csrf" ||
+				if cfg.Keys == nil || cfg.Store == nil || cfg.HeaderName != "X-Forgeproof-Token" || cfg.FieldName != "forgeproof_token" ||
 					cfg.TokenMaxAge != 12*time.Hour || cfg.MaxFormBytes != 1<<20 {
 					t.Errorf("defaults not filled in: %+v", cfg)
 				}
@@ -862,7 +862,7 @@ func FuzzDecodeToken(f *testing.F) {
 			}
 		}
 		r := httptest.NewRequest("POST", "https://bank.test/transfer", nil)
-		r.Header.Set("X-CSRF-Token", header)
+		r.Header.Set("X-Forgeproof-Token", header)
 		r.Header["Cookie"] = []string{"session=alice; " + secureCookieName + "=" + cookieValue}
 		for _, tt := range []struct {
 			mode    TokenMode

@@ -139,8 +139,8 @@ func subjects(b *testing.B, s scenario) []subject {
 		cfg  forgeproof.Config
 	}{
 		{"forgeproof-origin", forgeproof.Config{Tokens: forgeproof.TokensOff}},
-		{"forgeproof-signed", forgeproof.Config{SessionCookie: "session"}},
-		{"forgeproof-sync", forgeproof.Config{Tokens: forgeproof.SynchronizerTokens, SessionCookie: "session"}},
+		{"forgeproof-signed", forgeproof.Config{SessionCookie: "session", HeaderName: "X-CSRF-Token"}},
+		{"forgeproof-sync", forgeproof.Config{Tokens: forgeproof.SynchronizerTokens, SessionCookie: "session", HeaderName: "X-CSRF-Token"}},
 	} {
 		p, err := forgeproof.New(fp.cfg)
 		if err != nil {

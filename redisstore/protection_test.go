@@ -112,7 +112,7 @@ func fetch(t *testing.T, in *instance, path, session string, cookies []*http.Coo
 // the status and the rejection reason.
 func act(t *testing.T, in *instance, session, token string, cookies []*http.Cookie) (int, string) {
 	t.Helper()
-	return post(t, in, "/act", session, cookies, "X-CSRF-Token", token)
+	return post(t, in, "/act", session, cookies, "X-Forgeproof-Token", token)
 }
 
 // post posts to path of in with the session, the cookies and the header,
@@ -210,7 +210,7 @@ func TestSharedOneTimeTokensAndProofs(t *testing.T) {
 		// loser that looks for it before then finds a proof unknown.
 		racing string
 	}{
-		{"one-time token", "/once", "/act-once", "X-CSRF-Token", "token-reused", "token-reused"},
+		{"one-time token", "/once", "/act-once", "X-Forgeproof-Token", "token-reused", "token-reused"},
 		{"re-authentication proof", "/reauth", "/sensitive", "X-Reauth-Proof", "reauth-reused", "reauth-required"},
 	}
 	for _, tt := range tests {
@@ -218,9 +218,9 @@ func TestSharedOneTimeTokensAndProofs(t *testing.T) {
 			for round := range 10 {
 				tok, _ := fetch(t, a, tt.mint, "s", cookies)
 				header := []string{tt.header, tok}
-				if tt.header != "X-CSRF-Token" {
+				if tt.header != "X-Forgeproof-Token" {
 					signed, _ := fetch(t, a, "/token", "s", cookies)
-					header = append(header, "X-CSRF-Token", signed)
+					header = append(header, "X-Forgeproof-Token", signed)
 				}
 				var wg sync.WaitGroup
 				var ok, refused atomic.Int32

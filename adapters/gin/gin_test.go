@@ -58,11 +58,11 @@ func TestMiddleware(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := post(srv.URL, "_csrf="+string(tok)+"&to=bob"); code != 200 || body != "to=bob" {
+	if code, body := post(srv.URL, "forgeproof_token="+string(tok)+"&to=bob"); code != 200 || body != "to=bob" {
 		t.Errorf("legitimate POST: %d %q; want 200 to=bob", code, body)
 	}
 	for _, tt := range []struct{ origin, form, reason string }{
-		{"https://evil.example", "_csrf=" + string(tok) + "&to=mallory", "origin-mismatch"},
+		{"https://evil.example", "forgeproof_token=" + string(tok) + "&to=mallory", "origin-mismatch"},
 		{srv.URL, "to=mallory", "token-missing"},
 	} {
 		code, body := post(tt.origin, tt.form)

@@ -138,7 +138,7 @@ func (b *client) token() string {
 	if err := json.Unmarshal([]byte(body), &tok); err != nil || resp.StatusCode != 200 || tok.Token == "" {
 		b.t.Fatalf("token endpoint: %d %s", resp.StatusCode, body)
 	}
-	if tok.Header != "X-CSRF-Token" || tok.Field != "_csrf" {
+	if tok.Header != "X-Forgeproof-Token" || tok.Field != "forgeproof_token" {
 		b.t.Errorf("token endpoint names header %q and field %q", tok.Header, tok.Field)
 	}
 	return tok.Token
@@ -168,19 +168,19 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("page: %d", resp.StatusCode)
 	}
-	resp, body := alice.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "_csrf": {alice.token()}}.Encode())
+	resp, body := alice.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "forgeproof_token": {alice.token()}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
-	rotated := resp.Header.Get("X-CSRF-Token")
+	rotated := resp.Header.Get("X-Forgeproof-Token")
 	if rotated == "" {
 		t.Fatalf("sign-in response carries no rotated token; headers %v", resp.Header)
 	}
-	resp, body = alice.do("POST", "/api/transfer", "application/json", `{"to":"bob","amount":"25"}`, "X-CSRF-Token", rotated)
+	resp, body = alice.do("POST", "/api/transfer", "application/json", `{"to":"bob","amount":"25"}`, "X-Forgeproof-Token", rotated)
 	if resp.StatusCode != 200 {
 		t.Fatalf("fetch transfer with the rotated token: %d %s", resp.StatusCode, body)
 	}
-	resp, body = alice.do("POST", "/transfer", formType, url.Values{"to": {"bob"}, "amount": {"5.50"}, "_csrf": {alice.token()}}.Encode())
+	resp, body = alice.do("POST", "/transfer", formType, url.Values{"to": {"bob"}, "amount": {"5.50"}, "forgeproof_token": {alice.token()}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form transfer: %d %s", resp.StatusCode, body)
 	}
@@ -188,7 +188,7 @@ func TestDemo(t *testing.T) {
 	// A large transfer needs a confirmation: the gateway asks the bank to
 	// check the password, then mints a single-use proof.
 	large := `{"to":"bob","amount":"600"}`
-	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", alice.token())
+	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", alice.token())
 	var need struct {
 		Reason    string
 		ReauthURL string `json:"reauth_url"`
@@ -214,15 +214,15 @@ func TestDemo(t *testing.T) {
 	if status != 200 || proof == "" {
 		t.Fatalf("confirmation: %d", status)
 	}
-	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", alice.token(), "X-Reauth-Proof", proof)
+	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", alice.token(), "X-Reauth-Proof", proof)
 	if resp.StatusCode != 200 {
 		t.Fatalf("large transfer with the proof: %d %s", resp.StatusCode, body)
 	}
-	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", alice.token(), "X-Reauth-Proof", proof)
+	resp, body = alice.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", alice.token(), "X-Reauth-Proof", proof)
 	if resp.StatusCode != 401 || reasonOf(body) != "reauth-reused" {
 		t.Fatalf("replayed proof: %d %s", resp.StatusCode, body)
 	}
-	resp, body = alice.do("POST", "/api/transfer", "application/json", large, "X-CSRF-Token", alice.token())
+	resp, body = alice.do("POST", "/api/transfer", "application/json", large, "X-Forgeproof-Token", alice.token())
 	if resp.StatusCode != 422 || !strings.Contains(body, `"step_up":"/api/transfer/large"`) {
 		t.Fatalf("large transfer on the ordinary route: %d %s", resp.StatusCode, body)
 	}
@@ -242,7 +242,7 @@ func TestDemo(t *testing.T) {
 		{"old client, foreign Origin", "POST", "/api/transfer", "application/json", `{"to":"mallory","amount":"100"}`,
 			[]string{"Origin", "https://evil.example", "Sec-Fetch-Site", ""}, "origin-mismatch"},
 		{"text/plain JSON", "POST", "/api/transfer", "text/plain", `{"to":"mallory","amount":"100"}`,
-			[]string{"X-CSRF-Token", rotated}, "content-type-not-allowed"},
+			[]string{"X-Forgeproof-Token", rotated}, "content-type-not-allowed"},
 		{"form without token", "POST", "/transfer", formType, "to=mallory&amount=100", nil, "token-missing"},
 		{"legacy GET from an img", "GET", "/transfer?to=mallory&amount=100", "", "",
 			[]string{"Sec-Fetch-Site", "cross-site", "Referer", "https://evil.example/"}, "sec-fetch-site-cross-site"},

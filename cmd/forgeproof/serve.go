@@ -6,10 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/server"
@@ -40,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := fs.String("addr", "", "listen on `ADDR` (default "+config.DefaultAddr+")")
 	adminAddr := fs.String("admin-addr", "", "serve /livez, /readyz and /metrics on `ADDR` (default "+config.DefaultAdminAddr+")")
 	session := fs.String("session-cookie", "", "bind tokens to the backend's session cookie `NAME`")
+	preset := fs.String("preset", "", "the backend's `FRAMEWORK`: django, flask, express, rails, laravel or spring (sets its session cookie)")
 	cert := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE`")
 	key := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a throwaway self-signed certificate for localhost (development only)")
@@ -59,7 +63,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return cliError(stderr, "--tls-cert and --tls-key go together", "give both files, or neither")
 	}
 
+	if *upstream != "" && *file == "" && !set["preset"] && !set["session-cookie"] {
+		// Nothing says which framework the backend runs: ask it once.
+		if p, cookie, ok := detectPreset(ctx, *upstream); ok {
+			*preset = p
+			set["preset"] = true
+			if p == "rails" { // Rails names its session cookie after the application
+				*session = cookie
+				set["session-cookie"] = true
+			}
+			fmt.Fprintf(stdout, "forgeproof: the backend set the cookie %s: %s detected, using --preset %s (pass --preset or --session-cookie to choose)\n", cookie, p, p)
+		} else {
+			fmt.Fprintln(stdout, "forgeproof: no framework recognized from the backend's cookies: tokens are bound to no session; pass --preset or --session-cookie")
+		}
+	}
+
 	override := func(c *config.Config) {
+		if set["preset"] {
+			c.Preset = *preset
+			c.SetFlag("preset", "--preset")
+		}
 		if set["upstream"] {
 			c.Upstreams = []config.Upstream{{URL: *upstream}}
 			c.SetFlag("upstreams", "--upstream")
@@ -153,4 +176,42 @@ func inFile(list config.ErrorList, file string) bool {
 		}
 	}
 	return false
+}
+
+// detectPreset asks the backend at upstream for its root page once and
+// names the framework whose cookies it set, with the cookie that told.
+func detectPreset(ctx context.Context, upstream string) (preset, cookie string, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(upstream, "/")+"/", nil)
+	if err != nil {
+		return "", "", false
+	}
+	req.Header.Set("Accept", "text/html")
+	client := &http.Client{
+		Transport: &http.Transport{Proxy: nil},
+		// A redirect (to a login page) may carry the cookies itself.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", "", false
+	}
+	resp.Body.Close()
+	var names []string
+	for _, c := range resp.Cookies() {
+		names = append(names, c.Name)
+	}
+	p, session, ok := config.DetectPreset(names)
+	if !ok {
+		return "", "", false
+	}
+	cookie = session
+	for _, c := range p.Cookies {
+		if slices.Contains(names, c) {
+			cookie = c
+			break
+		}
+	}
+	return p.Name, cookie, true
 }

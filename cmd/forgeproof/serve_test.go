@@ -77,7 +77,7 @@ func TestServeInProcess(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Token == "" {
 		t.Fatalf("token endpoint: %s", body)
 	}
-	legit := []string{"Origin", url, "X-CSRF-Token", tok.Token}
+	legit := []string{"Origin", url, "X-Forgeproof-Token", tok.Token}
 	if code, body := send(client, "POST", "/api/transfer", "text/plain", legit...); code != 200 || body != "backend: POST /api/transfer" {
 		t.Fatalf("legitimate POST = %d %s", code, body)
 	}

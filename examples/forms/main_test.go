@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-var field = regexp.MustCompile(`<input type="hidden" name="_csrf" value="([^"]+)">`)
+var field = regexp.MustCompile(`<input type="hidden" name="forgeproof_token" value="([^"]+)">`)
 
 // browser is a client with a cookie jar that sends Origin like a browser.
 type browser struct {
@@ -76,34 +76,34 @@ func TestForms(t *testing.T) {
 
 	anon := b.token()
 	// Login CSRF: a login form posted from another site is refused.
-	if code, body := b.post("/login", "https://evil.example", url.Values{"_csrf": {anon}, "user": {"alice"}, "password": {"wonderland"}}); code != 403 || reason(body) != "origin-mismatch" {
+	if code, body := b.post("/login", "https://evil.example", url.Values{"forgeproof_token": {anon}, "user": {"alice"}, "password": {"wonderland"}}); code != 403 || reason(body) != "origin-mismatch" {
 		t.Fatalf("cross-site login: %d %s; want 403 origin-mismatch", code, body)
 	}
-	code, body := b.post("/login", srv.URL, url.Values{"_csrf": {anon}, "user": {"alice"}, "password": {"wonderland"}})
+	code, body := b.post("/login", srv.URL, url.Values{"forgeproof_token": {anon}, "user": {"alice"}, "password": {"wonderland"}})
 	if code != 200 || !strings.Contains(body, "Signed in as alice") {
 		t.Fatalf("login: %d %s", code, body)
 	}
 	// Rotate at login: the anonymous token no longer works.
-	if code, body := b.post("/transfer", srv.URL, url.Values{"_csrf": {anon}, "to": {"bob"}, "amount": {"1"}}); code != 403 || reason(body) != "token-invalid" {
+	if code, body := b.post("/transfer", srv.URL, url.Values{"forgeproof_token": {anon}, "to": {"bob"}, "amount": {"1"}}); code != 403 || reason(body) != "token-invalid" {
 		t.Errorf("transfer with the pre-login token: %d %s; want 403 token-invalid", code, body)
 	}
 	tok := b.token()
-	if code, body := b.post("/transfer", srv.URL, url.Values{"_csrf": {tok}, "to": {"bob"}, "amount": {"10"}}); code != 200 || !strings.Contains(body, "Transferred 10 to bob.") {
+	if code, body := b.post("/transfer", srv.URL, url.Values{"forgeproof_token": {tok}, "to": {"bob"}, "amount": {"10"}}); code != 200 || !strings.Contains(body, "Transferred 10 to bob.") {
 		t.Errorf("legitimate transfer: %d %s", code, body)
 	}
 	// Forged transfers: from another site (the browser attaches the
 	// cookies), and without the token.
-	if code, body := b.post("/transfer", "https://evil.example", url.Values{"_csrf": {tok}, "to": {"mallory"}, "amount": {"1000"}}); code != 403 || reason(body) != "origin-mismatch" {
+	if code, body := b.post("/transfer", "https://evil.example", url.Values{"forgeproof_token": {tok}, "to": {"mallory"}, "amount": {"1000"}}); code != 403 || reason(body) != "origin-mismatch" {
 		t.Errorf("cross-site transfer: %d %s; want 403 origin-mismatch", code, body)
 	}
 	if code, body := b.post("/transfer", srv.URL, url.Values{"to": {"mallory"}, "amount": {"1000"}}); code != 403 || reason(body) != "token-missing" {
 		t.Errorf("transfer without token: %d %s; want 403 token-missing", code, body)
 	}
 	// Rotate at logout: the signed-in token stops working.
-	if code, _ := b.post("/logout", srv.URL, url.Values{"_csrf": {tok}}); code != 200 {
+	if code, _ := b.post("/logout", srv.URL, url.Values{"forgeproof_token": {tok}}); code != 200 {
 		t.Fatalf("logout: %d", code)
 	}
-	if code, body := b.post("/logout", srv.URL, url.Values{"_csrf": {tok}}); code != 403 || reason(body) != "token-invalid" {
+	if code, body := b.post("/logout", srv.URL, url.Values{"forgeproof_token": {tok}}); code != 403 || reason(body) != "token-invalid" {
 		t.Errorf("the signed-in token after logout: %d %s; want 403 token-invalid", code, body)
 	}
 }

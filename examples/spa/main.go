@@ -1,6 +1,6 @@
 // Command spa is a JSON API with a single-page front end, protected by
 // forgeproof: the page fetches a token from /csrf (Protection.TokenHandler)
-// and sends it in the X-CSRF-Token header; when the API refuses a token
+// and sends it in the X-Forgeproof-Token header; when the API refuses a token
 // (expired, or rotated at login) the page fetches a fresh one and retries
 // once. API clients without a browser do the same (see client.go).
 //

@@ -197,7 +197,7 @@ func gatewayVictim(t *testing.T, mode forgeproof.TokenMode) attack.Victim {
 var openCORS = &gateway.CORS{
 	AllowOrigins:     []string{"https://evil.test"},
 	AllowMethods:     []string{"GET", "POST", "DELETE"},
-	AllowHeaders:     []string{"Content-Type", "X-CSRF-Token", "X-Requested-With", "X-HTTP-Method-Override"},
+	AllowHeaders:     []string{"Content-Type", "X-Forgeproof-Token", "X-Requested-With", "X-HTTP-Method-Override"},
 	AllowCredentials: true,
 }
 
@@ -214,9 +214,9 @@ func gatewayVictimCORS(t *testing.T, mode forgeproof.TokenMode, cors *gateway.CO
 		Upstreams:  []gateway.Upstream{{URL: u}},
 		Protection: forgeproof.Config{SessionCookie: "session", Tokens: mode, ErrorLog: quiet},
 		Routes:     gwRoutes,
-		InjectHTML: true,
-		CORS:       cors,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// HTML injection is on by default.
+		CORS:   cors,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +248,8 @@ func naiveVictim() attack.Victim {
 			// The sign-in form carries no token in this naive scheme.
 		default:
 			c, err := r.Cookie("csrf")
-			if err != nil || r.FormValue("_csrf") == "" || r.FormValue("_csrf") != c.Value {
+			field := attack.BankTarget(bankOrigin).TokenField
+			if err != nil || r.FormValue(field) == "" || r.FormValue(field) != c.Value {
 				http.Error(w, "csrf token mismatch", http.StatusForbidden)
 				return
 			}

@@ -255,7 +255,7 @@ fetch({{.V}} + {{.T.FormPath}}, {method: "POST", mode: "no-cors", credentials: "
 			Page: `<script>
 // A more specific Path makes the browser send the tossed cookie before
 // the victim's own cookie of the same name.
-for (const name of ["csrf", "_csrf", "csrf_token", "__Host-csrf"]) {
+for (const name of ["csrf", "_csrf", "csrf_token", "__Host-csrf", "forgeproof", "__Host-forgeproof"]) {
   for (const path of ["/", {{.T.FormPath}}]) {
     document.cookie = name + "=" + {{.Token}} + "; Domain=" + {{.Host}} + "; Path=" + path + "; Secure; SameSite=None";
   }

@@ -120,7 +120,7 @@ func BankTarget(origin string) Target {
 		FormTransfer: `(() => { const f = document.getElementById("form-transfer");
 			f.to.value = "bob"; f.amount.value = "3"; f.requestSubmit(); })()`,
 		Probes:     []string{"/api/balance", "/api/payees"},
-		TokenField: "_csrf",
+		TokenField: "forgeproof_token",
 		TokenMeta:  "csrf-token",
 	}
 }

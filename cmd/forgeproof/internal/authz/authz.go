@@ -13,7 +13,7 @@
 // Forward-auth proxies send headers, never the body: the origin layers,
 // the route rules and tokens in a header are checked, but a token in a form
 // field cannot be seen, so it counts as missing. Pages behind forward-auth
-// send the token in the header (X-CSRF-Token, or the configured name), or
+// send the token in the header (X-Forgeproof-Token, or the configured name), or
 // the route turns tokens off and relies on the origin layers.
 package authz
 
@@ -90,19 +90,14 @@ func New(opts Options) (*Service, error) {
 	}
 	cfg := opts.Protection
 	cfg.DenyHandler = nil
-	s.headerKey = http.CanonicalHeaderKey(cfg.HeaderName)
-	if s.headerKey == "" {
-		s.headerKey = "X-Csrf-Token"
-	}
-	s.fieldName = cfg.FieldName
-	if s.fieldName == "" {
-		s.fieldName = "_csrf"
-	}
 	p, err := forgeproof.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.prot = p
+	// The token's names are the library's, defaults included.
+	s.headerKey = http.CanonicalHeaderKey(p.HeaderName())
+	s.fieldName = p.FieldName()
 	return s, nil
 }
 

@@ -123,8 +123,8 @@ func TestServiceProxies(t *testing.T) {
 	var tok struct{ Token string }
 	json.Unmarshal(w.Body.Bytes(), &tok)
 	cookies := w.Result().Cookies()
-	if len(cookies) != 1 || cookies[0].Name != "__Host-csrf" || !cookies[0].Secure || tok.Token == "" {
-		t.Fatalf("token endpoint over https: cookies %v, body %s; want one __Host-csrf Secure cookie and a token", cookies, w.Body)
+	if len(cookies) != 1 || cookies[0].Name != "__Host-forgeproof" || !cookies[0].Secure || tok.Token == "" {
+		t.Fatalf("token endpoint over https: cookies %v, body %s; want one __Host-forgeproof Secure cookie and a token", cookies, w.Body)
 	}
 	cookie := cookies[0].Name + "=" + cookies[0].Value
 
@@ -146,12 +146,12 @@ func TestServiceProxies(t *testing.T) {
 			reason string
 		}{
 			{"page load", as(proxy, "GET", "/page"), 200, ""},
-			{"same-origin POST with token", as(proxy, "POST", "/api/transfer", "Origin", "https://bank.example", "Cookie", cookie, "X-CSRF-Token", tok.Token), 200, ""},
-			{"trusted origin", as(proxy, "POST", "/api/transfer", "Origin", "https://trusted.example", "Cookie", cookie, "X-CSRF-Token", tok.Token), 200, ""},
-			{"cross-origin POST", as(proxy, "POST", "/api/transfer", "Origin", "https://evil.example", "Cookie", cookie, "X-CSRF-Token", tok.Token), 403, "origin-mismatch"},
-			{"plain-HTTP page of the same host", as(proxy, "POST", "/api/transfer", "Origin", "http://bank.example", "Cookie", cookie, "X-CSRF-Token", tok.Token), 403, "origin-mismatch"},
+			{"same-origin POST with token", as(proxy, "POST", "/api/transfer", "Origin", "https://bank.example", "Cookie", cookie, "X-Forgeproof-Token", tok.Token), 200, ""},
+			{"trusted origin", as(proxy, "POST", "/api/transfer", "Origin", "https://trusted.example", "Cookie", cookie, "X-Forgeproof-Token", tok.Token), 200, ""},
+			{"cross-origin POST", as(proxy, "POST", "/api/transfer", "Origin", "https://evil.example", "Cookie", cookie, "X-Forgeproof-Token", tok.Token), 403, "origin-mismatch"},
+			{"plain-HTTP page of the same host", as(proxy, "POST", "/api/transfer", "Origin", "http://bank.example", "Cookie", cookie, "X-Forgeproof-Token", tok.Token), 403, "origin-mismatch"},
 			{"no token", as(proxy, "POST", "/api/transfer", "Origin", "https://bank.example", "Cookie", cookie), 403, "token-missing"},
-			{"cross-site Fetch Metadata", as(proxy, "DELETE", "/api/x", "Sec-Fetch-Site", "cross-site", "Cookie", cookie, "X-CSRF-Token", tok.Token), 403, "sec-fetch-site-cross-site"},
+			{"cross-site Fetch Metadata", as(proxy, "DELETE", "/api/x", "Sec-Fetch-Site", "cross-site", "Cookie", cookie, "X-Forgeproof-Token", tok.Token), 403, "sec-fetch-site-cross-site"},
 		}
 		for _, tt := range tests {
 			t.Run(proxy+"/"+tt.name, func(t *testing.T) {

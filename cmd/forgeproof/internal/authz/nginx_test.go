@@ -118,7 +118,7 @@ func TestNginx(t *testing.T) {
 	if tok.Token == "" || cookie == "" || tok.Header != "X-Csrf-Token" {
 		t.Fatalf("token endpoint gave token %q, header %q, cookie %q", tok.Token, tok.Header, cookie)
 	}
-	withToken := []string{"Cookie", cookie, "X-CSRF-Token", tok.Token}
+	withToken := []string{"Cookie", cookie, "X-Forgeproof-Token", tok.Token}
 
 	tests := []struct {
 		name    string
@@ -143,9 +143,9 @@ func TestNginx(t *testing.T) {
 		{"null Origin", "POST", "/api/transfer", append([]string{"Origin", "null"}, withToken...), "", 403, "origin-null"},
 		{"cross-origin Referer", "POST", "/api/transfer", append([]string{"Referer", "https://evil.example/page"}, withToken...), "", 403, "referer-mismatch"},
 		{"same origin without token", "POST", "/api/transfer", []string{"Origin", self, "Cookie", cookie}, "", 403, "token-missing"},
-		{"forged token", "POST", "/api/transfer", []string{"Origin", self, "Cookie", cookie, "X-CSRF-Token", "Zm9yZ2VkLXRva2Vu"}, "", 403, "token-invalid"},
-		{"token without its cookie", "POST", "/api/transfer", []string{"Origin", self, "X-CSRF-Token", tok.Token}, "", 403, "cookie-missing"},
-		{"token in the form body (not visible to forward-auth)", "POST", "/api/transfer", []string{"Origin", self, "Cookie", cookie, "Content-Type", "application/x-www-form-urlencoded"}, "_csrf=" + tok.Token, 403, "token-missing"},
+		{"forged token", "POST", "/api/transfer", []string{"Origin", self, "Cookie", cookie, "X-Forgeproof-Token", "Zm9yZ2VkLXRva2Vu"}, "", 403, "token-invalid"},
+		{"token without its cookie", "POST", "/api/transfer", []string{"Origin", self, "X-Forgeproof-Token", tok.Token}, "", 403, "cookie-missing"},
+		{"token in the form body (not visible to forward-auth)", "POST", "/api/transfer", []string{"Origin", self, "Cookie", cookie, "Content-Type", "application/x-www-form-urlencoded"}, "forgeproof_token=" + tok.Token, 403, "token-missing"},
 		{"form to a JSON-only route", "POST", "/api/json", append([]string{"Origin", self, "Content-Type", "text/plain"}, withToken...), "{}", 403, "content-type-not-allowed"},
 		{"GET with a method override from another site", "GET", "/api/item/7?_method=DELETE", []string{"Origin", "https://evil.example"}, "", 403, "origin-mismatch"},
 		{"client-set X-Original-Method is overwritten", "POST", "/api/transfer", []string{"Origin", "https://evil.example", "X-Original-Method", "GET", "X-Original-URI", "/hooks/x"}, "", 403, "origin-mismatch"},

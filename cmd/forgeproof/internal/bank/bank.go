@@ -73,7 +73,8 @@ type Options struct {
 	Protection *forgeproof.Protection
 
 	// TokenHeader is the request header that the page's scripts put the
-	// token in when Protection is set. If empty, it is "X-CSRF-Token".
+	// token in when Protection is set. If empty, it is the one Protection
+	// reads (forgeproof.Protection.HeaderName).
 	TokenHeader string
 
 	// CookieName is the name of the session cookie. If empty, it is
@@ -186,10 +187,13 @@ func New(opts Options) *Bank {
 	b := &Bank{
 		opts:         opts,
 		cookie:       orDefault(opts.CookieName, "session"),
-		header:       orDefault(opts.TokenHeader, forgeproof.DefaultHeaderName),
+		header:       opts.TokenHeader,
 		reauthHeader: orDefault(opts.ReauthHeader, forgeproof.DefaultReauthHeader),
 		users:        make(map[string]*account),
 		sessions:     make(map[string]string),
+	}
+	if b.header == "" && opts.Protection != nil {
+		b.header = opts.Protection.HeaderName()
 	}
 	users := opts.Users
 	if users == nil {

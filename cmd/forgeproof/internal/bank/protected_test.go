@@ -15,7 +15,7 @@ import (
 
 var (
 	metaToken  = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
-	fieldToken = regexp.MustCompile(`<input type="hidden" name="_csrf" value="([^"]+)">`)
+	fieldToken = regexp.MustCompile(`<input type="hidden" name="forgeproof_token" value="([^"]+)">`)
 )
 
 // pageTokens loads the page and returns its meta-tag token and the token of
@@ -59,7 +59,7 @@ func TestProtectedPage(t *testing.T) {
 	if strings.Contains(body, "/.forgeproof/csrf.js") {
 		t.Error("page with a Protection still loads the gateway's script")
 	}
-	if !metaToken.MatchString(body) || !strings.Contains(body, `<meta name="csrf-header" content="X-CSRF-Token">`) {
+	if !metaToken.MatchString(body) || !strings.Contains(body, `<meta name="csrf-header" content="X-Forgeproof-Token">`) {
 		t.Error("page lacks the token meta tags")
 	}
 	if n := len(fieldToken.FindAllString(body, -1)); n != 1 {
@@ -82,34 +82,34 @@ func TestProtectedSession(t *testing.T) {
 	if resp.StatusCode != 403 || problemReason(t, body) != "token-missing" {
 		t.Fatalf("login without token: %d %s", resp.StatusCode, body)
 	}
-	resp, _ = c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "_csrf": {preLogin}}.Encode())
+	resp, _ = c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "forgeproof_token": {preLogin}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login with token: status %d", resp.StatusCode)
 	}
 	rotated := false
 	for _, ck := range resp.Cookies() {
-		rotated = rotated || ck.Name == "csrf"
+		rotated = rotated || ck.Name == "forgeproof"
 	}
 	if !rotated {
 		t.Errorf("login did not rotate the token cookie: %q", resp.Header.Values("Set-Cookie"))
 	}
 
 	// The pre-login token is bound to no session: refused now.
-	resp, body = c.do("POST", "/api/transfer", "application/json", `{"to":"bob","amount":"1"}`, "X-CSRF-Token", preLogin)
+	resp, body = c.do("POST", "/api/transfer", "application/json", `{"to":"bob","amount":"1"}`, "X-Forgeproof-Token", preLogin)
 	if resp.StatusCode != 403 {
 		t.Fatalf("transfer with the pre-login token: %d %s", resp.StatusCode, body)
 	}
 
 	meta, field := c.pageTokens()
-	resp, body = c.do("POST", "/api/transfer", "application/json", `{"to":"bob","amount":"10"}`, "X-CSRF-Token", meta)
+	resp, body = c.do("POST", "/api/transfer", "application/json", `{"to":"bob","amount":"10"}`, "X-Forgeproof-Token", meta)
 	if resp.StatusCode != 200 {
 		t.Fatalf("fetch transfer: %d %s", resp.StatusCode, body)
 	}
-	resp, body = c.do("POST", "/transfer", formType, url.Values{"to": {"bob"}, "amount": {"2.50"}, "_csrf": {field}}.Encode())
+	resp, body = c.do("POST", "/transfer", formType, url.Values{"to": {"bob"}, "amount": {"2.50"}, "forgeproof_token": {field}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form transfer: %d %s", resp.StatusCode, body)
 	}
-	resp, body = c.do("POST", "/api/payees/mallory?_method=DELETE", formType, url.Values{"_csrf": {field}}.Encode())
+	resp, body = c.do("POST", "/api/payees/mallory?_method=DELETE", formType, url.Values{"forgeproof_token": {field}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("payee removal: %d %s", resp.StatusCode, body)
 	}
@@ -132,7 +132,7 @@ func TestProtectedSession(t *testing.T) {
 	}
 
 	_, field = c.pageTokens()
-	resp, _ = c.do("POST", "/logout", formType, url.Values{"_csrf": {field}}.Encode())
+	resp, _ = c.do("POST", "/logout", formType, url.Values{"forgeproof_token": {field}}.Encode())
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: status %d", resp.StatusCode)
 	}
@@ -155,7 +155,7 @@ func TestProtectedSession(t *testing.T) {
 func TestProtectedLegacyGET(t *testing.T) {
 	b, c := protectedBank(t, forgeproof.Config{Routes: []forgeproof.Route{{Pattern: "GET /transfer", CheckSafeMethods: true}}})
 	_, tok := c.pageTokens()
-	c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "_csrf": {tok}}.Encode())
+	c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "forgeproof_token": {tok}}.Encode())
 
 	resp, body := c.do("GET", "/transfer?to=mallory&amount=50", "", "", "Sec-Fetch-Site", "cross-site", "Referer", "https://evil.example/cat.html")
 	if resp.StatusCode != 403 {
@@ -182,20 +182,20 @@ func TestProtectedStepUp(t *testing.T) {
 	b := bank.New(bank.Options{Protection: p, LargeTransfer: 500_00})
 	c := newClient(t, p.Handler(b))
 	_, tok := c.pageTokens()
-	c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "_csrf": {tok}}.Encode())
+	c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "forgeproof_token": {tok}}.Encode())
 	tok, _ = c.pageTokens()
 	large := `{"to":"bob","amount":"600"}`
 
-	resp, body := c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok)
+	resp, body := c.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", tok)
 	if resp.StatusCode != 401 || problemReason(t, body) != "reauth-required" || !strings.Contains(body, `"reauth_url":"/api/reauth"`) {
 		t.Fatalf("without a proof: %d %s", resp.StatusCode, body)
 	}
-	resp, body = c.do("POST", "/api/reauth", "application/json", `{"password":"builder","method":"POST","path":"/api/transfer/large"}`, "X-CSRF-Token", tok)
+	resp, body = c.do("POST", "/api/reauth", "application/json", `{"password":"builder","method":"POST","path":"/api/transfer/large"}`, "X-Forgeproof-Token", tok)
 	if resp.StatusCode != 401 || strings.Contains(body, "proof") {
 		t.Fatalf("wrong password: %d %s", resp.StatusCode, body)
 	}
 	proofFor := func(path string) string {
-		resp, body := c.do("POST", "/api/reauth", "application/json", `{"password":"wonderland","method":"POST","path":"`+path+`"}`, "X-CSRF-Token", tok)
+		resp, body := c.do("POST", "/api/reauth", "application/json", `{"password":"wonderland","method":"POST","path":"`+path+`"}`, "X-Forgeproof-Token", tok)
 		var got struct{ Proof, Header string }
 		if json.Unmarshal([]byte(body), &got); resp.StatusCode != 200 || got.Proof == "" || got.Header != "X-Reauth-Proof" {
 			t.Fatalf("reauth: %d %s", resp.StatusCode, body)
@@ -204,16 +204,16 @@ func TestProtectedStepUp(t *testing.T) {
 	}
 
 	other := proofFor("/api/transfer")
-	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok, "X-Reauth-Proof", other)
+	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", tok, "X-Reauth-Proof", other)
 	if resp.StatusCode != 401 || problemReason(t, body) != "reauth-required" {
 		t.Fatalf("proof for another operation: %d %s", resp.StatusCode, body)
 	}
 	proof := proofFor("/api/transfer/large")
-	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok, "X-Reauth-Proof", proof)
+	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", tok, "X-Reauth-Proof", proof)
 	if resp.StatusCode != 200 {
 		t.Fatalf("with the proof: %d %s", resp.StatusCode, body)
 	}
-	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-CSRF-Token", tok, "X-Reauth-Proof", proof)
+	resp, body = c.do("POST", "/api/transfer/large", "application/json", large, "X-Forgeproof-Token", tok, "X-Reauth-Proof", proof)
 	if resp.StatusCode != 401 || problemReason(t, body) != "reauth-reused" {
 		t.Fatalf("replayed proof: %d %s", resp.StatusCode, body)
 	}

@@ -60,6 +60,9 @@ const (
 	// DefaultShutdownTimeout bounds how long in-flight requests may run
 	// after a shutdown signal.
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultInjectHTML inserts the token into HTML pages, so that an
+	// unchanged application's forms and fetch calls carry it.
+	DefaultInjectHTML = true
 	// DefaultTokens is the token mode of routes that do not choose one.
 	DefaultTokens = "signed"
 	// DefaultTokenMaxAge is how long a token stays valid.
@@ -97,6 +100,9 @@ type Config struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// Store is "memory" or a redis:// or rediss:// URL.
 	Store Secret `yaml:"store"`
+	// Preset names the backend's framework, whose session cookie
+	// protection.session_cookie defaults to.
+	Preset string `yaml:"preset" enum:"django,flask,express,rails,laravel,spring"`
 	// Protection holds the defaults of every route.
 	Protection Protection `yaml:"protection"`
 	// Upstreams are the backends, chosen by host and path prefix.
@@ -107,8 +113,9 @@ type Config struct {
 	Headers Headers `yaml:"headers"`
 	// CORS is the default CORS policy; unset leaves CORS to the backend.
 	CORS *CORS `yaml:"cors"`
-	// InjectHTML inserts the token into text/html responses by default.
-	InjectHTML bool `yaml:"inject_html"`
+	// InjectHTML inserts the token into text/html responses; unset means
+	// true.
+	InjectHTML *bool `yaml:"inject_html"`
 	// TokenResponseHeader carries a rotated token to the client script.
 	TokenResponseHeader string `yaml:"token_response_header"`
 	// Routes set rules for parts of the application.
@@ -326,6 +333,11 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Limits.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&c.Limits.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.Limits.ShutdownTimeout, DefaultShutdownTimeout)
+	c.applyPreset()
+	if c.InjectHTML == nil {
+		on := DefaultInjectHTML
+		c.InjectHTML = &on
+	}
 	setDefault(&c.Protection.Tokens, DefaultTokens)
 	setDefault(&c.Protection.TokenMaxAge, DefaultTokenMaxAge)
 	setDefault(&c.Protection.MaxFormBytes, DefaultMaxFormBytes)

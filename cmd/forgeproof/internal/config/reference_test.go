@@ -130,6 +130,9 @@ func typeName(t reflect.Type) string {
 // defaultText is the default as the reference states it.
 func defaultText(k key) string {
 	v := k.def
+	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() != reflect.Struct {
+		v = v.Elem() // a key whose default tells unset from false
+	}
 	switch {
 	case k.typ == durationType:
 		if v.Int() == 0 {

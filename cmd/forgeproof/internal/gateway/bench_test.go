@@ -44,7 +44,7 @@ func benchRequests(b *testing.B) (get, post func() *http.Request, g http.Handler
 		Cookies:    []gateway.CookieRule{{Name: "sid", SameSite: http.SameSiteStrictMode}},
 		Headers:    gateway.Headers{ContentSecurityPolicy: "default-src 'self'"},
 		CORS:       &gateway.CORS{AllowOrigins: []string{"https://app.example.com"}, AllowCredentials: true},
-		InjectHTML: true,
+		// HTML injection is on by default.
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -68,7 +68,7 @@ func benchRequests(b *testing.B) (get, post func() *http.Request, g http.Handler
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Sec-Fetch-Site", "same-origin")
 		r.Header.Set("Origin", "http://bank.example")
-		r.Header.Set("X-CSRF-Token", token)
+		r.Header.Set("X-Forgeproof-Token", token)
 		r.Header.Set("X-Requested-With", "fetch")
 		r.Header.Set("Cookie", "sid=s1; "+cookie)
 		return r

@@ -5,12 +5,12 @@
 (function () {
   "use strict";
   if (window.forgeproof) return;
-  var cfg = /*CONFIG*/{"endpoint": "/.forgeproof/token", "oneTime": "/.forgeproof/one-time-token", "header": "X-CSRF-Token", "field": "_csrf", "rotated": "X-CSRF-Token"}/*END*/;
+  var cfg = /*CONFIG*/{"endpoint": "/.forgeproof/token", "oneTime": "/.forgeproof/one-time-token", "header": "X-Forgeproof-Token", "field": "forgeproof_token", "rotated": "X-Forgeproof-Token"}/*END*/;
   var token = null;
   var pending = null;
   var origFetch = window.fetch;
 
-  var meta = document.querySelector('meta[name="csrf-token"]');
+  var meta = document.querySelector('meta[name="forgeproof-token"]');
   if (meta && meta.content) token = meta.content;
 
   // load asks the gateway for a fresh token.

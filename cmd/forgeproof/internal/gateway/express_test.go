@@ -53,7 +53,7 @@ func startExpress(t *testing.T) string {
 	return "http://" + addr
 }
 
-var hiddenField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+var hiddenField = regexp.MustCompile(`name="forgeproof_token" value="([^"]+)"`)
 
 // TestExpressBackend protects a real, unmodified Express application
 // (express-session login, JSON transfer, form transfer) with the gateway.
@@ -63,7 +63,7 @@ func TestExpressBackend(t *testing.T) {
 		Upstreams:  []gateway.Upstream{{Name: "express", URL: mustURL(t, backend)}},
 		Protection: forgeproof.Config{SessionCookie: "connect.sid"},
 		Routes:     []gateway.Route{{Pattern: "/api/", Protect: forgeproof.Route{JSONOnly: true}}},
-		InjectHTML: true,
+		// HTML injection is on by default.
 	}, nil)
 
 	transfers := func() int {
@@ -81,7 +81,7 @@ func TestExpressBackend(t *testing.T) {
 	}
 	form := func(path, site, tok string, v url.Values) (*http.Response, string) {
 		if tok != "" {
-			v.Set("_csrf", tok)
+			v.Set("forgeproof_token", tok)
 		}
 		r := e.req("POST", path, site, strings.NewReader(v.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -91,7 +91,7 @@ func TestExpressBackend(t *testing.T) {
 		r := e.req("POST", path, site, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		if tok != "" {
-			r.Header.Set("X-CSRF-Token", tok)
+			r.Header.Set("X-Forgeproof-Token", tok)
 		}
 		return e.do(r)
 	}
@@ -122,7 +122,7 @@ func TestExpressBackend(t *testing.T) {
 	if !strings.Contains(sid, "HttpOnly") || !strings.Contains(sid, "SameSite=Lax") {
 		t.Errorf("session cookie not hardened: %q", sid)
 	}
-	rotated := resp.Header.Get("X-CSRF-Token")
+	rotated := resp.Header.Get("X-Forgeproof-Token")
 	if rotated == "" {
 		t.Fatal("no rotated token on the login response")
 	}
@@ -166,7 +166,7 @@ func TestExpressBackend(t *testing.T) {
 
 	// Logout rotates again; the session's token stops working.
 	resp, _ = jsonPost("/logout", "same-origin", rotated, `{}`)
-	if resp.StatusCode != 200 || resp.Header.Get("X-CSRF-Token") == "" {
-		t.Fatalf("logout: %d, rotated %q", resp.StatusCode, resp.Header.Get("X-CSRF-Token"))
+	if resp.StatusCode != 200 || resp.Header.Get("X-Forgeproof-Token") == "" {
+		t.Fatalf("logout: %d, rotated %q", resp.StatusCode, resp.Header.Get("X-Forgeproof-Token"))
 	}
 }

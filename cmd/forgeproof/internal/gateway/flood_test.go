@@ -42,7 +42,7 @@ func TestAnonymousFloodThroughGateway(t *testing.T) {
 	// Alice signs in, and gets a one-time token and a proof.
 	tok := e.token()
 	login := e.req("POST", "/login", "same-origin", strings.NewReader("{}"))
-	login.Header.Set("X-CSRF-Token", tok)
+	login.Header.Set("X-Forgeproof-Token", tok)
 	if resp, body := e.do(login); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", resp.StatusCode, body)
 	}
@@ -80,10 +80,10 @@ func TestAnonymousFloodThroughGateway(t *testing.T) {
 		}
 		return e.do(r)
 	}
-	if resp, body := post("/api/once", map[string]string{"X-CSRF-Token": once.Token}); resp.StatusCode != http.StatusNoContent {
+	if resp, body := post("/api/once", map[string]string{"X-Forgeproof-Token": once.Token}); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("alice's one-time token after the flood: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := post("/api/transfer", map[string]string{"X-CSRF-Token": tok, "X-Reauth-Proof": grant.Proof}); resp.StatusCode != http.StatusNoContent {
+	if resp, body := post("/api/transfer", map[string]string{"X-Forgeproof-Token": tok, "X-Reauth-Proof": grant.Proof}); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("alice's proof after the flood: %d %s", resp.StatusCode, body)
 	}
 }

@@ -102,8 +102,6 @@ func New(opts Options) (*Gateway, error) {
 		maxBody:       opts.MaxBodyBytes,
 		maxHeader:     opts.MaxHeaderBytes,
 		sessionCookie: opts.Protection.SessionCookie,
-		tokenHeader:   opts.Protection.HeaderName,
-		tokenField:    opts.Protection.FieldName,
 		rotatedHeader: opts.TokenResponseHeader,
 		onIssued:      opts.OnTokenIssued,
 		log:           opts.Logger,
@@ -128,15 +126,6 @@ func New(opts Options) (*Gateway, error) {
 	if g.maxHeader < 0 {
 		bad("MaxHeaderBytes %d is negative; use 0 for the default of 64 KiB", g.maxHeader)
 	}
-	if g.tokenHeader == "" {
-		g.tokenHeader = forgeproof.DefaultHeaderName
-	}
-	if g.tokenField == "" {
-		g.tokenField = forgeproof.DefaultFieldName
-	}
-	if g.rotatedHeader == "" {
-		g.rotatedHeader = g.tokenHeader
-	}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -159,14 +148,14 @@ func New(opts Options) (*Gateway, error) {
 	if err != nil {
 		bad("Headers: %v", err)
 	}
-	dc, err := compileCORS(opts.CORS, g.tokenHeader)
-	if err != nil {
-		bad("CORS: %v", err)
-	}
 	if err := checkCookieRules(opts.Cookies); err != nil {
 		bad("Cookies: %v", err)
 	}
-	g.dflt = &route{cookies: opts.Cookies, headers: dh, cors: dc, inject: opts.InjectHTML}
+	g.dflt = &route{cookies: opts.Cookies, headers: dh, inject: opts.InjectHTML == nil || *opts.InjectHTML}
+	// CORS policies name the token header, which the library resolves:
+	// they are compiled once it is built.
+	corsOf := map[*route]*CORS{g.dflt: opts.CORS}
+	corsName := map[*route]string{g.dflt: "CORS"}
 
 	// Routes, and the library rules that go with them.
 	cfg := opts.Protection
@@ -182,7 +171,9 @@ func New(opts Options) (*Gateway, error) {
 			bad("Routes[%d] pattern %q is under the reserved prefix %q; choose another path or change ReservedPrefix", i, r.Pattern, g.prefix)
 			continue
 		}
-		rt := &route{pattern: r.Pattern, cookies: g.dflt.cookies, headers: g.dflt.headers, cors: g.dflt.cors, inject: g.dflt.inject}
+		rt := &route{pattern: r.Pattern, cookies: g.dflt.cookies, headers: g.dflt.headers, inject: g.dflt.inject}
+		corsOf[rt] = opts.CORS
+		corsName[rt] = "CORS"
 		if r.Cookies != nil {
 			if err := checkCookieRules(r.Cookies); err != nil {
 				bad("Routes[%d] (%q) Cookies: %v", i, r.Pattern, err)
@@ -195,9 +186,8 @@ func New(opts Options) (*Gateway, error) {
 			}
 		}
 		if r.CORS != nil {
-			if rt.cors, err = compileCORS(r.CORS, g.tokenHeader); err != nil {
-				bad("Routes[%d] (%q) CORS: %v", i, r.Pattern, err)
-			}
+			corsOf[rt] = r.CORS
+			corsName[rt] = fmt.Sprintf("Routes[%d] (%q) CORS", i, r.Pattern)
 		}
 		if r.InjectHTML != nil {
 			rt.inject = *r.InjectHTML
@@ -229,6 +219,26 @@ func New(opts Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: Protection: %w", err)
 	}
 	g.prot = prot
+	// The token's names are the library's, defaults included.
+	g.tokenHeader, g.tokenField = prot.HeaderName(), prot.FieldName()
+	if g.rotatedHeader == "" {
+		g.rotatedHeader = g.tokenHeader
+	}
+	compiled := map[*CORS]*compiledCORS{}
+	for rt, c := range corsOf {
+		if cc, ok := compiled[c]; ok {
+			rt.cors = cc
+			continue
+		}
+		cc, err := compileCORS(c, g.tokenHeader)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("gateway: %s: %v", corsName[rt], err))
+		}
+		compiled[c], rt.cors = cc, cc
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 
 	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
 	g.wsChecked = prot.OriginHandler(http.HandlerFunc(g.proxyUpgrade))

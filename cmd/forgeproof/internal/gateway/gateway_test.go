@@ -96,7 +96,7 @@ func TestLibraryDecidesEveryUnsafeRequest(t *testing.T) {
 				r.Header.Set("Content-Type", tt.ctype)
 			}
 			if tt.token {
-				r.Header.Set("X-CSRF-Token", tok)
+				r.Header.Set("X-Forgeproof-Token", tok)
 			}
 			resp, got := e.do(r)
 			if tt.status != 200 {
@@ -121,17 +121,21 @@ func TestForwardedHeaders(t *testing.T) {
 		wantFor   string
 		wantHost  string
 		wantProto string
+		// wantForwarded is the Forwarded header the backend sees.
+		wantForwarded string
 	}{
 		{
 			name:    "client's headers replaced",
 			sent:    map[string]string{"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "Forwarded": "for=6.6.6.6"},
 			wantFor: "127.0.0.1", wantHost: "GW", wantProto: "http",
+			wantForwarded: "for=127.0.0.1;host=\"GW\";proto=http",
 		},
 		{
 			name:    "trusted proxy's headers extended",
 			trusted: []string{"127.0.0.1"},
-			sent:    map[string]string{"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "bank.example", "X-Forwarded-Proto": "https"},
+			sent:    map[string]string{"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "bank.example", "X-Forwarded-Proto": "https", "Forwarded": "for=203.0.113.9;proto=https"},
 			wantFor: "203.0.113.9, 127.0.0.1", wantHost: "bank.example", wantProto: "https",
+			wantForwarded: "for=203.0.113.9;proto=https, for=127.0.0.1;host=\"GW\";proto=https",
 		},
 	}
 	for _, tt := range tests {
@@ -156,8 +160,8 @@ func TestForwardedHeaders(t *testing.T) {
 			if got := h.Get("X-Forwarded-Proto"); got != tt.wantProto {
 				t.Errorf("X-Forwarded-Proto %q, want %q", got, tt.wantProto)
 			}
-			if tt.trusted == nil && h.Get("Forwarded") != "" {
-				t.Errorf("client's Forwarded header reached the backend: %q", h.Get("Forwarded"))
+			if got, want := h.Get("Forwarded"), strings.ReplaceAll(tt.wantForwarded, "GW", strings.TrimPrefix(e.gw.URL, "http://")); got != want {
+				t.Errorf("Forwarded %q, want %q", got, want)
 			}
 		})
 	}
@@ -281,7 +285,7 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 		wantProblem(t, resp, body, http.StatusRequestEntityTooLarge, "")
 	})
 	t.Run("streamed form over the limit, read by the library", func(t *testing.T) {
-		form := "_csrf=x&pad=" + strings.Repeat("a", 4000)
+		form := "forgeproof_token=x&pad=" + strings.Repeat("a", 4000)
 		r := e.req("POST", "/form", "same-origin", io.MultiReader(strings.NewReader(form)))
 		r.ContentLength = -1
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -319,8 +323,8 @@ func TestMalformedInput(t *testing.T) {
 		status  int
 		reason  string // in the body, when not ""
 	}{
-		{"garbage cookie header", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nCookie: ;;;=;csrf=\"\"\"; csrf==; __Host-csrf; csrf=%%%\r\nX-CSRF-Token: %%%\r\nContent-Length: 0\r\n\r\n", 403, "token-invalid"},
-		{"token with no cookie", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nX-CSRF-Token: AAAA\r\nContent-Length: 0\r\n\r\n", 403, ""},
+		{"garbage cookie header", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nCookie: ;;;=;csrf=\"\"\"; csrf==; __Host-forgeproof; csrf=%%%\r\nX-Forgeproof-Token: %%%\r\nContent-Length: 0\r\n\r\n", 403, "token-invalid"},
+		{"token with no cookie", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nX-Forgeproof-Token: AAAA\r\nContent-Length: 0\r\n\r\n", 403, ""},
 		{"origin with a path", "POST /x HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}/path\r\nContent-Length: 0\r\n\r\n", 403, "origin-malformed"},
 		{"origin null", "POST /x HTTP/1.1\r\nHost: {host}\r\nOrigin: null\r\nContent-Length: 0\r\n\r\n", 403, "origin-null"},
 		{"unknown Sec-Fetch-Site", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: sideways\r\nContent-Length: 0\r\n\r\n", 403, "sec-fetch-site-invalid"},
@@ -420,7 +424,7 @@ func TestReservedEndpoints(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
-		for _, want := range []string{`"token":"`, `"header":"X-CSRF-Token"`, `"field":"_csrf"`} {
+		for _, want := range []string{`"token":"`, `"header":"X-Forgeproof-Token"`, `"field":"forgeproof_token"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("body %s lacks %s", body, want)
 			}
@@ -428,7 +432,7 @@ func TestReservedEndpoints(t *testing.T) {
 		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("Cache-Control %q", cc)
 		}
-		if !contains(resp.Header.Values("Set-Cookie"), "csrf=") {
+		if !contains(resp.Header.Values("Set-Cookie"), "forgeproof=") {
 			t.Errorf("no token cookie: %v", resp.Header.Values("Set-Cookie"))
 		}
 	})
@@ -454,7 +458,7 @@ func TestReservedEndpoints(t *testing.T) {
 		for i, want := range []int{200, 403} {
 			r := e.req("POST", "/pay/now", "same-origin", strings.NewReader("{}"))
 			r.Header.Set("Content-Type", "application/json")
-			r.Header.Set("X-CSRF-Token", tok)
+			r.Header.Set("X-Forgeproof-Token", tok)
 			resp, body := e.do(r)
 			if want == 403 {
 				wantProblem(t, resp, body, 403, "token-reused")
@@ -470,7 +474,7 @@ func TestReservedEndpoints(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
 			t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
-		for _, want := range []string{`"endpoint":"/_fp/token"`, `"oneTime":"/_fp/one-time-token"`, `"rotated":"X-CSRF-Token"`, "XMLHttpRequest", "submit"} {
+		for _, want := range []string{`"endpoint":"/_fp/token"`, `"oneTime":"/_fp/one-time-token"`, `"rotated":"X-Forgeproof-Token"`, "XMLHttpRequest", "submit"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("script lacks %s", want)
 			}

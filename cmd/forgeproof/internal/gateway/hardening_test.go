@@ -45,7 +45,7 @@ func TestTokenResponsesNotCachedByCDN(t *testing.T) {
 			if path == "/page" && !strings.Contains(body, "csrf-token") {
 				t.Fatalf("no token injected: %s", body)
 			}
-			if path == "/login" && resp.Header.Get("X-CSRF-Token") == "" {
+			if path == "/login" && resp.Header.Get("X-Forgeproof-Token") == "" {
 				t.Fatalf("no rotated token on the login response: %v", resp.Header)
 			}
 			for _, k := range []string{"Cache-Control", "CDN-Cache-Control", "Surrogate-Control"} {

@@ -38,7 +38,9 @@ func compileHeaders(h Headers) (compiledHeaders, error) {
 	}
 	switch {
 	case c.csp == "":
-		c.csp = c.frameAncestors
+		// base-uri 'self' keeps a <base> planted in a page from sending
+		// its forms, and the token fields in them, to another site.
+		c.csp = c.frameAncestors + "; base-uri 'self'"
 	case !hasDirective(c.csp, "frame-ancestors"):
 		c.csp = strings.TrimRight(c.csp, "; ") + "; " + c.frameAncestors
 	}

@@ -3,316 +3,303 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
-	"html"
+	"errors"
 	"io"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/html"
 )
 
-// An injector rewrites an HTML document as it streams: it inserts a snippet
-// after the opening <head> tag (or <body>, when the document has no head)
-// and a hidden field after every opening <form> tag whose method is POST
-// and whose action is same-origin. Nothing else changes: removing the
-// inserted snippets from the output gives back the input byte for byte,
-// however the input was split into writes.
+// An injector rewrites an HTML document as it streams, reading it with the
+// HTML5 tokenizer of golang.org/x/net/html: it inserts a snippet (the token
+// meta tag and the client script) after the opening <head> tag, or <body>
+// when the document has no head, and a hidden token field before the end
+// tag of every form that the browser will provably submit by POST to the
+// page's own origin. Nothing else changes: removing the inserted snippets
+// from the output gives back the input byte for byte.
 //
-// It is a small tokenizer, not a full HTML parser: it skips comments and the
-// content of raw-text elements (script, style, textarea, title…), where a
-// "<form" is text, and it gives up on a tag longer than maxTag bytes by
-// passing it through unchanged.
+// A form gets the field only when all of these hold; otherwise the client
+// script adds it at submission, when it can see where the form really goes:
+//
+//   - its method is POST (an enumerated attribute: "post" in any case, no
+//     spaces), and none of its submit buttons has a formmethod other than
+//     post or dialog;
+//   - its action, and the formaction of each of its submit buttons, is
+//     empty (the document's own URL) or resolves to the page's origin. A
+//     relative URL is resolved against the document's base URL, which is
+//     known only once the first <base href> was seen, or when the
+//     response's Content-Security-Policy restricts base-uri to 'self' or
+//     'none' (a later <base> elsewhere is then ignored by the browser);
+//   - it has no id, so that no submit button elsewhere in the page can
+//     name it in a form attribute with its own formaction;
+//   - the parser would create it as a form: not inside another open form
+//     (a nested <form> tag is ignored by browsers), a <template>, a
+//     <select>, or SVG or MathML content;
+//   - its end tag closes it (an unclosed form gets no field), and no
+//     <noscript> of the page held form markup (browsers without scripting
+//     parse it as markup, which the tokenizer cannot follow).
+//
+// The field is inserted just before the form's end tag, once every submit
+// button inside the form was seen; the parser associates it with the open
+// form wherever it lands (inside a table too).
 type injector struct {
-	head   []byte // nil once inserted
-	field  []byte
-	origin string // the page's origin, "scheme://host[:port]"
+	z    *html.Tokenizer
+	src  io.Reader
+	head []byte // nil once inserted
+	fld  []byte
 
-	state  uint8
-	buf    []byte // the markup being examined
-	raw    string // the raw-text element we are in, or ""
-	quote  byte   // the quote of an attribute value being read, or 0
-	eq     bool   // the last non-space byte of the tag was '='
-	dashes int    // dashes seen just before, in a comment
+	origin     string // the page's origin, "scheme://host[:port]"
+	baseLocked bool   // the CSP keeps the base URL on the page's origin
+	baseSeen   bool
+	baseSame   bool // the first <base href> resolves to the page's origin
+
+	form     int    // 0 outside a form; 1 in a form that may get the field; 2 in one that may not
+	template int    // depth of <template>
+	foreign  int    // depth of <svg> and <math>
+	inSelect bool   // inside <select>
+	stop     bool   // no more fields: the page cannot be followed
+	rawTag   string // the raw-text element whose content comes next, or ""
+
+	out  bytes.Buffer // produced, not yet read
+	pass bool         // the rest of src is copied unchanged
+	err  error        // the final error, io.EOF when done
 }
 
-const maxTag = 16 << 10
+// maxTokenBytes bounds how much of one token (a tag or a run of text) the
+// tokenizer buffers. Past it, the rest of the document passes through
+// unchanged.
+const maxTokenBytes = 1 << 20
 
-const (
-	sText    uint8 = iota
-	sOpen          // read "<"
-	sBang          // read "<!", maybe a comment
-	sComment       // inside <!-- -->
-	sTag           // inside a tag, up to its '>'
-	sRawEnd        // inside raw text, read "</" and maybe the element's name
-	sLongTag       // inside a tag too long to examine, up to its '>'
-)
-
-// rawText are the elements whose content has no tags.
-var rawText = map[string]bool{
-	"script": true, "style": true, "textarea": true, "title": true,
-	"xmp": true, "iframe": true, "noembed": true, "noframes": true,
-	"plaintext": true,
+func newInjector(src io.Reader, head, field []byte, origin string, baseLocked bool) *injector {
+	z := html.NewTokenizer(src)
+	z.SetMaxBuf(maxTokenBytes)
+	return &injector{z: z, src: src, head: head, fld: field, origin: origin, baseLocked: baseLocked}
 }
 
-func newInjector(head, field []byte, origin string) *injector {
-	return &injector{head: head, field: field, origin: origin}
-}
-
-// write appends to dst the output for the next input bytes p.
-func (in *injector) write(dst, p []byte) []byte {
-	for len(p) > 0 {
-		switch in.state {
-		case sText:
-			i := bytes.IndexByte(p, '<')
-			if i < 0 {
-				return append(dst, p...)
-			}
-			dst = append(dst, p[:i]...)
-			in.buf = append(in.buf[:0], '<')
-			in.state = sOpen
-			p = p[i+1:]
-		case sOpen:
-			c := p[0]
-			switch {
-			case in.raw != "":
-				if c == '/' {
-					in.buf = append(in.buf, c)
-					in.state = sRawEnd
-					p = p[1:]
-				} else {
-					dst = in.flushText(dst)
-				}
-			case c == '!':
-				in.buf = append(in.buf, c)
-				in.state = sBang
-				p = p[1:]
-			case c == '/' || c == '?' || isLetter(c):
-				in.buf = append(in.buf, c)
-				in.state, in.quote, in.eq = sTag, 0, false
-				p = p[1:]
-			default:
-				dst = in.flushText(dst)
-			}
-		case sBang:
-			// Have "<!" or "<!-"; a comment starts with "<!--".
-			c := p[0]
-			if c == '-' {
-				in.buf = append(in.buf, c)
-				p = p[1:]
-				if len(in.buf) == 4 {
-					dst = append(dst, in.buf...)
-					in.buf = in.buf[:0]
-					in.state, in.dashes = sComment, 0
-				}
-				continue
-			}
-			in.state, in.quote, in.eq = sTag, 0, false // a declaration such as <!DOCTYPE html>
-		case sComment:
-			i := 0
-			for ; i < len(p); i++ {
-				c := p[i]
-				if c == '>' && in.dashes >= 2 {
-					i++
-					in.state = sText
-					break
-				}
-				if c == '-' {
-					in.dashes++
-				} else {
-					in.dashes = 0
-				}
-			}
-			dst = append(dst, p[:i]...)
-			p = p[i:]
-		case sRawEnd:
-			// Have "</" and a prefix of the raw element's name.
-			c := p[0]
-			n := len(in.buf) - 2
-			if n < len(in.raw) {
-				if lower(c) != in.raw[n] {
-					dst = in.flushText(dst)
-					continue
-				}
-				in.buf = append(in.buf, c)
-				p = p[1:]
-				continue
-			}
-			if c == '>' || c == '/' || isSpace(c) {
-				in.state, in.quote, in.eq = sTag, 0, false
-				continue
-			}
-			dst = in.flushText(dst)
-		case sTag, sLongTag:
-			i, done := in.scanTag(p)
-			if in.state == sLongTag {
-				dst = append(dst, p[:i]...)
-			} else {
-				in.buf = append(in.buf, p[:i]...)
-			}
-			p = p[i:]
-			switch {
-			case in.state == sLongTag:
-				if done {
-					in.state = sText
-				}
-			case len(in.buf) > maxTag:
-				// Too long to examine: pass it through, up to its end.
-				dst = append(dst, in.buf...)
-				in.buf = in.buf[:0]
-				in.state = sLongTag
-				if done {
-					in.state = sText
-				}
-			case done:
-				dst = in.tag(dst)
-				in.buf = in.buf[:0]
-				in.state = sText
-			}
+// Read returns the rewritten document.
+func (in *injector) Read(p []byte) (int, error) {
+	for in.out.Len() == 0 {
+		if in.err != nil {
+			return 0, in.err
 		}
-	}
-	return dst
-}
-
-// scanTag returns how many bytes of p belong to the current tag, and
-// whether they end it (with its unquoted '>').
-func (in *injector) scanTag(p []byte) (int, bool) {
-	for i, c := range p {
-		switch {
-		case in.quote != 0:
-			if c == in.quote {
-				in.quote = 0
-			}
-		case c == '>':
-			return i + 1, true
-		case (c == '"' || c == '\'') && in.eq:
-			in.quote = c
+		if in.pass {
+			return in.src.Read(p)
 		}
-		if !isSpace(c) {
-			in.eq = c == '=' && in.quote == 0
+		in.step()
+	}
+	return in.out.Read(p)
+}
+
+// step reads one token and writes it, with what goes before or after it.
+func (in *injector) step() {
+	tt := in.z.Next()
+	if tt == html.ErrorToken {
+		err := in.z.Err()
+		in.out.Write(in.z.Raw())
+		if errors.Is(err, html.ErrBufferExceeded) {
+			// Too long to examine: pass the rest through.
+			in.out.Write(in.z.Buffered())
+			in.pass = true
+			return
 		}
+		in.err = err
+		return
 	}
-	return len(p), false
-}
-
-// flushText passes the examined markup through as text.
-func (in *injector) flushText(dst []byte) []byte {
-	dst = append(dst, in.buf...)
-	in.buf = in.buf[:0]
-	in.state = sText
-	return dst
-}
-
-// close appends whatever input is still held back.
-func (in *injector) close(dst []byte) []byte {
-	dst = append(dst, in.buf...)
-	in.buf = in.buf[:0]
-	in.state = sText
-	return dst
-}
-
-// tag appends the complete tag in in.buf, and what goes after it.
-func (in *injector) tag(dst []byte) []byte {
-	t := in.buf
-	dst = append(dst, t...)
-	if len(t) < 3 || t[1] == '!' || t[1] == '?' {
-		return dst
-	}
-	end := t[1] == '/'
-	name := t[1:]
-	if end {
-		name = name[1:]
-	}
-	n := 0
-	for n < len(name) && !isSpace(name[n]) && name[n] != '/' && name[n] != '>' {
-		n++
-	}
-	tagName := strings.ToLower(string(name[:n]))
-	attrs := name[n:]
-	if end {
-		if tagName == in.raw {
-			in.raw = ""
+	raw := in.z.Raw()
+	switch tt {
+	case html.StartTagToken, html.SelfClosingTagToken:
+		name, hasAttr := in.z.TagName()
+		var attrs map[string]string
+		if hasAttr {
+			attrs = in.attrs()
 		}
-		return dst
-	}
-	if in.raw != "" {
-		return dst
-	}
-	switch tagName {
-	case "head", "body":
-		if in.head != nil {
-			dst = append(dst, in.head...)
+		before := in.startTag(string(name), attrs, tt == html.SelfClosingTagToken)
+		in.out.Write(raw)
+		if before && in.head != nil {
+			in.out.Write(in.head)
 			in.head = nil
 		}
-	case "form":
-		method, _ := attr(attrs, "method")
-		action, hasAction := attr(attrs, "action")
-		if strings.EqualFold(strings.TrimSpace(method), "post") && (!hasAction || sameOrigin(action, in.origin)) {
-			dst = append(dst, in.field...)
-		}
-	}
-	if rawText[tagName] { // "<script/>" opens a script too
-		in.raw = tagName
-	}
-	return dst
-}
-
-// attr returns the value of the named attribute in the attribute part of
-// a tag (the text after its name), with character references decoded. The
-// first occurrence wins, as in browsers.
-func attr(s []byte, name string) (string, bool) {
-	i := 0
-	for i < len(s) {
-		for i < len(s) && (isSpace(s[i]) || s[i] == '/') {
-			i++
-		}
-		if i >= len(s) || s[i] == '>' {
-			break
-		}
-		start := i
-		for i < len(s) && !isSpace(s[i]) && s[i] != '=' && s[i] != '>' && (s[i] != '/' || i == start) {
-			i++
-		}
-		key := s[start:i]
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		var val []byte
-		if i < len(s) && s[i] == '=' {
-			i++
-			for i < len(s) && isSpace(s[i]) {
-				i++
-			}
-			if i < len(s) && (s[i] == '"' || s[i] == '\'') {
-				q := s[i]
-				i++
-				vs := i
-				for i < len(s) && s[i] != q {
-					i++
-				}
-				val = s[vs:i]
-				if i < len(s) {
-					i++
-				}
+		in.rawTag = ""
+		if rawTextTag(string(name)) {
+			if in.foreign > 0 {
+				// Foreign content has no raw-text elements.
+				in.z.NextIsNotRawText()
 			} else {
-				vs := i
-				for i < len(s) && !isSpace(s[i]) && s[i] != '>' {
-					i++
-				}
-				val = s[vs:i]
+				in.rawTag = string(name)
 			}
 		}
-		if strings.EqualFold(string(key), name) {
-			return html.UnescapeString(string(val)), true
+		return
+	case html.EndTagToken:
+		name, _ := in.z.TagName()
+		if in.endTag(string(name)) {
+			in.out.Write(in.fld)
+		}
+	case html.TextToken:
+		if in.rawTag == "noscript" && bytes.Contains(bytes.ToLower(raw), []byte("<form")) {
+			in.stop = true
 		}
 	}
-	return "", false
+	in.rawTag = ""
+	in.out.Write(raw)
 }
 
-// sameOrigin reports whether a form action URL, resolved against a page of
-// the given origin, stays on that origin. Anything it cannot tell is not
-// same-origin, so that a token never leaves for another site.
-func sameOrigin(action, origin string) bool {
-	// Browsers drop tabs and newlines in URLs, trim surrounding C0
-	// controls and spaces, and read '\' as '/' in http(s) URLs.
-	action = strings.Map(func(r rune) rune {
+// rawTextTag reports whether the tokenizer reads the content of the
+// element as text.
+func rawTextTag(name string) bool {
+	switch name {
+	case "iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp":
+		return true
+	}
+	return false
+}
+
+// attrs returns the current tag's attributes, values decoded; the first of
+// duplicate attributes wins, as in browsers.
+func (in *injector) attrs() map[string]string {
+	m := make(map[string]string)
+	for {
+		k, v, more := in.z.TagAttr()
+		if _, dup := m[string(k)]; !dup {
+			m[string(k)] = string(v)
+		}
+		if !more {
+			return m
+		}
+	}
+}
+
+// startTag updates the state for a start tag and reports whether the head
+// snippet goes after it.
+func (in *injector) startTag(name string, attrs map[string]string, selfClosing bool) bool {
+	if in.foreign > 0 {
+		if breaksOutOfForeign(name, attrs) {
+			in.foreign = 0
+		} else {
+			if (name == "svg" || name == "math") && !selfClosing {
+				in.foreign++
+			}
+			return false
+		}
+	}
+	switch name {
+	case "head", "body":
+		return in.template == 0 // template content is inert
+	case "svg", "math":
+		if !selfClosing {
+			in.foreign++
+		}
+	case "template":
+		in.template++
+	case "select":
+		in.inSelect = !in.inSelect // a <select> inside a select closes it
+	case "input", "keygen", "textarea":
+		in.inSelect = false
+		if t := attrs["type"]; name == "input" && (strings.EqualFold(t, "submit") || strings.EqualFold(t, "image")) {
+			in.submitter(attrs)
+		}
+	case "button":
+		// A button's missing or invalid type is submit.
+		in.inSelect = false
+		if t := attrs["type"]; !strings.EqualFold(t, "button") && !strings.EqualFold(t, "reset") {
+			in.submitter(attrs)
+		}
+	case "base":
+		if _, ok := attrs["href"]; ok && !in.baseSeen && in.template == 0 && !in.inSelect {
+			in.baseSeen = true
+			in.baseSame = in.refSame(attrs["href"], in.origin)
+		}
+	case "form":
+		if in.form != 0 || in.template > 0 || in.inSelect {
+			return false // the parser ignores it, or it is inert
+		}
+		in.form = 2
+		_, id := attrs["id"]
+		if m, ok := attrs["method"]; ok && strings.EqualFold(m, "post") && !id && !in.stop && in.actionSame(attrs["action"]) {
+			in.form = 1
+		}
+	}
+	return false
+}
+
+// submitter disqualifies the open form when a submit button inside it could
+// send it elsewhere or by GET.
+func (in *injector) submitter(attrs map[string]string) {
+	if in.form != 1 || in.template > 0 {
+		return
+	}
+	if m, ok := attrs["formmethod"]; ok && !strings.EqualFold(m, "post") && !strings.EqualFold(m, "dialog") {
+		in.form = 2
+	}
+	if a, ok := attrs["formaction"]; ok && !in.actionSame(a) {
+		in.form = 2
+	}
+}
+
+// endTag updates the state for an end tag and reports whether the field
+// goes before it.
+func (in *injector) endTag(name string) bool {
+	switch name {
+	case "svg", "math":
+		if in.foreign > 0 {
+			in.foreign--
+		}
+	case "template":
+		if in.template > 0 {
+			in.template--
+		}
+	case "select":
+		in.inSelect = false
+	case "form":
+		if in.template > 0 || in.inSelect || in.form == 0 {
+			return false
+		}
+		ok := in.form == 1 && in.foreign == 0 && !in.stop
+		in.form = 0
+		return ok
+	}
+	return false
+}
+
+// breaksOutOfForeign reports whether a start tag ends SVG or MathML
+// content, as the HTML parser's rules for foreign content say.
+func breaksOutOfForeign(name string, attrs map[string]string) bool {
+	switch name {
+	case "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed",
+		"h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr",
+		"ol", "p", "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u",
+		"ul", "var":
+		return true
+	case "font":
+		_, c := attrs["color"]
+		_, f := attrs["face"]
+		_, s := attrs["size"]
+		return c || f || s
+	}
+	return false
+}
+
+// actionSame reports whether a form's action (or a button's formaction)
+// provably leads to the page's origin.
+func (in *injector) actionSame(action string) bool {
+	if cleanRef(action) == "" {
+		return true // the document's own URL
+	}
+	base := ""
+	switch {
+	case in.baseLocked:
+		base = in.origin // a <base> elsewhere is blocked
+	case in.baseSeen && in.baseSame:
+		base = in.origin
+	}
+	return in.refSame(action, base)
+}
+
+// cleanRef removes what browsers ignore in a URL attribute: leading and
+// trailing C0 controls and spaces, tabs and newlines anywhere; and reads
+// '\' as '/', as browsers do in http(s) URLs.
+func cleanRef(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case '\t', '\n', '\r':
 			return -1
@@ -320,105 +307,119 @@ func sameOrigin(action, origin string) bool {
 			return '/'
 		}
 		return r
-	}, strings.TrimFunc(action, func(r rune) bool { return r <= ' ' }))
-	if action == "" {
-		return true
+	}, strings.TrimFunc(s, func(r rune) bool { return r <= ' ' }))
+}
+
+// refSame reports whether the URL reference ref, resolved against a base
+// URL of origin base ("" when the base is not known), provably names a
+// resource of the page's origin. Anything it cannot tell is not
+// same-origin, so that a token never leaves for another site.
+func (in *injector) refSame(ref, base string) bool {
+	ref = cleanRef(ref)
+	if ref == "" || ref[0] == '/' && !strings.HasPrefix(ref, "//") || ref[0] == '?' || ref[0] == '#' {
+		return base != "" && base == in.origin
 	}
-	u, err := url.Parse(action)
-	if err != nil {
+	if !strings.HasPrefix(ref, "//") {
+		if i := strings.IndexAny(ref, ":/?#"); i < 0 || ref[i] != ':' {
+			return base != "" && base == in.origin // a relative path
+		}
+	}
+	scheme, _, _ := strings.Cut(in.origin, "://")
+	if strings.HasPrefix(ref, "//") {
+		if base == "" {
+			return false
+		}
+		scheme, _, _ = strings.Cut(base, "://")
+		ref = scheme + ":" + ref
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return false
 	}
-	if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(action, "//") {
-		return true // a relative reference
-	}
-	scheme := u.Scheme
-	if scheme == "" {
-		scheme, _, _ = strings.Cut(origin, "://")
-	}
-	if u.Host == "" {
-		return false
-	}
-	a, ok := normalizeOrigin(scheme + "://" + u.Host)
+	a, ok := normalizeOrigin(strings.ToLower(u.Scheme) + "://" + u.Host)
 	if !ok {
 		return false
 	}
-	b, ok := normalizeOrigin(origin)
+	b, ok := normalizeOrigin(in.origin)
 	return ok && a == b
 }
 
-func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
-func isSpace(c byte) bool  { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
+// cspLocksBase reports whether the response's Content-Security-Policy
+// headers keep the document's base URL on its own origin: some policy has
+// a base-uri directive whose sources are only 'self' or 'none'.
+func cspLocksBase(policies []string) bool {
+	for _, p := range policies {
+		for d := range strings.SplitSeq(p, ";") {
+			f := strings.Fields(d)
+			if len(f) < 2 || !strings.EqualFold(f[0], "base-uri") {
+				continue
+			}
+			locked := true
+			for _, s := range f[1:] {
+				if !strings.EqualFold(s, "'self'") && !strings.EqualFold(s, "'none'") {
+					locked = false
+				}
+			}
+			if locked {
+				return true
+			}
+		}
 	}
-	return c
+	return false
 }
 
 // rewriteBody is a response body passed through an injector, and through
-// gzip when the backend's body was gzip-encoded.
+// gzip again when the backend's body was gzip-encoded.
 type rewriteBody struct {
 	upstream io.Closer
-	src      io.Reader // the decoded body
-	inj      *injector
+	inj      io.Reader
 	zw       *gzip.Writer // nil for an identity body
 	out      bytes.Buffer
 	chunk    []byte
-	scratch  []byte
 	err      error // the final error, io.EOF when done
 }
 
-func newRewriteBody(upstream io.Closer, src io.Reader, inj *injector, gz bool) *rewriteBody {
-	b := &rewriteBody{upstream: upstream, src: src, inj: inj, chunk: make([]byte, 32<<10)}
+func newRewriteBody(upstream io.Closer, inj io.Reader, gz bool) *rewriteBody {
+	b := &rewriteBody{upstream: upstream, inj: inj}
 	if gz {
 		b.zw = gzip.NewWriter(&b.out)
+		b.chunk = make([]byte, 32<<10)
 	}
 	return b
 }
 
-// Read returns the rewritten body. Each chunk read from the backend is
-// rewritten and (for gzip) flushed at once, so that a streamed page reaches
-// the client as it is produced.
+// Read returns the rewritten body. For gzip, what the injector produced is
+// compressed and flushed at once, so that a streamed page reaches the
+// client as it is produced.
 func (b *rewriteBody) Read(p []byte) (int, error) {
+	if b.zw == nil {
+		return b.inj.Read(p)
+	}
 	for b.out.Len() == 0 {
 		if b.err != nil {
 			return 0, b.err
 		}
-		n, err := b.src.Read(b.chunk)
-		b.scratch = b.inj.write(b.scratch[:0], b.chunk[:n])
-		if err == io.EOF {
-			b.scratch = b.inj.close(b.scratch)
+		n, err := b.inj.Read(b.chunk)
+		if n > 0 {
+			if _, werr := b.zw.Write(b.chunk[:n]); werr != nil && err == nil {
+				err = werr
+			}
 		}
-		if werr := b.emit(err == io.EOF); werr != nil && err == nil {
-			err = werr
+		switch {
+		case err == io.EOF:
+			if cerr := b.zw.Close(); cerr != nil {
+				err = cerr
+			}
+		case err == nil:
+			if ferr := b.zw.Flush(); ferr != nil {
+				err = ferr
+			}
 		}
 		if err != nil {
 			b.err = err
 		}
 	}
 	return b.out.Read(p)
-}
-
-// emit moves b.scratch to the output buffer.
-func (b *rewriteBody) emit(last bool) error {
-	if b.zw == nil {
-		b.out.Write(b.scratch)
-		return nil
-	}
-	if len(b.scratch) > 0 {
-		if _, err := b.zw.Write(b.scratch); err != nil {
-			return err
-		}
-		if !last {
-			if err := b.zw.Flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if last {
-		return b.zw.Close()
-	}
-	return nil
 }
 
 func (b *rewriteBody) Close() error { return b.upstream.Close() }

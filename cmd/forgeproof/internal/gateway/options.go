@@ -111,15 +111,22 @@ type Options struct {
 	// backend's CORS headers and preflight answers pass through unchanged.
 	CORS *CORS
 
-	// InjectHTML makes the gateway insert the token meta tag, the client
-	// script and hidden form fields into text/html responses on every
-	// route that does not set Route.InjectHTML itself.
-	InjectHTML bool
+	// InjectHTML says whether the gateway inserts the token meta tag, the
+	// client script and hidden form fields into text/html responses on
+	// every route that does not set Route.InjectHTML itself. If nil, it
+	// does: an unchanged application's forms and same-origin fetch and
+	// XMLHttpRequest calls then carry the token. The cost: HTML responses
+	// are streamed through an HTML tokenizer (and gzip, when the backend
+	// compressed them), lose their Content-Length and ETag, and are marked
+	// Cache-Control: no-store, since each carries a fresh token. Fields
+	// are inserted only into forms that provably POST to the page's own
+	// origin (see docs/GATEWAY.md).
+	InjectHTML *bool
 
 	// TokenResponseHeader is the response header that carries a freshly
 	// rotated masked token to the client script after the backend set a new
 	// session cookie (at login or logout). If empty, it is the token request
-	// header name (Protection.HeaderName, "X-CSRF-Token" by default).
+	// header name (Protection.HeaderName, "X-Forgeproof-Token" by default).
 	TokenResponseHeader string
 
 	// OnTokenIssued, if set, is called once for every token the gateway
@@ -298,7 +305,8 @@ type CookieRule struct {
 // not carry it, unless Override is set.
 type Headers struct {
 	// ContentSecurityPolicy is the Content-Security-Policy header. If
-	// empty, it is "frame-ancestors " + FrameAncestors. A non-empty policy
+	// empty, it is "frame-ancestors " + FrameAncestors + "; base-uri
+	// 'self'". A non-empty policy
 	// without a frame-ancestors directive gets one appended.
 	ContentSecurityPolicy string
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -109,14 +110,19 @@ func ValidHost(h string) bool {
 		(h[0] != '*' || strings.HasPrefix(h, "*."))
 }
 
-// forwardHeaders sets X-Forwarded-For, -Host and -Proto on the outbound
-// request. ReverseProxy has already removed the client's own forwarding
-// headers; from a trusted proxy they are restored and extended, from any
-// other peer they are replaced with what the gateway saw.
+// forwardHeaders sets X-Forwarded-For, -Host and -Proto and Forwarded
+// (RFC 7239) on the outbound request, so that a backend configured for a
+// proxy (Django's SECURE_PROXY_SSL_HEADER and USE_X_FORWARDED_HOST,
+// Werkzeug's ProxyFix, Express's "trust proxy", Rails's force_ssl) sees the
+// public scheme and host and keeps its own origin checks working.
+// ReverseProxy has already removed the client's own forwarding headers;
+// from a trusted proxy they are restored and extended, from any other peer
+// they are replaced with what the gateway saw.
 func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
 	in := pr.In
 	if !g.prot.FromTrustedProxy(in) {
 		pr.SetXForwarded()
+		pr.Out.Header.Set("Forwarded", forwardedElement(in, pr.Out.Header.Get("X-Forwarded-Proto")))
 		return
 	}
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
@@ -140,9 +146,46 @@ func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
 	} else {
 		pr.Out.Header.Set("X-Forwarded-Proto", "http")
 	}
+	own := forwardedElement(in, pr.Out.Header.Get("X-Forwarded-Proto"))
 	if f := in.Header.Values("Forwarded"); len(f) > 0 {
-		pr.Out.Header["Forwarded"] = f
+		// The trusted proxy's hops, then this one, as RFC 7239 says.
+		pr.Out.Header.Set("Forwarded", strings.Join(f, ", ")+", "+own)
+	} else {
+		pr.Out.Header.Set("Forwarded", own)
 	}
+}
+
+// forwardedElement returns this hop's Forwarded element: the client's
+// address, the Host it asked for and the scheme.
+func forwardedElement(in *http.Request, proto string) string {
+	ip, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		ip = in.RemoteAddr
+	}
+	forIP := `"[` + ip + `]"`
+	if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().Is4() {
+		forIP = a.Unmap().String()
+	} else if err != nil {
+		forIP = "unknown"
+	}
+	if proto == "" {
+		proto = "http"
+		if in.TLS != nil {
+			proto = "https"
+		}
+	}
+	return "for=" + forIP + ";host=" + quoteForwarded(in.Host) + ";proto=" + proto
+}
+
+// quoteForwarded returns v as an RFC 7239 value: a token as it is, anything
+// else as a quoted string.
+func quoteForwarded(v string) string {
+	for _, c := range []byte(v) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+		}
+	}
+	return v
 }
 
 // acceptsGzip reports whether the client accepts gzip-encoded responses.

@@ -45,11 +45,11 @@ func TestStepUpThroughGateway(t *testing.T) {
 	}
 
 	tok := e.token()
-	if resp, body := post("/login", "same-origin", `{"username":"alice","password":"wonderland"}`, map[string]string{"X-CSRF-Token": tok}); resp.StatusCode != http.StatusOK {
+	if resp, body := post("/login", "same-origin", `{"username":"alice","password":"wonderland"}`, map[string]string{"X-Forgeproof-Token": tok}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", resp.StatusCode, body)
 	}
 	tok = e.token()
-	transfer := map[string]string{"X-CSRF-Token": tok}
+	transfer := map[string]string{"X-Forgeproof-Token": tok}
 	const large = `{"to":"bob","amount":"600"}`
 
 	resp, body := post("/api/transfer/large", "same-origin", large, transfer)
@@ -172,7 +172,7 @@ func TestReauthNeedsExplicitConfirmation(t *testing.T) {
 	}, overrideBackend("s1"))
 	tok := e.token()
 	login := e.req("POST", "/login", "same-origin", strings.NewReader("{}"))
-	login.Header.Set("X-CSRF-Token", tok)
+	login.Header.Set("X-Forgeproof-Token", tok)
 	if resp, body := e.do(login); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", resp.StatusCode, body)
 	}
@@ -227,7 +227,7 @@ func TestReauthRefusesBare2xx(t *testing.T) {
 	}))
 	tok := e.token()
 	login := e.req("POST", "/login", "same-origin", strings.NewReader("{}"))
-	login.Header.Set("X-CSRF-Token", tok)
+	login.Header.Set("X-Forgeproof-Token", tok)
 	e.do(login)
 	r := e.req("POST", "/.forgeproof/reauth", "same-origin", strings.NewReader(`{"method":"POST","path":"/api/transfer"}`))
 	r.Header.Set("Content-Type", "application/json")

@@ -54,7 +54,7 @@ func TestGatewaysShareRedis(t *testing.T) {
 		t.Helper()
 		r := g.req("POST", path, "same-origin", strings.NewReader("{}"))
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("X-CSRF-Token", tok)
+		r.Header.Set("X-Forgeproof-Token", tok)
 		r.AddCookie(&http.Cookie{Name: "sid", Value: "alice-session"})
 		for _, c := range a.client.Jar.Cookies(mustURL(t, a.gw.URL)) {
 			r.AddCookie(c)

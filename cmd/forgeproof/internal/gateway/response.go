@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		}
 	}
 	g.hardenCookies(h, rt.cookies, in)
+	// The security headers go on first: whether the page's <base> can
+	// lead elsewhere depends on its final Content-Security-Policy.
+	rt.headers.apply(h)
 	if rt.inject && in.Method != http.MethodHead && bodyAllowed(resp.StatusCode) && isHTML(h) {
 		if err := g.injectBody(resp, ex, &pageToken, &rec); err != nil {
 			return err
@@ -78,7 +82,6 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if pageToken != "" || len(rec.h["Set-Cookie"]) > 0 {
 		noStoreAnywhere(h)
 	}
-	rt.headers.apply(h)
 	return nil
 }
 
@@ -149,18 +152,20 @@ func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *strin
 		*pageToken = tok
 		g.issued(TokenInjection)
 	}
-	inj := newInjector(g.headSnippet(*pageToken), g.fieldSnippet(*pageToken), g.prot.PublicOrigin(ex.in))
 	body := resp.Body
-	if enc == "gzip" || enc == "x-gzip" {
+	var src io.Reader = body
+	gz := enc == "gzip" || enc == "x-gzip"
+	if gz {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
 			body.Close()
 			return fmt.Errorf("gateway: gzip body of %s does not decode: %w", ex.in.URL.Path, err)
 		}
-		resp.Body = newRewriteBody(body, zr, inj, true)
-	} else {
-		resp.Body = newRewriteBody(body, body, inj, false)
+		src = zr
 	}
+	inj := newInjector(src, g.headSnippet(*pageToken), g.fieldSnippet(*pageToken), g.prot.PublicOrigin(ex.in),
+		cspLocksBase(h.Values("Content-Security-Policy")))
+	resp.Body = newRewriteBody(body, inj, gz)
 	resp.ContentLength = -1
 	h.Del("Content-Length")
 	h.Del("Content-MD5")
@@ -169,13 +174,20 @@ func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *strin
 	return nil
 }
 
+// MetaName is the name of the meta tag that carries the token in pages
+// the gateway rewrites. It differs from every framework's own (Rails and
+// Laravel use csrf-token, Spring _csrf), so that the application's scripts
+// keep reading their own token.
+const MetaName = "forgeproof-token"
+
 // headSnippet is inserted after <head>: the token meta tag and the client
 // script.
 func (g *Gateway) headSnippet(token string) []byte {
-	return []byte(`<meta name="csrf-token" content="` + token + `"><script src="` + g.scriptPath + `"></script>`)
+	return []byte(`<meta name="` + MetaName + `" content="` + token + `"><script src="` + g.scriptPath + `"></script>`)
 }
 
-// fieldSnippet is inserted after a same-origin <form method=post>.
+// fieldSnippet is inserted before the end tag of a form that posts to the
+// page's origin (see injector).
 func (g *Gateway) fieldSnippet(token string) []byte {
 	return []byte(`<input type="hidden" name="` + htmlAttr(g.tokenField) + `" value="` + token + `">`)
 }

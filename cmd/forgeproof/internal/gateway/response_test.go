@@ -75,7 +75,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{
 			name: "defaults when the backend sets none",
 			want: map[string][]string{
-				"Content-Security-Policy": {"frame-ancestors 'self'"},
+				"Content-Security-Policy": {"frame-ancestors 'self'; base-uri 'self'"},
 				"Referrer-Policy":         {"strict-origin-when-cross-origin"},
 				"X-Content-Type-Options":  {"nosniff"},
 			},
@@ -102,7 +102,7 @@ func TestSecurityHeaders(t *testing.T) {
 			headers: &gateway.Headers{Override: true, FrameAncestors: "'none'", ReferrerPolicy: "same-origin"},
 			backend: map[string]string{"Content-Security-Policy": "frame-ancestors *", "Referrer-Policy": "unsafe-url", "X-Frame-Options": "ALLOWALL"},
 			want: map[string][]string{
-				"Content-Security-Policy": {"frame-ancestors 'none'"},
+				"Content-Security-Policy": {"frame-ancestors 'none'; base-uri 'self'"},
 				"Referrer-Policy":         {"same-origin"},
 				"X-Frame-Options":         nil,
 			},
@@ -143,7 +143,7 @@ func TestCORS(t *testing.T) {
 			{Pattern: "/api/", CORS: &gateway.CORS{
 				AllowOrigins:     []string{"https://app.example", "http://localhost:3000"},
 				AllowMethods:     []string{"GET", "POST", "PUT"},
-				AllowHeaders:     []string{"Content-Type", "X-CSRF-Token"},
+				AllowHeaders:     []string{"Content-Type", "X-Forgeproof-Token"},
 				ExposeHeaders:    []string{"X-Request-Id"},
 				AllowCredentials: true,
 			}},
@@ -156,7 +156,7 @@ func TestCORS(t *testing.T) {
 		status                              int
 		allow, creds                        string
 	}{
-		{"allowed origin and method", "/api/x", "https://app.example", "PUT", "content-type, x-csrf-token", 204, "https://app.example", "true"},
+		{"allowed origin and method", "/api/x", "https://app.example", "PUT", "content-type, x-forgeproof-token", 204, "https://app.example", "true"},
 		{"allowed origin, default port written", "/api/x", "https://app.example:443", "POST", "", 204, "https://app.example:443", "true"},
 		{"allowed origin on another port", "/api/x", "http://localhost:3000", "POST", "", 204, "http://localhost:3000", "true"},
 		{"origin not listed", "/api/x", "https://evil.example", "POST", "", 403, "", ""},
@@ -255,8 +255,8 @@ const page = `<!doctype html>
 <form method=post></form>
 </body></html>`
 
-var metaRE = regexp.MustCompile(`<meta name="csrf-token" content="([A-Za-z0-9_-]+)"><script src="/.forgeproof/csrf.js"></script>`)
-var fieldRE = regexp.MustCompile(`<input type="hidden" name="_csrf" value="([A-Za-z0-9_-]+)">`)
+var metaRE = regexp.MustCompile(`<meta name="forgeproof-token" content="([A-Za-z0-9_-]+)"><script src="/.forgeproof/csrf.js"></script>`)
+var fieldRE = regexp.MustCompile(`<input type="hidden" name="forgeproof_token" value="([A-Za-z0-9_-]+)">`)
 
 func TestHTMLInjection(t *testing.T) {
 	for _, gz := range []bool{false, true} {
@@ -266,7 +266,7 @@ func TestHTMLInjection(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			var sawEncoding string
-			e := start(t, gateway.Options{InjectHTML: true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e := start(t, gateway.Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				sawEncoding = r.Header.Get("Accept-Encoding")
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				w.Header().Set("ETag", `"v1"`)
@@ -321,7 +321,7 @@ func TestHTMLInjection(t *testing.T) {
 			}
 			// The injected token works with the cookie the page came with.
 			tok := fieldRE.FindStringSubmatch(string(body))[1]
-			pr := e.req("POST", "/transfer", "same-origin", strings.NewReader("amount=5&_csrf="+tok))
+			pr := e.req("POST", "/transfer", "same-origin", strings.NewReader("amount=5&forgeproof_token="+tok))
 			pr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			if resp, body := e.do(pr); resp.StatusCode != 200 {
 				t.Fatalf("form with the injected token: %d %s", resp.StatusCode, body)
@@ -335,14 +335,14 @@ func checkInjected(t *testing.T, body string) {
 	if n := len(metaRE.FindAllString(body, -1)); n != 1 {
 		t.Fatalf("%d meta tags, want 1:\n%s", n, body)
 	}
-	if !strings.Contains(body, `<HEAD lang="en"><meta name="csrf-token"`) {
+	if !strings.Contains(body, `<HEAD lang="en"><meta name="forgeproof-token"`) {
 		t.Errorf("meta tag not right after <head>:\n%s", body)
 	}
 	if n := len(fieldRE.FindAllString(body, -1)); n != 2 {
 		t.Errorf("%d hidden fields, want 2 (the same-origin POST forms):\n%s", n, body)
 	}
 	for _, want := range []string{
-		`<form method="POST" action="/transfer"><input type="hidden"`,
+		`<form method="POST" action="/transfer"><input name=amount><input type="hidden"`,
 		`<form method=post><input type="hidden"`,
 		`<form method=post action="https://evil.example/steal"><input name=x>`,
 		`<form action='//evil.example/x' method='post'></form>`,
@@ -361,7 +361,7 @@ func checkInjected(t *testing.T, body string) {
 }
 
 func TestHTMLInjectionSkipsOtherResponses(t *testing.T) {
-	e := start(t, gateway.Options{Routes: []gateway.Route{{Pattern: "/app/", InjectHTML: ptr(true)}}},
+	e := start(t, gateway.Options{InjectHTML: ptr(false), Routes: []gateway.Route{{Pattern: "/app/", InjectHTML: ptr(true)}}},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/app/data":
@@ -383,7 +383,7 @@ func TestHTMLInjectionSkipsOtherResponses(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			if got := strings.Contains(body, "csrf-token"); got != tt.inject {
+			if got := strings.Contains(body, "forgeproof-token"); got != tt.inject {
 				t.Errorf("injected = %v, want %v: %s", got, tt.inject, body)
 			}
 		})
@@ -408,7 +408,7 @@ func TestSessionRotationOnLogin(t *testing.T) {
 		r := e.req("POST", path, "same-origin", strings.NewReader("user=alice"))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if tok != "" {
-			r.Header.Set("X-CSRF-Token", tok)
+			r.Header.Set("X-Forgeproof-Token", tok)
 		}
 		return e.do(r)
 	}
@@ -417,14 +417,14 @@ func TestSessionRotationOnLogin(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("login: %d %s", resp.StatusCode, body)
 	}
-	rotated := resp.Header.Get("X-CSRF-Token")
+	rotated := resp.Header.Get("X-Forgeproof-Token")
 	if rotated == "" || rotated == before {
 		t.Fatalf("no rotated token on the login response (got %q)", rotated)
 	}
 	if resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("login response Cache-Control %q", resp.Header.Get("Cache-Control"))
 	}
-	if sc := resp.Header.Values("Set-Cookie"); !contains(sc, "sid=session-alice") || !contains(sc, "csrf=") {
+	if sc := resp.Header.Values("Set-Cookie"); !contains(sc, "sid=session-alice") || !contains(sc, "forgeproof=") {
 		t.Fatalf("login response cookies %q", sc)
 	}
 	if resp, body := post("/transfer", before); resp.StatusCode != 403 {
@@ -435,11 +435,11 @@ func TestSessionRotationOnLogin(t *testing.T) {
 	}
 	// A response that sets the same session again does not rotate.
 	resp, _ = post("/login", rotated)
-	if resp.Header.Get("X-CSRF-Token") != "" {
+	if resp.Header.Get("X-Forgeproof-Token") != "" {
 		t.Errorf("rotated although the session did not change")
 	}
 	resp, _ = post("/logout", rotated)
-	afterLogout := resp.Header.Get("X-CSRF-Token")
+	afterLogout := resp.Header.Get("X-Forgeproof-Token")
 	if afterLogout == "" {
 		t.Fatal("no rotation at logout")
 	}
@@ -457,7 +457,7 @@ func TestHTMLInjectionStreams(t *testing.T) {
 	for _, gz := range []bool{false, true} {
 		t.Run("gzip="+strconv.FormatBool(gz), func(t *testing.T) {
 			release := make(chan struct{})
-			e := start(t, gateway.Options{InjectHTML: true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e := start(t, gateway.Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				var out io.Writer = w
 				flush := func() { w.(http.Flusher).Flush() }

@@ -106,25 +106,46 @@ func TestInjector(t *testing.T) {
 		{"head with attributes and odd case", `<HeAd profile="a>b">`, `<HeAd profile="a>b">H`},
 		{"only first head", "<head></head><head>", "<head>H</head><head>"},
 		{"body when no head", "<body class=x><p>", "<body class=x>H<p>"},
-		{"post form", "<form method=post>", "<form method=post>F"},
-		{"post form, quoted, spaces", `<form  action = "/t"  method = 'PoSt' >`, `<form  action = "/t"  method = 'PoSt' >F`},
-		{"get form", "<form>", "<form>"},
-		{"cross-origin action", `<form method=post action="https://evil.example/">`, `<form method=post action="https://evil.example/">`},
-		{"scheme-relative action", `<form method=post action="//evil.example/">`, `<form method=post action="//evil.example/">`},
-		{"backslash action", `<form method=post action="\\evil.example/">`, `<form method=post action="\\evil.example/">`},
-		{"same-origin absolute action", `<form method=post action="https://bank.example/t">`, `<form method=post action="https://bank.example/t">F`},
-		{"same-origin with default port", `<form method=post action="https://BANK.example:443/t">`, `<form method=post action="https://BANK.example:443/t">F`},
-		{"other port", `<form method=post action="https://bank.example:8443/t">`, `<form method=post action="https://bank.example:8443/t">`},
-		{"javascript action", `<form method=post action="javascript:go()">`, `<form method=post action="javascript:go()">`},
-		{"entity in method", `<form method="p&#111;st">`, `<form method="p&#111;st">F`},
-		{"first attribute wins", `<form method=get method=post>`, `<form method=get method=post>`},
-		{"comment", "<!-- <head> <form method=post> -->", "<!-- <head> <form method=post> -->"},
+		{"not a head in a template", "<template><head></template><head>", "<template><head></template><head>H"},
+		{"post form", "<form method=post></form>", "<form method=post>F</form>"},
+		{"post form, quoted, spaces", `<form  action = ""  method = 'PoSt' ></form>`, `<form  action = ""  method = 'PoSt' >F</form>`},
+		{"method with spaces is GET", `<form method=" post"></form>`, `<form method=" post"></form>`},
+		{"get form", "<form></form>", "<form></form>"},
+		{"unclosed form", "<form method=post><input name=a>", "<form method=post><input name=a>"},
+		{"cross-origin action", `<form method=post action="https://evil.example/"></form>`, `<form method=post action="https://evil.example/"></form>`},
+		{"scheme-relative action", `<form method=post action="//evil.example/"></form>`, `<form method=post action="//evil.example/"></form>`},
+		{"backslash action", `<form method=post action="\\evil.example/"></form>`, `<form method=post action="\\evil.example/"></form>`},
+		{"same-origin absolute action", `<form method=post action="https://bank.example/t"></form>`, `<form method=post action="https://bank.example/t">F</form>`},
+		{"same-origin with default port", `<form method=post action="https://BANK.example:443/t"></form>`, `<form method=post action="https://BANK.example:443/t">F</form>`},
+		{"other port", `<form method=post action="https://bank.example:8443/t"></form>`, `<form method=post action="https://bank.example:8443/t"></form>`},
+		{"javascript action", `<form method=post action="javascript:go()"></form>`, `<form method=post action="javascript:go()"></form>`},
+		{"entity in method", `<form method="p&#111;st"></form>`, `<form method="p&#111;st">F</form>`},
+		{"first attribute wins", `<form method=get method=post></form>`, `<form method=get method=post></form>`},
+		{"form with an id", `<form id=f method=post></form>`, `<form id=f method=post></form>`},
+		{"relative action, base unknown", `<form method=post action="/t"></form>`, `<form method=post action="/t"></form>`},
+		{"relative action, same-origin base", `<base href="/app/"><form method=post action="t"></form>`, `<base href="/app/"><form method=post action="t">F</form>`},
+		{"relative action, base elsewhere", `<base href="https://evil.example/"><form method=post action="t"></form>`, `<base href="https://evil.example/"><form method=post action="t"></form>`},
+		{"empty action ignores base", `<base href="https://evil.example/"><form method=post action=""></form>`, `<base href="https://evil.example/"><form method=post action="">F</form>`},
+		{"base in a template is inert", `<template><base href="/x/"></template><form method=post action="t"></form>`, `<template><base href="/x/"></template><form method=post action="t"></form>`},
+		{"formaction elsewhere", `<form method=post><button formaction="https://evil.example/">x</button></form>`, `<form method=post><button formaction="https://evil.example/">x</button></form>`},
+		{"formaction same origin", `<form method=post><button formaction="https://bank.example/b">x</button></form>`, `<form method=post><button formaction="https://bank.example/b">x</button>F</form>`},
+		{"formaction on a plain button", `<form method=post><button type=button formaction="https://evil.example/">x</button></form>`, `<form method=post><button type=button formaction="https://evil.example/">x</button>F</form>`},
+		{"formmethod get", `<form method=post><input type=submit formmethod=get></form>`, `<form method=post><input type=submit formmethod=get></form>`},
+		{"formmethod dialog", `<form method=post><input type=image formmethod=dialog></form>`, `<form method=post><input type=image formmethod=dialog>F</form>`},
+		{"nested form is ignored", `<form method=post><form method=post action="https://evil.example/"></form>`, `<form method=post><form method=post action="https://evil.example/">F</form>`},
+		{"nested form inside elsewhere form", `<form method=post action="https://evil.example/"><form method=post></form>`, `<form method=post action="https://evil.example/"><form method=post></form>`},
+		{"form in select is ignored", `<select><form method=post></form></select>`, `<select><form method=post></form></select>`},
+		{"form in svg", `<svg><form method=post></form></svg>`, `<svg><form method=post></form></svg>`},
+		{"svg style is not raw text", `<svg><style><form method=post></form></style></svg><form method=post></form>`, `<svg><style><form method=post></form></style></svg><form method=post>F</form>`},
+		{"noscript with a form stops fields", `<noscript><form action="https://evil.example/"></noscript><form method=post></form>`, `<noscript><form action="https://evil.example/"></noscript><form method=post></form>`},
+		{"comment", "<!-- <head> <form method=post></form> -->", "<!-- <head> <form method=post></form> -->"},
 		{"comment with dashes", "<!-- a -- b --->x<head>", "<!-- a -- b --->x<head>H"},
-		{"script content", "<script>if (a<b) x='<form method=post>'</script><form method=post>", "<script>if (a<b) x='<form method=post>'</script><form method=post>F"},
+		{"script content", "<script>if (a<b) x='<form method=post></form>'</script><form method=post></form>", "<script>if (a<b) x='<form method=post></form>'</script><form method=post>F</form>"},
+		{"legacy comment in script", "<script><!-- document.write('<script>x</script><form method=post></form>') --></script><head>", "<script><!-- document.write('<script>x</script><form method=post></form>') --></script><head>H"},
 		{"script end tag in another case", "<SCRIPT>x</ScRiPt ><head>", "<SCRIPT>x</ScRiPt ><head>H"},
 		{"not the end tag", "<script></scripts><head></script><head>", "<script></scripts><head></script><head>H"},
-		{"textarea", "<textarea><form method=post></textarea>", "<textarea><form method=post></textarea>"},
-		{"less-than in text", "a < b <3 <form method=post>", "a < b <3 <form method=post>F"},
+		{"textarea", "<textarea><form method=post></form></textarea>", "<textarea><form method=post></form></textarea>"},
+		{"less-than in text", "a < b <3 <form method=post></form>", "a < b <3 <form method=post>F</form>"},
 		{"doctype", "<!DOCTYPE html><head>", "<!DOCTYPE html><head>H"},
 		{"unterminated tag", "<head", "<head"},
 		{"empty", "", ""},
@@ -132,7 +153,7 @@ func TestInjector(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, size := range []int{1, 2, 3, 7, 1 << 20} {
-				got := runInjector(tt.in, size)
+				got := runInjector(tt.in, size, false)
 				if got != tt.want {
 					t.Fatalf("in chunks of %d:\ngot  %q\nwant %q", size, got, tt.want)
 				}
@@ -141,21 +162,57 @@ func TestInjector(t *testing.T) {
 	}
 }
 
-// runInjector feeds in to an injector in chunks of size bytes; the snippets
-// are "H" and "F", the page origin https://bank.example.
-func runInjector(in string, size int) string {
-	inj := newInjector([]byte("H"), []byte("F"), "https://bank.example")
-	var out []byte
-	for i := 0; i < len(in); i += size {
-		out = inj.write(out, []byte(in[i:min(i+size, len(in))]))
+func TestInjectorCSPLocksBase(t *testing.T) {
+	in := `<form method=post action="/t"></form><base href="https://evil.example/">`
+	if got, want := runInjector(in, 5, true), `<form method=post action="/t">F</form><base href="https://evil.example/">`; got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
 	}
-	return string(inj.close(out))
+	for _, tt := range []struct {
+		policies []string
+		want     bool
+	}{
+		{[]string{"frame-ancestors 'self'; base-uri 'self'"}, true},
+		{[]string{"default-src 'self'", "base-uri 'none'"}, true},
+		{[]string{"base-uri 'self' https://cdn.example"}, false},
+		{[]string{"default-src 'self'"}, false},
+		{nil, false},
+	} {
+		if got := cspLocksBase(tt.policies); got != tt.want {
+			t.Errorf("cspLocksBase(%q) = %v, want %v", tt.policies, got, tt.want)
+		}
+	}
 }
 
-func TestInjectorLongTagPassesThrough(t *testing.T) {
-	in := "<form method=post " + strings.Repeat("a", maxTag+10) + "><head>"
-	if got := runInjector(in, 4096); got != in+"H" {
-		t.Fatalf("long tag: got %d bytes %q, want %d", len(got), got[len(got)-20:], len(in)+1)
+// runInjector feeds in to an injector in chunks of size bytes; the snippets
+// are "H" and "F", the page origin https://bank.example.
+func runInjector(in string, size int, baseLocked bool) string {
+	r := iotest.HalfReader(&chunkReader{s: in, size: size})
+	out, err := io.ReadAll(newInjector(r, []byte("H"), []byte("F"), "https://bank.example", baseLocked))
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return string(out)
+}
+
+// chunkReader returns s at most size bytes at a time.
+type chunkReader struct {
+	s    string
+	size int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.size)], c.s)
+	c.s = c.s[n:]
+	return n, nil
+}
+
+func TestInjectorLongTokenPassesThrough(t *testing.T) {
+	in := "<form method=post " + strings.Repeat("a", maxTokenBytes+10) + "></form><head>"
+	if got := runInjector(in, 4096, false); got != in {
+		t.Fatalf("long tag: got %d bytes, want %d unchanged", len(got), len(in))
 	}
 }
 
@@ -164,7 +221,7 @@ func TestRewriteBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := runInjector(string(page), 1<<20)
+	want := runInjector(string(page), 1<<20, false)
 	for _, gz := range []bool{false, true} {
 		src := page
 		if gz {
@@ -182,7 +239,7 @@ func TestRewriteBody(t *testing.T) {
 			}
 			r = zr
 		}
-		body := newRewriteBody(io.NopCloser(nil), r, newInjector([]byte("H"), []byte("F"), "https://bank.example"), gz)
+		body := newRewriteBody(io.NopCloser(nil), newInjector(r, []byte("H"), []byte("F"), "https://bank.example", false), gz)
 		out, err := io.ReadAll(body)
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +263,7 @@ func TestRewriteBody(t *testing.T) {
 }
 
 func TestRewriteBodyPassesErrors(t *testing.T) {
-	body := newRewriteBody(io.NopCloser(nil), iotest.ErrReader(io.ErrUnexpectedEOF), newInjector(nil, nil, ""), false)
+	body := newRewriteBody(io.NopCloser(nil), newInjector(iotest.ErrReader(io.ErrUnexpectedEOF), nil, nil, "", false), false)
 	if _, err := io.ReadAll(body); err != io.ErrUnexpectedEOF {
 		t.Fatalf("error %v, want the upstream's", err)
 	}
@@ -256,8 +313,10 @@ func FuzzInjector(f *testing.F) {
 	}
 	f.Add(string(page), uint8(7))
 	for _, s := range []string{
-		"<head><form method=post>", "<!-- <head> -->", "<script></script ><form method=post action=/x>",
-		`<form method="post" action="//a">`, "<<<>>><!-->", "<textarea></textarea><body>", "<form method=post " + `a="'>'">`,
+		"<head><form method=post></form>", "<!-- <head> -->", "<script></script ><form method=post action=/x></form>",
+		`<form method="post" action="//a"></form>`, "<<<>>><!-->", "<textarea></textarea><body>", "<form method=post " + `a="'>'"></form>`,
+		`<base href="/x/"><form method=post action=y><button formaction=z></button></form>`, "<svg><style></style></svg><form method=post></form>",
+		"<script><!-- <script></script> --></script><form method=post></form>",
 	} {
 		f.Add(s, uint8(1))
 	}
@@ -266,23 +325,23 @@ func FuzzInjector(f *testing.F) {
 		if strings.Contains(in, "\x00") {
 			return // the markers must be unique
 		}
-		size := int(split) + 1
-		inj := newInjector([]byte(head), []byte(field), "https://bank.example")
-		var out []byte
-		for i := 0; i < len(in); i += size {
-			out = inj.write(out, []byte(in[i:min(i+size, len(in))]))
+		run := func(size int) string {
+			out, err := io.ReadAll(newInjector(&chunkReader{s: in, size: size}, []byte(head), []byte(field), "https://bank.example", false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(out)
 		}
-		out = inj.close(out)
-		if strings.Count(string(out), head) > 1 {
+		out := run(int(split) + 1)
+		if strings.Count(out, head) > 1 {
 			t.Fatalf("head snippet inserted more than once: %q", out)
 		}
-		stripped := strings.ReplaceAll(strings.ReplaceAll(string(out), head, ""), field, "")
+		stripped := strings.ReplaceAll(strings.ReplaceAll(out, head, ""), field, "")
 		if stripped != in {
 			t.Fatalf("input changed:\n in  %q\n out %q", in, out)
 		}
-		whole := newInjector([]byte(head), []byte(field), "https://bank.example")
-		if one := string(whole.close(whole.write(nil, []byte(in)))); one != string(out) {
-			t.Fatalf("output depends on the split:\n whole   %q\n chunked %q", one, out)
+		if whole := run(len(in) + 1); whole != out {
+			t.Fatalf("output depends on the split:\n whole   %q\n chunked %q", whole, out)
 		}
 	})
 }
@@ -307,7 +366,8 @@ func FuzzHeaderParsers(f *testing.F) {
 		}
 		acceptsGzip(http.Header{"Accept-Encoding": {s}})
 		hostname(s)
-		if sameOrigin(s, "https://bank.example") {
+		in := &injector{origin: "https://bank.example"}
+		if in.refSame(s, "") {
 			u := strings.Map(func(r rune) rune {
 				if r == '\t' || r == '\n' || r == '\r' {
 					return -1
@@ -333,10 +393,12 @@ func TestInjectorGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Gateway{scriptPath: "/.forgeproof/csrf.js", tokenField: "_csrf"}
+	g := &Gateway{scriptPath: "/.forgeproof/csrf.js", tokenField: "forgeproof_token"}
 	const tok = "TOKEN"
-	inj := newInjector(g.headSnippet(tok), g.fieldSnippet(tok), "https://bank.example")
-	got := inj.close(inj.write(nil, page))
+	got, err := io.ReadAll(newInjector(bytes.NewReader(page), g.headSnippet(tok), g.fieldSnippet(tok), "https://bank.example", true))
+	if err != nil {
+		t.Fatal(err)
+	}
 	const golden = "testdata/page.injected.html"
 	if *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {

@@ -56,7 +56,7 @@ func TestClientScriptInChromium(t *testing.T) {
 			}
 		}))
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.Header.Get("X-CSRF-Token"); v != "" {
+		if v := r.Header.Get("X-Forgeproof-Token"); v != "" {
 			mu.Lock()
 			leaked = append(leaked, v)
 			mu.Unlock()
@@ -109,7 +109,7 @@ func TestClientScriptInChromium(t *testing.T) {
 	if got := eval(`fetch("` + otherURL + `/collect", {method: "POST", body: "x"}).then(r => r.status)`); got != 200 {
 		t.Fatalf("cross-origin fetch: %d", got)
 	}
-	if got := eval(`localStorage.length + sessionStorage.length + (document.cookie.includes("csrf") ? 100 : 0)`); got != 0 {
+	if got := eval(`localStorage.length + sessionStorage.length + (document.cookie.includes("forgeproof") ? 100 : 0)`); got != 0 {
 		t.Fatalf("the token is stored where scripts can read it (%d)", got)
 	}
 
@@ -123,7 +123,7 @@ func TestClientScriptInChromium(t *testing.T) {
 	}
 
 	// A one-time token set by the page is sent as is, once.
-	payOnce := `forgeproof.oneTimeToken().then(t => Promise.all([0, 1].map(() => fetch("/pay/x", {method: "POST", headers: {"X-CSRF-Token": t, "Content-Type": "application/json"}, body: "{}"}).then(r => r.status)))).then(s => s[0] * 1000 + s[1])`
+	payOnce := `forgeproof.oneTimeToken().then(t => Promise.all([0, 1].map(() => fetch("/pay/x", {method: "POST", headers: {"X-Forgeproof-Token": t, "Content-Type": "application/json"}, body: "{}"}).then(r => r.status)))).then(s => s[0] * 1000 + s[1])`
 	if got := eval(payOnce); got != 200*1000+403 && got != 403*1000+200 {
 		t.Fatalf("one-time token used twice: statuses %d", got)
 	}
@@ -142,7 +142,7 @@ func TestClientScriptInChromium(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"/api/transfer", "/api/xhr", "/api/transfer", "/pay/x", "/form amount=7&_csrf="}
+	want := []string{"/api/transfer", "/api/xhr", "/api/transfer", "/pay/x", "/form amount=7&forgeproof_token="}
 	for i, w := range want {
 		if !strings.HasPrefix(effects[i], w) {
 			t.Errorf("effect %d = %q, want %q…", i, effects[i], w)

@@ -533,7 +533,7 @@ func TestSelfSignedTLS(t *testing.T) {
 	req := mustRequest("GET", g.url+"/.forgeproof/token")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	resp, _ = do(t, client, req)
-	if c := resp.Cookies(); len(c) == 0 || c[0].Name != "__Host-csrf" || !c[0].Secure {
+	if c := resp.Cookies(); len(c) == 0 || c[0].Name != "__Host-forgeproof" || !c[0].Secure {
 		t.Errorf("token cookie over HTTPS = %v", c)
 	}
 }
@@ -684,7 +684,7 @@ func TestTokensSurviveReload(t *testing.T) {
 			if err := g.doReload(t, baseConfig(b.URL, tt.extra+"routes: [{pattern: /other/, json_only: true}]\n")); err != nil {
 				t.Fatal(err)
 			}
-			resp, body := post(t, client, g.url+"/api/x", map[string]string{"Origin": g.url, "X-CSRF-Token": tok.Token}, "{}")
+			resp, body := post(t, client, g.url+"/api/x", map[string]string{"Origin": g.url, "X-Forgeproof-Token": tok.Token}, "{}")
 			if resp.StatusCode != 200 {
 				t.Errorf("token from before the reload = %d %s", resp.StatusCode, body)
 			}
@@ -754,7 +754,7 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 		req, _ := http.NewRequest("POST", g.url+"/api/transfer", strings.NewReader("{}"))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", g.url)
-		req.Header.Set("X-CSRF-Token", tok.Token)
+		req.Header.Set("X-Forgeproof-Token", tok.Token)
 		req.Header.Set("Cookie", "sid=session-1")
 		resp, body := do(t, client, req)
 		return resp.StatusCode, body

@@ -75,9 +75,11 @@ func TestGroundTruth(t *testing.T) {
 			body := tt.body
 			switch tt.token {
 			case "mine":
-				body += "&_csrf=" + token(t, victim, base)
+				tok := token(t, victim, base)
+				body += "&_csrf=" + tok + "&forgeproof_token=" + tok
 			case "other":
-				body += "&_csrf=" + token(t, signIn(t, base), base)
+				tok := token(t, signIn(t, base), base)
+				body += "&_csrf=" + tok + "&forgeproof_token=" + tok
 			}
 			xsrf := ""
 			if tt.token == "xsrf" {
@@ -120,7 +122,8 @@ func signIn(t *testing.T, base string) *http.Client {
 	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader("user=alice"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", base)
-	req.Header.Set("X-CSRF-Token", tok)
+	req.Header.Set("X-CSRF-Token", tok)       // the zoo's own applications
+	req.Header.Set("X-Forgeproof-Token", tok) // forgeproof's variants
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
