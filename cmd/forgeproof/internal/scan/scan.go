@@ -12,6 +12,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,6 +125,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		sc.pass.SetCookies = append(sc.pass.SetCookies, h.SetCookies...)
 	}
 	if err := sc.cors(ctx); err != nil {
+		return nil, err
+	}
+	if err := sc.getEffects(ctx); err != nil {
 		return nil, err
 	}
 	if err := sc.probeAll(ctx); err != nil {
@@ -320,8 +325,10 @@ func (sc *scanner) legitHeader(s *session) http.Header {
 	h.Set("Referer", origin(sc.target)+"/")
 	h.Set("Sec-Fetch-Site", "same-origin")
 	h.Set("Sec-Fetch-Mode", "cors")
-	if s.tok.Value != "" && s.tok.Header != "" {
-		h.Set(s.tok.Header, s.tok.Value)
+	if s.tok.Value != "" {
+		for _, name := range s.tok.headers() {
+			h.Set(name, s.tok.Value)
+		}
 	}
 	if c := s.header(); c != "" {
 		h.Set("Cookie", c)
@@ -476,6 +483,7 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 
 	// Baseline: the legitimate request.
 	base := &checks.Request{Method: op.Method, URL: sc.urlOf(path, op.Query), Header: sc.legitHeader(sc.s1), Body: op.Body}
+	declaredHeader(op, base.Header)
 	if op.ContentType != "" {
 		base.Header.Set("Content-Type", op.ContentType)
 	}
@@ -570,8 +578,8 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	if pre := sc.preLogin; pre.Value != "" && tok.Value != "" && pre.Value != tok.Value {
 		// The legitimate request with the token from before login.
 		r := base.Clone()
-		if tok.Header != "" {
-			r.Header.Set(tok.Header, pre.Value)
+		for _, name := range tok.headers() {
+			r.Header.Set(name, pre.Value)
 		}
 		if mt == "application/x-www-form-urlencoded" {
 			f := cloneValues(fields)
@@ -585,8 +593,30 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	if tok.Value != "" && mt == "application/x-www-form-urlencoded" && tok.Header != "" {
 		// The token in the field only.
 		r := base.Clone()
-		r.Header.Del(tok.Header)
+		for _, name := range tok.headers() {
+			r.Header.Del(name)
+		}
 		if _, err := send(checks.ProbeTokenMoved, r, ""); err != nil {
+			return nil, err
+		}
+	}
+
+	if tok.Value != "" {
+		// The legitimate request with a made-up token of the same shape:
+		// refused when the operation verifies tokens at all.
+		bogus := forge(tok.Value)
+		r := base.Clone()
+		for _, name := range tok.headers() {
+			if r.Header.Get(name) != "" {
+				r.Header.Set(name, bogus)
+			}
+		}
+		if mt == "application/x-www-form-urlencoded" {
+			f := cloneValues(fields)
+			f.Set(tok.Field, bogus)
+			r.Body = []byte(f.Encode())
+		}
+		if _, err := send(checks.ProbeTokenBogus, r, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -609,25 +639,48 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 			ref    string
 			sfs    string
 			extra  url.Values
+			// cookies replace the session's cookies of the same name.
+			cookies map[string]string
 		}
 		vs := []variant{
-			{checks.ProbeCrossSite, AttackerOrigin, AttackerOrigin + "/", "cross-site", nil},
-			{checks.ProbeOriginNull, "null", "", "", nil},
-			{checks.ProbeNoReferer, AttackerOrigin, "", "cross-site", nil},
-			{checks.ProbeFetchMetadata, "", "", "cross-site", nil},
-			{checks.ProbeNoOrigin, "", "", "", nil},
+			{checks.ProbeCrossSite, AttackerOrigin, AttackerOrigin + "/", "cross-site", nil, nil},
+			{checks.ProbeOriginNull, "null", "", "", nil, nil},
+			{checks.ProbeNoReferer, AttackerOrigin, "", "cross-site", nil, nil},
+			{checks.ProbeFetchMetadata, "", "", "cross-site", nil, nil},
+			{checks.ProbeNoOrigin, "", "", "", nil, nil},
+			// http and https of one host are different sites to browsers
+			// (schemeful same-site).
+			{checks.ProbeOtherScheme, otherScheme(sc.target), otherScheme(sc.target) + "/", "cross-site", nil, nil},
+			{checks.ProbeSameSitePort, otherPort(sc.target), otherPort(sc.target) + "/", "same-site", nil, nil},
 		}
-		if sib := sibling(sc.target); sib != "" {
-			vs = append(vs, variant{checks.ProbeSameSite, sib, sib + "/", "same-site", nil})
+		sib := sibling(sc.target)
+		if sib != "" {
+			vs = append(vs, variant{checks.ProbeSameSite, sib, sib + "/", "same-site", nil, nil})
+		} else {
+			// Cookies ignore ports: another port of the host can toss them.
+			sib = otherPort(sc.target)
 		}
 		if tok.Value != "" {
-			vs = append(vs, variant{checks.ProbeTokenEmpty, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {""}}})
+			vs = append(vs, variant{checks.ProbeTokenEmpty, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {""}}, nil})
 			if sc.s2 != nil && sc.s2.tok.Value != "" {
-				vs = append(vs, variant{checks.ProbeTokenOtherSession, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {sc.s2.tok.Value}}})
+				vs = append(vs, variant{checks.ProbeTokenOtherSession, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {sc.s2.tok.Value}}, nil})
+			}
+			if names := sc.tokenCookies(); len(names) > 0 {
+				// A sibling subdomain sets the token cookie to a value it
+				// chose and submits the same value in the form.
+				v := forge(tok.Value)
+				tossed := map[string]string{}
+				for _, n := range names {
+					tossed[n] = v
+				}
+				vs = append(vs, variant{checks.ProbeDoubleSubmit, sib, sib + "/", "same-site", url.Values{field: {v}}, tossed})
 			}
 		}
 		for _, v := range vs {
 			h := sc.attackHeader(v.origin, v.ref, v.sfs, "navigate")
+			if v.cookies != nil {
+				h.Set("Cookie", sc.s1.headerWith(v.cookies))
+			}
 			h.Set("Content-Type", attackCT)
 			r := &checks.Request{Method: "POST", URL: sc.urlOf(path, op.Query), Header: h, Body: encode(v.extra)}
 			if _, err := send(v.id, r, downgraded); err != nil {
@@ -713,8 +766,24 @@ func reasonSuffix(r string) string {
 // legitRequest is the baseline with another body and content type.
 func (sc *scanner) legitRequest(op *Operation, path string, body []byte, ct string) *checks.Request {
 	h := sc.legitHeader(sc.s1)
+	declaredHeader(op, h)
 	h.Set("Content-Type", ct)
 	return &checks.Request{Method: op.Method, URL: sc.urlOf(path, op.Query), Header: h, Body: body}
+}
+
+// declaredHeader adds the header and cookie parameters that the input
+// declares for op to a legitimate request's header h.
+func declaredHeader(op *Operation, h http.Header) {
+	for k, vs := range op.Header {
+		h[k] = append([]string(nil), vs...)
+	}
+	for _, c := range op.Cookies {
+		v := c.Name + "=" + c.Value
+		if old := h.Get("Cookie"); old != "" {
+			v = old + "; " + v
+		}
+		h.Set("Cookie", v)
+	}
 }
 
 // attackHeader is what a browser sends for a request that a page of
@@ -737,6 +806,82 @@ func (sc *scanner) attackHeader(originValue, referer, sfs, mode string) http.Hea
 		h.Set("Cookie", c)
 	}
 	return h
+}
+
+// otherScheme returns the target's host on the other scheme (http for
+// https, https for http).
+func otherScheme(u *url.URL) string {
+	if u.Scheme == "https" {
+		return "http://" + u.Host
+	}
+	return "https://" + u.Host
+}
+
+// otherPort returns an origin on the target's host name and scheme with
+// another port: the same site, another origin.
+func otherPort(u *url.URL) string {
+	p := 8443
+	if n, err := strconv.Atoi(u.Port()); err == nil {
+		p = n + 1
+		if p > 65535 {
+			p = n - 1
+		}
+	}
+	return u.Scheme + "://" + net.JoinHostPort(u.Hostname(), strconv.Itoa(p))
+}
+
+// tokenCookies returns the names of the first session's cookies that
+// carry its anti-CSRF token: those whose value is the token, and those
+// that a framework names as token cookies.
+func (sc *scanner) tokenCookies() []string {
+	var names []string
+	for _, n := range sc.s1.order {
+		v, ok := sc.s1.cookies[n]
+		if ok && (isTokenCookieName(n) || v == sc.s1.tok.Value || cookieValue(v) == sc.s1.tok.Value) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// forge returns a made-up value of v's shape: each letter and digit
+// replaced by a random one of its class, punctuation kept, so that format
+// checks pass and only a real verification refuses it.
+func forge(v string) string {
+	const (
+		lower  = "abcdefghijklmnopqrstuvwxyz"
+		upper  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		digits = "0123456789"
+	)
+	isHex := strings.Trim(v, "0123456789abcdef") == ""
+	b := []byte(v)
+	for i, c := range b {
+		var set string
+		switch {
+		case isHex:
+			set = "0123456789abcdef"
+		case c >= 'a' && c <= 'z':
+			set = lower
+		case c >= 'A' && c <= 'Z':
+			set = upper
+		case c >= '0' && c <= '9':
+			set = digits
+		default:
+			continue
+		}
+		b[i] = set[randIndex(len(set))]
+	}
+	if string(b) == v && len(b) > 0 {
+		return forge(v) // astronomically unlikely for a real token
+	}
+	return string(b)
+}
+
+// randIndex returns a random index below n (n at most 256).
+func randIndex(n int) int {
+	var b [1]byte
+	rand.Read(b[:])
+	return int(b[0]) % n
 }
 
 // sibling returns an origin on another subdomain of the target's site, or

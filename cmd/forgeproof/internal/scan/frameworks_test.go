@@ -1,0 +1,195 @@
+package scan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan"
+	"github.com/forgeproof/forgeproof/internal/testenv"
+)
+
+// An answerKey is what the scanner must report on one application of the
+// real-framework zoo (testdata/zoo/APP/answers.json).
+type answerKey struct {
+	App       string `json:"app"`
+	Login     string `json:"login"`
+	LoginBody string `json:"loginBody"`
+	// Expect lists the high and medium findings, as "CHECK METHOD PATH".
+	Expect []string `json:"expect"`
+	// Quiet lists operations ("METHOD PATH") and checks that must have no
+	// high or medium finding.
+	Quiet []string `json:"quiet"`
+	// Effects maps an expected finding to the member of GET /api/state/
+	// that its attack changes.
+	Effects map[string]string `json:"effects"`
+}
+
+// frameworkApp starts one application of the real-framework zoo and
+// returns its origin.
+type frameworkApp struct {
+	name  string
+	start func(t *testing.T, dir string) string
+}
+
+var frameworkApps = []frameworkApp{
+	{"django", func(t *testing.T, dir string) string {
+		py := testenv.Python(t, "install it with: apt-get install -y python3-django", "django")
+		return testenv.StartApp(t, dir, py, "app.py")
+	}},
+	{"flask", func(t *testing.T, dir string) string {
+		py := testenv.Python(t, "install it with: apt-get install -y python3-flask python3-flaskext.wtf", "flask", "flask_wtf")
+		return testenv.StartApp(t, dir, py, "app.py")
+	}},
+	{"express", func(t *testing.T, dir string) string {
+		node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
+		testenv.NpmCI(t, dir)
+		return testenv.StartApp(t, dir, node, "server.js")
+	}},
+}
+
+// appState reads GET /api/state/ of a zoo application.
+func appState(t *testing.T, target string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(target + "/api/state/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// scoreRow is one line of the per-application table.
+type scoreRow struct {
+	app                  string
+	findings, tp, fn, fp int
+	confirmed            string
+}
+
+// TestFrameworkZoo scans real Django, Flask + Flask-WTF and Express 5
+// applications with planted weaknesses and protected endpoints, and scores
+// the high and medium findings against each application's answer key:
+// every planted weakness found (recall 100%) and nothing else (no false
+// positive).
+func TestFrameworkZoo(t *testing.T) {
+	var mu sync.Mutex
+	var rows []scoreRow
+	t.Cleanup(func() {
+		if len(rows) == 0 {
+			return
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].app < rows[j].app })
+		var b strings.Builder
+		fmt.Fprintf(&b, "%-8s %-9s %-7s %-10s %s\n", "app", "findings", "recall", "precision", "confirmed")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "%-8s %-9d %-7s %-10s %s\n", r.app, r.findings, pct(r.tp, r.tp+r.fn), pct(r.tp, r.tp+r.fp), r.confirmed)
+		}
+		t.Logf("real-framework zoo\n%s", b.String())
+	})
+	for _, app := range frameworkApps {
+		t.Run(app.name, func(t *testing.T) {
+			t.Parallel()
+			dir, err := filepath.Abs(filepath.Join("testdata", "zoo", app.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var key answerKey
+			data, err := os.ReadFile(filepath.Join(dir, "answers.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &key); err != nil {
+				t.Fatalf("answers.json: %v", err)
+			}
+			target := app.start(t, dir)
+			before := appState(t, target)
+			args := []string{"--target", target, "--openapi", filepath.Join(dir, "openapi.json"),
+				"--login", key.Login, "--login-body", key.LoginBody, "--format", "json", "--rate", "0"}
+			var stdout, stderr bytes.Buffer
+			code := scan.Command(context.Background(), args, &stdout, &stderr)
+			if code != scan.ExitOK && code != scan.ExitFindings {
+				t.Fatalf("exit %d\n%s", code, stderr.String())
+			}
+			var rep report.Report
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("%v\n%s", err, stdout.String())
+			}
+			row := score(t, &key, &rep)
+			after := appState(t, target)
+			for finding, member := range key.Effects {
+				if fmt.Sprint(before[member]) == fmt.Sprint(after[member]) {
+					t.Errorf("the attack of %s left %q unchanged (%v): the application does not carry the planted weakness", finding, member, after[member])
+				}
+			}
+			for _, op := range rep.Operations {
+				if strings.HasPrefix(op.Note, "no baseline") {
+					t.Errorf("%s: %s %s: %s", app.name, op.Method, op.Path, op.Note)
+				}
+			}
+			mu.Lock()
+			rows = append(rows, row)
+			mu.Unlock()
+		})
+	}
+}
+
+// score compares the high and medium findings of rep with key.
+func score(t *testing.T, key *answerKey, rep *report.Report) scoreRow {
+	t.Helper()
+	row := scoreRow{app: key.App, confirmed: "-"}
+	want := map[string]bool{}
+	for _, e := range key.Expect {
+		want[e] = true
+	}
+	found := map[string]bool{}
+	for _, f := range rep.Findings {
+		if f.Severity < report.Medium {
+			continue
+		}
+		row.findings++
+		method := f.Method
+		if method == "" {
+			method = "-"
+		}
+		k := f.Check + " " + method + " " + f.Path
+		found[k] = true
+		if !want[k] {
+			row.fp++
+			t.Errorf("false positive %s (%s): %s", k, f.Severity, f.Evidence.Detail)
+		}
+		for _, q := range key.Quiet {
+			if q == method+" "+f.Path || q == f.Check {
+				t.Errorf("%s must stay quiet, but %s was reported", q, k)
+			}
+		}
+	}
+	for _, e := range key.Expect {
+		if found[e] {
+			row.tp++
+		} else {
+			row.fn++
+			t.Errorf("missed %s", e)
+		}
+	}
+	return row
+}
+
+func pct(n, d int) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(d))
+}
