@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -245,5 +246,32 @@ func TestCookieSessionTokens(t *testing.T) {
 		if strings.Contains(f.Evidence.Request, tok) {
 			t.Errorf("evidence holds the token: %s", f.Evidence.Request)
 		}
+	}
+}
+
+// TestTokenConventions maps token fields and cookies to the headers their
+// frameworks read.
+func TestTokenConventions(t *testing.T) {
+	for field, want := range map[string][]string{
+		"csrfmiddlewaretoken": {"X-CSRFToken"},
+		"csrf_token":          {"X-CSRF-Token", "X-CSRFToken"},
+		"gorilla.csrf.Token":  {"X-CSRF-Token"},
+		"_token":              {"X-CSRF-TOKEN", "X-XSRF-TOKEN"},
+	} {
+		got := token{Field: field, Header: headerFor(field)}.headers()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: headers %v, want %v", field, got, want)
+		}
+	}
+	for _, name := range []string{"csrftoken", "XSRF-TOKEN", "x-csrf-token", "__Host-psifi.x-csrf-token", "_xsrf"} {
+		if !isTokenCookieName(name) {
+			t.Errorf("%s is not known as a token cookie", name)
+		}
+	}
+	if isTokenCookieName("sessionid") {
+		t.Error("sessionid taken for a token cookie")
+	}
+	if got := cookieValue("abc%3D%3D"); got != "abc==" {
+		t.Errorf("cookieValue = %q", got)
 	}
 }

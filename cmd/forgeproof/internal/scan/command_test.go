@@ -78,10 +78,14 @@ func TestExitCodes(t *testing.T) {
 	if code, _, stderr := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5")...); code != scan.ExitFindings {
 		t.Errorf("vulnerable endpoint: exit %d, want 3\n%s", code, stderr)
 	}
-	// The only finding is high: --fail-on high still fails, and a scan of
-	// a safe endpoint passes.
-	if code, _, _ := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5", "--fail-on", "high")...); code != scan.ExitFindings {
-		t.Errorf("--fail-on high: exit %d, want 3", code)
+	// The only finding is medium (high, lowered by the SameSite=Lax
+	// session cookie): --fail-on medium still fails, --fail-on high
+	// passes, and a scan of a safe endpoint passes.
+	if code, _, _ := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5", "--fail-on", "medium")...); code != scan.ExitFindings {
+		t.Errorf("--fail-on medium: exit %d, want 3", code)
+	}
+	if code, _, _ := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5", "--fail-on", "high")...); code != scan.ExitOK {
+		t.Errorf("--fail-on high: exit %d, want 0", code)
 	}
 	if code, _, stderr := run(append(base, "--endpoint", `POST /api/transfer {"to":"bob","amount":5}`)...); code != scan.ExitOK {
 		t.Errorf("strict JSON endpoint: exit %d, want 0\n%s", code, stderr)

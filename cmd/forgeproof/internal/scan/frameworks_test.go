@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
 
@@ -32,6 +34,9 @@ type answerKey struct {
 	// Effects maps an expected finding to the member of GET /api/state/
 	// that its attack changes.
 	Effects map[string]string `json:"effects"`
+	// Severity maps a finding to the severity it must have once the
+	// session cookie's SameSite attribute is taken into account.
+	Severity map[string]report.Severity `json:"severity"`
 }
 
 // frameworkApp starts one application of the real-framework zoo and
@@ -60,7 +65,8 @@ var frameworkApps = []frameworkApp{
 // appState reads GET /api/state/ of a zoo application.
 func appState(t *testing.T, target string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(target + "/api/state/")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(target + "/api/state/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +172,12 @@ func score(t *testing.T, key *answerKey, rep *report.Report) scoreRow {
 		}
 		k := f.Check + " " + method + " " + f.Path
 		found[k] = true
+		if sev, ok := key.Severity[k]; ok && f.Severity != sev {
+			t.Errorf("%s is %s, want %s: %s", k, f.Severity, sev, f.Evidence.Detail)
+		}
+		if slices.Contains(checks.AttackProbes, f.Evidence.Probe) && !strings.Contains(f.Evidence.Detail, "SameSite") {
+			t.Errorf("%s does not say what SameSite does to it: %s", k, f.Evidence.Detail)
+		}
 		if !want[k] {
 			row.fp++
 			t.Errorf("false positive %s (%s): %s", k, f.Severity, f.Evidence.Detail)

@@ -136,6 +136,12 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	for _, c := range checks.All {
 		c.Run(c, sc.pass)
 	}
+	// What browsers do with the session cookie decides how far a forged
+	// request gets; each finding says so, and its severity follows.
+	sameSite := checks.SessionSameSite(sc.pass)
+	for i := range sc.findings {
+		checks.ApplySameSite(&sc.findings[i], sameSite)
+	}
 	rep := &report.Report{Target: origin(sc.target), Source: opts.Source}
 	for _, c := range checks.All {
 		rep.Rules = append(rep.Rules, c.Rule())

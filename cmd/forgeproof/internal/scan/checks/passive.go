@@ -13,7 +13,8 @@ import (
 // tokenCookieNames are cookies that carry anti-CSRF tokens, not sessions.
 var tokenCookieNames = map[string]bool{
 	"xsrf-token": true, "csrftoken": true, "csrf-token": true, "csrf_token": true,
-	"csrf": true, "__host-csrf": true, "_csrf": true,
+	"csrf": true, "__host-csrf": true, "_csrf": true, "x-csrf-token": true, "__host-psifi.x-csrf-token": true,
+	"_xsrf": true,
 }
 
 // SessionCookie: the session cookie lacks the attributes that limit CSRF
