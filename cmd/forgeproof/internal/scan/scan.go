@@ -13,6 +13,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +68,12 @@ type Options struct {
 	Progress func(done, total int)
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
+	// RootCAs, if set, are the certificate authorities trusted for an
+	// https target (--ca-cert) instead of the system's.
+	RootCAs *x509.CertPool
+	// Insecure turns off TLS certificate verification (--insecure); the
+	// report says so in a warning.
+	Insecure bool
 }
 
 // Login describes the request that signs in.
@@ -112,7 +120,14 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	target := *opts.Target
 	target.RawQuery, target.Fragment = "", ""
 	sc := &scanner{opts: opts, target: &target}
-	sc.client = newClient(sc.target, opts.Rate, opts.Concurrency, opts.Timeout, opts.Transport)
+	transport := opts.Transport
+	if transport == nil && (opts.RootCAs != nil || opts.Insecure) {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = opts.Concurrency + 2
+		t.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, InsecureSkipVerify: opts.Insecure}
+		transport = t
+	}
+	sc.client = newClient(sc.target, opts.Rate, opts.Concurrency, opts.Timeout, transport)
 	sc.pass = &checks.Pass{Target: sc.target, Declared: opts.Declared}
 	sc.pass.Report = func(f report.Finding) { sc.findings = append(sc.findings, f) }
 
@@ -143,6 +158,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		checks.ApplySameSite(&sc.findings[i], sameSite)
 	}
 	rep := &report.Report{Target: origin(sc.target), Source: opts.Source}
+	if opts.Insecure {
+		rep.Warnings = append(rep.Warnings, "TLS certificate verification was turned off (--insecure): the scan cannot tell the target from an impostor; use --ca-cert FILE with the CA that signed the target's certificate")
+	}
 	for _, c := range checks.All {
 		rep.Rules = append(rep.Rules, c.Rule())
 	}
