@@ -84,6 +84,7 @@ func (sc *scanner) getEffects(ctx context.Context) error {
 		observers = keep
 	}
 	sc.pass.Observers = len(observers)
+	sc.observers = observers
 	if len(observers) == 0 {
 		return nil
 	}

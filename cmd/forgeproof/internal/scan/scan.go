@@ -87,7 +87,24 @@ type Login struct {
 // A Confirmer replays findings in a browser and sets their Confirmed and
 // Evidence.Browser fields.
 type Confirmer interface {
-	Confirm(ctx context.Context, target *url.URL, cookies []*http.Cookie, findings []*report.Finding) error
+	Confirm(ctx context.Context, c *Confirmation) error
+}
+
+// A Confirmation is what a [Confirmer] needs to replay findings.
+type Confirmation struct {
+	Target *url.URL
+	// Cookies are the first session's cookies, with the attributes the
+	// target set them with when the scan saw it (HttpOnly, SameSite…).
+	Cookies []*http.Cookie
+	// Findings are the findings to replay.
+	Findings []*report.Finding
+	// ReadBack, if set, returns the application's state as the scan's
+	// read-back operations answer it; a change across a replay is its
+	// effect. Nil when no read-back answered the same twice.
+	ReadBack func(ctx context.Context) (string, error)
+	// SameSite is the session cookie's SameSite mode (see
+	// checks.SessionSameSite).
+	SameSite string
 }
 
 type scanner struct {
@@ -97,6 +114,8 @@ type scanner struct {
 	s1, s2 *session
 	// preLogin is the first session's token before it signed in.
 	preLogin token
+	// observers are the read-back GET operations (see getEffects).
+	observers []*Operation
 
 	mu       sync.Mutex
 	pass     *checks.Pass
@@ -191,11 +210,38 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		}
 		var cookies []*http.Cookie
 		for _, n := range sc.s1.order {
-			if v, ok := sc.s1.cookies[n]; ok {
-				cookies = append(cookies, &http.Cookie{Name: n, Value: v})
+			v, ok := sc.s1.cookies[n]
+			if !ok {
+				continue
+			}
+			c := &http.Cookie{Name: n, Value: v}
+			// The attributes the target gave it, from the last
+			// Set-Cookie seen for that name.
+			for _, set := range sc.pass.SetCookies {
+				if set.Cookie.Name == n {
+					a := *set.Cookie
+					c = &a
+					c.Value, c.Domain = v, ""
+					c.MaxAge, c.Expires = 0, time.Time{}
+				}
+			}
+			cookies = append(cookies, c)
+		}
+		conf := &Confirmation{Target: sc.target, Cookies: cookies, Findings: fs, SameSite: sameSite}
+		if len(sc.observers) > 0 {
+			conf.ReadBack = func(ctx context.Context) (string, error) {
+				snap, err := sc.snapshot(ctx, sc.observers)
+				if err != nil {
+					return "", err
+				}
+				var b strings.Builder
+				for _, ex := range snap {
+					fmt.Fprintf(&b, "%d %s\n", ex.Status, normalize(ex.Body))
+				}
+				return b.String(), nil
 			}
 		}
-		if err := opts.Confirm.Confirm(ctx, sc.target, cookies, fs); err != nil {
+		if err := opts.Confirm.Confirm(ctx, conf); err != nil {
 			return nil, fmt.Errorf("confirm: %w", err)
 		}
 	}
@@ -702,11 +748,13 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		}
 		for _, v := range vs {
 			h := sc.attackHeader(v.origin, v.ref, v.sfs, "navigate")
+			var tossed map[string]string
 			if v.cookies != nil {
 				h.Set("Cookie", sc.s1.headerWith(v.cookies))
+				tossed = v.cookies
 			}
 			h.Set("Content-Type", attackCT)
-			r := &checks.Request{Method: "POST", URL: sc.urlOf(path, op.Query), Header: h, Body: encode(v.extra)}
+			r := &checks.Request{Method: "POST", URL: sc.urlOf(path, op.Query), Header: h, Body: encode(v.extra), Tossed: tossed}
 			if _, err := send(v.id, r, downgraded); err != nil {
 				return nil, err
 			}

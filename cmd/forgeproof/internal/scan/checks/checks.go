@@ -63,6 +63,9 @@ type Request struct {
 	URL    *url.URL
 	Header http.Header
 	Body   []byte
+	// Tossed are the cookies a same-site attacker set before the request
+	// (name to value), for the double-submit probe's proof of concept.
+	Tossed map[string]string
 }
 
 // An Exchange is one request sent and what came back.
@@ -220,5 +223,5 @@ func Lookup(id string) (*Check, bool) {
 // Clone returns a deep copy of r.
 func (r *Request) Clone() *Request {
 	u := *r.URL
-	return &Request{Method: r.Method, URL: &u, Header: r.Header.Clone(), Body: append([]byte(nil), r.Body...)}
+	return &Request{Method: r.Method, URL: &u, Header: r.Header.Clone(), Body: append([]byte(nil), r.Body...), Tossed: r.Tossed}
 }
