@@ -65,6 +65,19 @@ func (bc *browserConfirmer) logf(format string, args ...any) {
 	}
 }
 
+// BrowserHosts returns the host resolver rules a browser needs to confirm
+// findings on target: the attacker's site and the target's sibling
+// subdomain resolve to the loopback page server (its port is in the URL).
+// A browser shared between confirmations must be launched with them.
+func BrowserHosts(target *url.URL) map[string]string {
+	hosts := map[string]string{attackerHost: "127.0.0.1"}
+	if sib := sibling(target); sib != "" {
+		u, _ := url.Parse(sib)
+		hosts[u.Hostname()] = "127.0.0.1"
+	}
+	return hosts
+}
+
 // isLoopback reports whether host names the local machine.
 func isLoopback(host string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
@@ -96,13 +109,11 @@ func (bc *browserConfirmer) Confirm(ctx context.Context, c *Confirmation) error 
 	defer srv.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
 
-	hosts := map[string]string{attackerHost: ln.Addr().String()}
-	sib := sibling(target)
+	hosts := BrowserHosts(target)
 	var sibHost string
-	if sib != "" {
+	if sib := sibling(target); sib != "" {
 		u, _ := url.Parse(sib)
 		sibHost = u.Hostname()
-		hosts[sibHost] = ln.Addr().String()
 	}
 	for k, v := range bc.opts.Hosts {
 		hosts[k] = v
@@ -131,21 +142,22 @@ func (bc *browserConfirmer) Confirm(ctx context.Context, c *Confirmation) error 
 		// subdomain is mapped to the page server.
 		host := attackerHost
 		switch f.Evidence.Probe {
-		case checks.ProbeSameSite:
-			host = sibHost
-		case checks.ProbeSameSitePort, checks.ProbeDoubleSubmit:
+		case checks.ProbeOtherScheme:
+			f.Evidence.Browser = "not replayed: the page must run on " + otherScheme(target) + ", the target's own host name, which the scanner cannot serve"
+			continue
+		case checks.ProbeSameSite, checks.ProbeSameSitePort, checks.ProbeDoubleSubmit:
+			// Browsers take every subdomain of localhost for a site of
+			// its own: on loopback, another port of the host is the
+			// same-site page.
 			switch {
 			case isLoopback(target.Hostname()):
 				host = target.Hostname()
-			case f.Evidence.Probe == checks.ProbeDoubleSubmit && sibHost != "":
+			case f.Evidence.Probe != checks.ProbeSameSitePort && sibHost != "":
 				host = sibHost
 			default:
-				host = ""
+				f.Evidence.Browser = "not replayed: the page must run on another port of " + target.Hostname() + ", which the scanner cannot serve for a remote host"
+				continue
 			}
-		}
-		if host == "" {
-			f.Evidence.Browser = "not replayed: the page must run on another port of " + target.Hostname() + ", which the scanner cannot serve for a remote host"
-			continue
 		}
 		page := fmt.Sprintf("http://%s/poc/%d", net.JoinHostPort(host, strconv.Itoa(port)), i)
 		if err := bc.confirmOne(ctx, br, c, f, page, timeout); err != nil {

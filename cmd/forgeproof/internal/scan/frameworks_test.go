@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
@@ -37,6 +40,40 @@ type answerKey struct {
 	// Severity maps a finding to the severity it must have once the
 	// session cookie's SameSite attribute is taken into account.
 	Severity map[string]report.Severity `json:"severity"`
+	// SameSite is the session cookie's SameSite mode, which decides what
+	// --confirm can prove in Chromium.
+	SameSite string `json:"sameSite"`
+}
+
+// sharedBrowser is the one Chromium of the test binary's framework-zoo
+// confirmations, launched on first use and closed by TestMain.
+var sharedBrowser struct {
+	once sync.Once
+	br   *browser.Browser
+	err  error
+}
+
+func zooBrowser(t *testing.T) *browser.Browser {
+	t.Helper()
+	exec := testenv.Chromium(t)
+	sharedBrowser.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		target, _ := url.Parse("http://localhost")
+		sharedBrowser.br, sharedBrowser.err = browser.Launch(ctx, browser.Options{ExecPath: exec, Hosts: scan.BrowserHosts(target)})
+	})
+	if sharedBrowser.err != nil {
+		t.Fatal(sharedBrowser.err)
+	}
+	return sharedBrowser.br
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedBrowser.br != nil {
+		sharedBrowser.br.Close()
+	}
+	os.Exit(code)
 }
 
 // frameworkApp starts one application of the real-framework zoo and
@@ -145,11 +182,68 @@ func TestFrameworkZoo(t *testing.T) {
 					t.Errorf("%s: %s %s: %s", app.name, op.Method, op.Path, op.Note)
 				}
 			}
+			row.confirmed = confirmZoo(t, &key, target, dir)
 			mu.Lock()
 			rows = append(rows, row)
 			mu.Unlock()
 		})
 	}
+}
+
+// confirmZoo scans the application again with --confirm in the shared
+// Chromium and checks every expected forged-request finding: confirmed
+// when current browsers carry it out under the application's SameSite
+// mode (the application's state changed), reported as not exploitable in
+// current browsers when they do not, and not replayed when the page would
+// have to run on the target's own host over the other scheme. It returns
+// the "confirmed" column of the table.
+func confirmZoo(t *testing.T, key *answerKey, target, dir string) string {
+	t.Helper()
+	br := zooBrowser(t)
+	tu, _ := url.Parse(target)
+	ops, declared, err := scan.LoadOpenAPI(context.Background(), filepath.Join(dir, "openapi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := &scan.Login{URL: tu.JoinPath(key.Login), Method: "POST", Body: []byte(key.LoginBody), ContentType: "application/x-www-form-urlencoded"}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := scan.Run(ctx, scan.Options{Target: tu, Operations: ops, Declared: declared, Login: login,
+		Confirm: scan.NewBrowserConfirmer(scan.BrowserOptions{Login: login, Browser: br, Timeout: 10 * time.Second})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, e := range key.Expect {
+		want[e] = true
+	}
+	replayed, confirmed := 0, 0
+	for _, f := range rep.Findings {
+		k := f.Check + " " + f.Method + " " + f.Path
+		if !want[k] || !slices.Contains(checks.AttackProbes, f.Evidence.Probe) {
+			continue
+		}
+		switch {
+		case f.Evidence.Probe == checks.ProbeOtherScheme:
+			if f.Confirmed || !strings.HasPrefix(f.Evidence.Browser, "not replayed") {
+				t.Errorf("confirm %s: %s, want not replayed", k, f.Evidence.Browser)
+			}
+			continue
+		case checks.CarriedOut(f.Evidence.Probe, key.SameSite):
+			if !f.Confirmed {
+				t.Errorf("confirm %s: not confirmed, but Chromium carries it out under SameSite %s: %s", k, key.SameSite, f.Evidence.Browser)
+			}
+		default:
+			if f.Confirmed || !strings.HasPrefix(f.Evidence.Browser, "not exploitable in current browsers") {
+				t.Errorf("confirm %s: confirmed=%v (%s), want not exploitable in current browsers under SameSite %s", k, f.Confirmed, f.Evidence.Browser, key.SameSite)
+			}
+		}
+		replayed++
+		if f.Confirmed {
+			confirmed++
+		}
+	}
+	return fmt.Sprintf("%d of %d replayed", confirmed, replayed)
 }
 
 // score compares the high and medium findings of rep with key.
