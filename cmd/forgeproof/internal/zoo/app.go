@@ -518,8 +518,10 @@ func (a *App) balance(w http.ResponseWriter, r *http.Request) {
 	if !a.signedIn(w, r) {
 		return
 	}
+	// The balance reads back every transfer, so that a scanner can tell
+	// a GET that moves money from one that does not.
 	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"balance":1000}`+"\n")
+	fmt.Fprintf(w, "{\"balance\":%d,\"transfers\":%d}\n", 1000-5*a.Transfers(), a.Transfers())
 }
 
 // OpenAPI returns the app's OpenAPI 3.1 description (JSON).
