@@ -175,6 +175,33 @@ func tokenInHTML(body []byte) (token, bool) {
 	return token{}, false
 }
 
+var formRE = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
+
+// formTokens finds the hidden token of each form on a page, by the path
+// its action resolves to: the token that the page preceding an operation
+// hands out for it (Rails' per-form tokens, a settings page's own form).
+func formTokens(page *url.URL, body []byte) map[string]token {
+	out := map[string]token{}
+	for _, m := range formRE.FindAllSubmatch(body, -1) {
+		a := attrs(string(m[1]))
+		if !strings.EqualFold(a["method"], "post") {
+			continue
+		}
+		action, err := page.Parse(a["action"])
+		if err != nil {
+			continue
+		}
+		for _, tag := range inputRE.FindAll(m[2], -1) {
+			in := attrs(string(tag))
+			if strings.EqualFold(in["type"], "hidden") && isTokenName(in["name"]) && in["value"] != "" {
+				out[action.Path] = token{Value: in["value"], Field: in["name"], Header: headerFor(in["name"]), Source: "form on " + page.Path}
+				break
+			}
+		}
+	}
+	return out
+}
+
 // session is one signed-in (or given) identity: its cookies and token.
 type session struct {
 	cookies map[string]string

@@ -86,6 +86,15 @@ func (sc *scanner) getEffects(ctx context.Context) error {
 	sc.pass.Observers = len(observers)
 	sc.observers = observers
 	if len(observers) == 0 {
+		// Nothing to judge effects by; the pages still hand out the
+		// tokens of the forms that precede operations.
+		for _, op := range gets {
+			if !isObserver[op] {
+				if _, err := sc.fetch(ctx, op); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
 	for _, op := range gets {
@@ -104,6 +113,7 @@ func (sc *scanner) getEffects(ctx context.Context) error {
 			}
 			continue
 		}
+		sc.noteForms(ex)
 		after, err := sc.snapshot(ctx, observers)
 		if err != nil {
 			return err
@@ -155,5 +165,32 @@ func (sc *scanner) fetch(ctx context.Context, op *Operation) (*checks.Exchange, 
 	if err != nil {
 		return &checks.Exchange{Header: http.Header{}}, nil
 	}
+	sc.noteForms(ex)
 	return ex, nil
+}
+
+// noteForms records the form tokens of a page fetched with the first
+// session's cookies.
+func (sc *scanner) noteForms(ex *checks.Exchange) {
+	if ex.Status != http.StatusOK || !strings.HasPrefix(strings.ToLower(ex.Header.Get("Content-Type")), "text/html") {
+		return
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for path, t := range formTokens(ex.Request.URL, ex.Body) {
+		if t.Value != sc.s1.tok.Value {
+			sc.formToks[path] = t
+		}
+	}
+}
+
+// tokenFor returns the token for a request to path: the one the form of
+// a preceding page carries for it, else the session's.
+func (sc *scanner) tokenFor(path string) token {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if t, ok := sc.formToks[path]; ok {
+		return t
+	}
+	return sc.s1.tok
 }

@@ -116,6 +116,9 @@ type scanner struct {
 	preLogin token
 	// observers are the read-back GET operations (see getEffects).
 	observers []*Operation
+	// formToks maps a form's action path to the token that the form, on
+	// a page the scan fetched after login, carries (see tokenFor).
+	formToks map[string]token
 
 	mu       sync.Mutex
 	pass     *checks.Pass
@@ -138,7 +141,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	}
 	target := *opts.Target
 	target.RawQuery, target.Fragment = "", ""
-	sc := &scanner{opts: opts, target: &target}
+	sc := &scanner{opts: opts, target: &target, formToks: map[string]token{}}
 	transport := opts.Transport
 	if transport == nil && (opts.RootCAs != nil || opts.Insecure) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -521,8 +524,9 @@ func isJSONType(mt string) bool {
 
 // probe sends the baseline and every probe of one operation.
 func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error) {
-	res := &checks.Op{Method: op.Method, Path: op.Path, Token: sc.s1.tok.Value != "", Probes: map[string]*checks.Exchange{}}
 	path := sc.pathOf(op.URLPath)
+	tok := sc.tokenFor(path)
+	res := &checks.Op{Method: op.Method, Path: op.Path, Token: tok.Value != "", Probes: map[string]*checks.Exchange{}}
 	mt := mediaType(op.ContentType)
 
 	// The fields of the body, without any token, for re-encoding.
@@ -557,9 +561,9 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	if op.ContentType != "" {
 		base.Header.Set("Content-Type", op.ContentType)
 	}
-	if mt == "application/x-www-form-urlencoded" && sc.s1.tok.Value != "" {
+	if mt == "application/x-www-form-urlencoded" && tok.Value != "" {
 		f := cloneValues(fields)
-		f.Set(sc.s1.tok.Field, sc.s1.tok.Value)
+		f.Set(tok.Field, tok.Value)
 		base.Body = []byte(f.Encode())
 	}
 	bex, err := sc.client.do(ctx, checks.ProbeBaseline, base)
@@ -644,7 +648,6 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		}
 	}
 
-	tok := sc.s1.tok
 	if pre := sc.preLogin; pre.Value != "" && tok.Value != "" && pre.Value != tok.Value {
 		// The legitimate request with the token from before login.
 		r := base.Clone()
