@@ -98,14 +98,14 @@ func TestDryRun(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	code, stdout, _ := run("--target", srv.URL, "--dry-run", "--login", "/login",
-		"--endpoint", `POST /api/transfer {"to":"bob"}`, "--endpoint", "DELETE /api/payees/7")
+		"--endpoint", `POST /api/transfer {"to":"bob"}`, "--endpoint", "DELETE /api/payees/7", "--endpoint", "GET /api/balance")
 	if code != scan.ExitOK {
 		t.Fatalf("exit %d", code)
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("dry run sent %d requests", n)
 	}
-	for _, want := range []string{"(baseline)", "(cross-site)", "(origin-null)", "(content-type: text/plain", "(token-other-session", "(token-pre-login", "(no-origin)", "(override-post)", "(session 2: login)", "OPTIONS"} {
+	for _, want := range []string{"(baseline)", "(cross-site)", "(origin-null)", "(content-type: text/plain", "(token-other-session", "(token-pre-login", "(no-origin)", "(override-post)", "(session 2: login)", "OPTIONS", "(other-scheme)", "(same-site-port)", "(double-submit", "(token-bogus", "get-effect"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run does not list %q:\n%s", want, stdout)
 		}
