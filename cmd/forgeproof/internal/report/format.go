@@ -44,6 +44,9 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n\n", c(ansiBold, "forgeproof scan of"), r.Target)
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "%s %s\n\n", c(ansiRed+ansiBold, "WARNING:"), w)
+	}
 	last := "\x00"
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -277,7 +280,8 @@ td,th{border:1px solid #d0d7de;padding:.2rem .6rem;text-align:left}
 </head>
 <body>
 <h1>forgeproof scan of <code>{{.Target}}</code></h1>
-<p>{{.Summary.Operations}} operations, {{.Summary.Requests}} requests, {{.Summary.Findings}} findings
+{{range .Warnings}}<p class="f high"><span class="sev">Warning</span>{{.}}</p>
+{{end}}<p>{{.Summary.Operations}} operations, {{.Summary.Requests}} requests, {{.Summary.Findings}} findings
 ({{.Summary.High}} high, {{.Summary.Medium}} medium, {{.Summary.Low}} low), {{.Summary.Confirmed}} confirmed.</p>
 {{if not .Findings}}<p class="ok">No findings.</p>{{end}}
 {{range .Findings}}<div class="f {{lower .Severity.String}}">

@@ -170,6 +170,9 @@ type Report struct {
 	Findings   []Finding   `json:"findings"`
 	Operations []Operation `json:"operations"`
 	Summary    Summary     `json:"summary"`
+	// Warnings are conditions that weaken the scan's own trust, such as
+	// TLS certificate verification turned off (--insecure).
+	Warnings []string `json:"warnings,omitempty"`
 	// Rules are the checks that ran, for SARIF and HTML.
 	Rules []Rule `json:"-"`
 	// Source is the input file the operations came from (an OpenAPI

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -133,7 +134,13 @@ func TestTokenInHTML(t *testing.T) {
 	}{
 		{"meta", `<meta name="csrf-token" content="abc">`, "abc", "X-CSRF-Token", "_csrf"},
 		{"meta with spring header", `<meta name="_csrf" content="abc"><meta name="_csrf_header" content="X-XSRF-TOKEN">`, "abc", "X-XSRF-TOKEN", "_csrf"},
-		{"django input", `<form><input type="hidden" name="csrfmiddlewaretoken" value="d&amp;j"></form>`, "d&j", "X-CSRF-Token", "csrfmiddlewaretoken"},
+		{"django input", `<form><input type="hidden" name="csrfmiddlewaretoken" value="d&amp;j"></form>`, "d&j", "X-CSRFToken", "csrfmiddlewaretoken"},
+		{"rails meta with csrf-param", `<meta name="csrf-param" content="authenticity_token"><meta name="csrf-token" content="r">`, "r", "X-CSRF-Token", "authenticity_token"},
+		{"laravel input", `<input type="hidden" name="_token" value="l">`, "l", "X-CSRF-TOKEN", "_token"},
+		{"asp.net input", `<input name="__RequestVerificationToken" type="hidden" value="a">`, "a", "RequestVerificationToken", "__RequestVerificationToken"},
+		{"gorilla input", `<input type="hidden" name="gorilla.csrf.Token" value="g">`, "g", "X-CSRF-Token", "gorilla.csrf.Token"},
+		{"nosurf or flask-wtf input", `<input type="hidden" name="csrf_token" value="n">`, "n", "X-CSRF-Token", "csrf_token"},
+		{"spring input", `<input type="hidden" name="_csrf" value="s">`, "s", "X-CSRF-TOKEN", "_csrf"},
 		{"rails meta and input", `<meta name="csrf-token" content="m"><input type='hidden' name='authenticity_token' value='i'>`, "m", "X-CSRF-Token", "authenticity_token"},
 		{"visible input ignored", `<input type="text" name="csrf" value="x">`, "", "", ""},
 		{"nothing", `<p>hello</p>`, "", "", ""},
@@ -239,5 +246,32 @@ func TestCookieSessionTokens(t *testing.T) {
 		if strings.Contains(f.Evidence.Request, tok) {
 			t.Errorf("evidence holds the token: %s", f.Evidence.Request)
 		}
+	}
+}
+
+// TestTokenConventions maps token fields and cookies to the headers their
+// frameworks read.
+func TestTokenConventions(t *testing.T) {
+	for field, want := range map[string][]string{
+		"csrfmiddlewaretoken": {"X-CSRFToken"},
+		"csrf_token":          {"X-CSRF-Token", "X-CSRFToken"},
+		"gorilla.csrf.Token":  {"X-CSRF-Token"},
+		"_token":              {"X-CSRF-TOKEN", "X-XSRF-TOKEN"},
+	} {
+		got := token{Field: field, Header: headerFor(field)}.headers()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: headers %v, want %v", field, got, want)
+		}
+	}
+	for _, name := range []string{"csrftoken", "XSRF-TOKEN", "x-csrf-token", "__Host-psifi.x-csrf-token", "_xsrf"} {
+		if !isTokenCookieName(name) {
+			t.Errorf("%s is not known as a token cookie", name)
+		}
+	}
+	if isTokenCookieName("sessionid") {
+		t.Error("sessionid taken for a token cookie")
+	}
+	if got := cookieValue("abc%3D%3D"); got != "abc==" {
+		t.Errorf("cookieValue = %q", got)
 	}
 }

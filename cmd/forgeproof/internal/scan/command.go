@@ -2,6 +2,8 @@ package scan
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,6 +53,12 @@ Authentication:
   --login-body BODY        body of the login request (form or JSON)
   --login-method METHOD    method of the login request (default POST)
 
+TLS (https targets):
+  --ca-cert FILE           trust the CA certificates (PEM) in FILE, such as
+                           a private CA or forgeproof serve --tls-self-signed
+  --insecure               do not verify the target's certificate (the report
+                           carries a warning)
+
 Output:
   --format text|json|sarif|html   (default text)
   --output FILE            write the report to FILE instead of stdout
@@ -78,7 +86,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		target, openapi, har, login, loginBody, loginMethod string
 		format, output, failOn, pocDir                      string
-		confirm, dryRun                                     bool
+		caCert                                              string
+		confirm, dryRun, insecure                           bool
 		rate                                                float64
 		concurrency                                         int
 		timeout                                             time.Duration
@@ -97,6 +106,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&output, "output", "", "")
 	fs.StringVar(&pocDir, "poc-dir", "", "")
 	fs.StringVar(&failOn, "fail-on", "low", "")
+	fs.StringVar(&caCert, "ca-cert", "", "")
+	fs.BoolVar(&insecure, "insecure", false, "")
 	fs.BoolVar(&confirm, "confirm", false, "")
 	fs.BoolVar(&dryRun, "dry-run", false, "")
 	fs.Float64Var(&rate, "rate", 300, "")
@@ -147,7 +158,20 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rate < 0 || concurrency < 1 || concurrency > 256 {
 		return usageErr("--rate must be at least 0 and --concurrency from 1 to 256", "")
 	}
-	opts := Options{Target: tu, Rate: rate, Concurrency: concurrency, Timeout: timeout, Header: http.Header{}}
+	opts := Options{Target: tu, Rate: rate, Concurrency: concurrency, Timeout: timeout, Header: http.Header{}, Insecure: insecure}
+	if caCert != "" {
+		pem, err := os.ReadFile(caCert)
+		if err != nil {
+			return usageErr("--ca-cert: "+err.Error(), "give a PEM file with the CA certificate that signed the target's certificate")
+		}
+		opts.RootCAs = x509.NewCertPool()
+		if !opts.RootCAs.AppendCertsFromPEM(pem) {
+			return usageErr(fmt.Sprintf("--ca-cert %s holds no PEM certificate", caCert), "give a PEM file (-----BEGIN CERTIFICATE-----)")
+		}
+	}
+	if insecure {
+		fmt.Fprintln(stderr, "forgeproof: warning: --insecure: the target's TLS certificate is not verified")
+	}
 	for _, c := range cookies {
 		ck, err := ParseCookie(c)
 		if err != nil {
@@ -236,7 +260,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "forgeproof: error: scan failed: %v\n", err)
-		fmt.Fprintf(stderr, "forgeproof: hint: check that %s is up and reachable from here\n", origin(tu))
+		fmt.Fprintf(stderr, "forgeproof: hint: %s\n", failureHint(err, tu, loginMethod))
 		return ExitFailed
 	}
 	if pocDir != "" {
@@ -278,6 +302,34 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitFindings
 	}
 	return ExitOK
+}
+
+// failureHint names the likely cause of a failed scan: a certificate the
+// scanner does not trust, a login URL that does not exist or does not take
+// the method, or a target that is down.
+func failureHint(err error, target *url.URL, loginMethod string) string {
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var tlsErr *tls.CertificateVerificationError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &unknown) || errors.As(err, &tlsErr) && errors.As(tlsErr.Err, &unknown):
+		return "the target's TLS certificate is signed by an authority the scanner does not trust: give --ca-cert FILE (the CA's PEM; for forgeproof serve --tls-self-signed, its certificate), or --insecure for a throwaway test"
+	case errors.As(err, &hostname):
+		return fmt.Sprintf("the target's TLS certificate is not valid for %s: scan the host name the certificate names", target.Hostname())
+	case errors.As(err, &invalid):
+		return "the target's TLS certificate is invalid (expired, or not for serving): renew it, or give --insecure for a throwaway test"
+	case strings.Contains(msg, "login:") && strings.Contains(msg, "answered 404"):
+		return "the login URL does not exist: check --login (the path of the form's action, such as /login/ with Django's trailing slash)"
+	case strings.Contains(msg, "login:") && strings.Contains(msg, "answered 405"):
+		return fmt.Sprintf("the login URL does not take %s: give the method its form uses with --login-method", strings.ToUpper(loginMethod))
+	case strings.Contains(msg, "login:") && (strings.Contains(msg, "answered 403") || strings.Contains(msg, "answered 400")):
+		return "the login was refused: check --login-body, and that the login page renders the anti-CSRF token the scanner reads (see docs/SCANNER.md, Token discovery)"
+	case strings.Contains(msg, "login:"):
+		return "the login failed: check --login, --login-body and --login-method"
+	}
+	return fmt.Sprintf("check that %s is up and reachable from here", origin(target))
 }
 
 // sourcePath returns file relative to the working directory, with forward

@@ -78,10 +78,14 @@ func TestExitCodes(t *testing.T) {
 	if code, _, stderr := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5")...); code != scan.ExitFindings {
 		t.Errorf("vulnerable endpoint: exit %d, want 3\n%s", code, stderr)
 	}
-	// The only finding is high: --fail-on high still fails, and a scan of
-	// a safe endpoint passes.
-	if code, _, _ := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5", "--fail-on", "high")...); code != scan.ExitFindings {
-		t.Errorf("--fail-on high: exit %d, want 3", code)
+	// The only finding is medium (high, lowered by the SameSite=Lax
+	// session cookie): --fail-on medium still fails, --fail-on high
+	// passes, and a scan of a safe endpoint passes.
+	if code, _, _ := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5", "--fail-on", "medium")...); code != scan.ExitFindings {
+		t.Errorf("--fail-on medium: exit %d, want 3", code)
+	}
+	if code, _, _ := run(append(base, "--endpoint", "POST /transfer to=bob&amount=5", "--fail-on", "high")...); code != scan.ExitOK {
+		t.Errorf("--fail-on high: exit %d, want 0", code)
 	}
 	if code, _, stderr := run(append(base, "--endpoint", `POST /api/transfer {"to":"bob","amount":5}`)...); code != scan.ExitOK {
 		t.Errorf("strict JSON endpoint: exit %d, want 0\n%s", code, stderr)
@@ -94,14 +98,14 @@ func TestDryRun(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	code, stdout, _ := run("--target", srv.URL, "--dry-run", "--login", "/login",
-		"--endpoint", `POST /api/transfer {"to":"bob"}`, "--endpoint", "DELETE /api/payees/7")
+		"--endpoint", `POST /api/transfer {"to":"bob"}`, "--endpoint", "DELETE /api/payees/7", "--endpoint", "GET /api/balance")
 	if code != scan.ExitOK {
 		t.Fatalf("exit %d", code)
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("dry run sent %d requests", n)
 	}
-	for _, want := range []string{"(baseline)", "(cross-site)", "(origin-null)", "(content-type: text/plain", "(token-other-session", "(token-pre-login", "(no-origin)", "(override-post)", "(session 2: login)", "OPTIONS"} {
+	for _, want := range []string{"(baseline)", "(cross-site)", "(origin-null)", "(content-type: text/plain", "(token-other-session", "(token-pre-login", "(no-origin)", "(override-post)", "(session 2: login)", "OPTIONS", "(other-scheme)", "(same-site-port)", "(double-submit", "(token-bogus", "get-effect"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run does not list %q:\n%s", want, stdout)
 		}

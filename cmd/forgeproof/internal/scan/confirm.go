@@ -24,11 +24,18 @@ const attackerHost = "forgeproof-attacker.test"
 
 // BrowserOptions configures [NewBrowserConfirmer].
 type BrowserOptions struct {
-	// Login signs the browser in the way the scan signed in; if nil the
-	// scan's cookies are set in the browser instead.
+	// Login signs the browser in the way a user does: the browser loads
+	// the login URL, fills the page's form with the login body's fields
+	// (the framework's own hidden token included) and submits it. When
+	// the URL has no form (a JSON API), the browser posts the body with
+	// fetch. If Login is nil, the scan's cookies are set in the browser
+	// through the DevTools protocol, with their attributes.
 	Login *Login
 	// ExecPath is the Chromium binary; empty looks it up on PATH.
 	ExecPath string
+	// Browser, if set, is a running browser to use (and leave running);
+	// tests share one.
+	Browser *browser.Browser
 	// Hosts and TrustSPKI are passed to the browser (see
 	// [browser.Options]), for targets on test host names.
 	Hosts     map[string]string
@@ -39,11 +46,15 @@ type BrowserOptions struct {
 	Log io.Writer
 }
 
-// NewBrowserConfirmer returns a [Confirmer] that loads each finding's
-// proof-of-concept page in headless Chromium, from a separate attacker
-// origin, against the real target. The request the browser sent to the
-// finding's endpoint and the status it got, seen through the DevTools
-// protocol, decide whether the finding is confirmed.
+// NewBrowserConfirmer returns a [Confirmer] that signs in to the target in
+// headless Chromium, loads each finding's proof-of-concept page from
+// another site (or, for same-site findings, from a sibling subdomain or
+// another port), and judges by effect: a finding is confirmed when the
+// scan's read-back of the application's state changed across the replay,
+// or, without a read-back, when the browser's request got the legitimate
+// request's status and no redirect to a sign-in page. Browser cookie rules
+// apply for real: a request that Chromium sends without the session
+// cookie is reported as not exploitable in current browsers.
 func NewBrowserConfirmer(opts BrowserOptions) Confirmer { return &browserConfirmer{opts} }
 
 type browserConfirmer struct{ opts BrowserOptions }
@@ -54,8 +65,31 @@ func (bc *browserConfirmer) logf(format string, args ...any) {
 	}
 }
 
+// BrowserHosts returns the host resolver rules a browser needs to confirm
+// findings on target: the attacker's site and the target's sibling
+// subdomain resolve to the loopback page server (its port is in the URL).
+// A browser shared between confirmations must be launched with them.
+func BrowserHosts(target *url.URL) map[string]string {
+	hosts := map[string]string{attackerHost: "127.0.0.1"}
+	if sib := sibling(target); sib != "" {
+		u, _ := url.Parse(sib)
+		hosts[u.Hostname()] = "127.0.0.1"
+	}
+	return hosts
+}
+
+// isLoopback reports whether host names the local machine.
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Confirm implements [Confirmer].
-func (bc *browserConfirmer) Confirm(ctx context.Context, target *url.URL, cookies []*http.Cookie, findings []*report.Finding) error {
+func (bc *browserConfirmer) Confirm(ctx context.Context, c *Confirmation) error {
+	target, findings := c.Target, c.Findings
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -75,24 +109,25 @@ func (bc *browserConfirmer) Confirm(ctx context.Context, target *url.URL, cookie
 	defer srv.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
 
-	hosts := map[string]string{attackerHost: ln.Addr().String()}
-	sib := sibling(target)
+	hosts := BrowserHosts(target)
 	var sibHost string
-	if sib != "" {
+	if sib := sibling(target); sib != "" {
 		u, _ := url.Parse(sib)
 		sibHost = u.Hostname()
-		hosts[sibHost] = ln.Addr().String()
 	}
 	for k, v := range bc.opts.Hosts {
 		hosts[k] = v
 	}
-	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	br, err := browser.Launch(lctx, browser.Options{ExecPath: bc.opts.ExecPath, Hosts: hosts, TrustSPKI: bc.opts.TrustSPKI})
-	if err != nil {
-		return err
+	br := bc.opts.Browser
+	if br == nil {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		br, err = browser.Launch(lctx, browser.Options{ExecPath: bc.opts.ExecPath, Hosts: hosts, TrustSPKI: bc.opts.TrustSPKI})
+		if err != nil {
+			return err
+		}
+		defer br.Close()
 	}
-	defer br.Close()
 	timeout := bc.opts.Timeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
@@ -101,12 +136,31 @@ func (bc *browserConfirmer) Confirm(ctx context.Context, target *url.URL, cookie
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Where the attacker's page runs: another site, or the same
+		// site for the probes that model a same-site attacker. Another
+		// port of a loopback host needs no host rule; a sibling
+		// subdomain is mapped to the page server.
 		host := attackerHost
-		if f.Evidence.Probe == checks.ProbeSameSite && sibHost != "" {
-			host = sibHost
+		switch f.Evidence.Probe {
+		case checks.ProbeOtherScheme:
+			f.Evidence.Browser = "not replayed: the page must run on " + otherScheme(target) + ", the target's own host name, which the scanner cannot serve"
+			continue
+		case checks.ProbeSameSite, checks.ProbeSameSitePort, checks.ProbeDoubleSubmit:
+			// Browsers take every subdomain of localhost for a site of
+			// its own: on loopback, another port of the host is the
+			// same-site page.
+			switch {
+			case isLoopback(target.Hostname()):
+				host = target.Hostname()
+			case f.Evidence.Probe != checks.ProbeSameSitePort && sibHost != "":
+				host = sibHost
+			default:
+				f.Evidence.Browser = "not replayed: the page must run on another port of " + target.Hostname() + ", which the scanner cannot serve for a remote host"
+				continue
+			}
 		}
-		page := fmt.Sprintf("http://%s:%d/poc/%d", host, port, i)
-		if err := bc.confirmOne(br, target, cookies, f, page, timeout); err != nil {
+		page := fmt.Sprintf("http://%s/poc/%d", net.JoinHostPort(host, strconv.Itoa(port)), i)
+		if err := bc.confirmOne(ctx, br, c, f, page, timeout); err != nil {
 			f.Evidence.Browser = "not confirmed: " + err.Error()
 		}
 		bc.logf("confirm %s %s %s: %s", f.Check, f.Method, f.Path, f.Evidence.Browser)
@@ -114,7 +168,79 @@ func (bc *browserConfirmer) Confirm(ctx context.Context, target *url.URL, cookie
 	return nil
 }
 
-func (bc *browserConfirmer) confirmOne(br *browser.Browser, target *url.URL, cookies []*http.Cookie, f *report.Finding, page string, timeout time.Duration) error {
+// signIn signs the profile in through the target's real login page.
+func (bc *browserConfirmer) signIn(tab *browser.Tab, l *Login, timeout time.Duration) error {
+	method := l.Method
+	if method == "" {
+		method = "POST"
+	}
+	if l.ContentType != "application/json" && method == "POST" {
+		if status, err := tab.Navigate(l.URL.String(), timeout); err == nil && status < 400 {
+			fields, _ := url.ParseQuery(string(l.Body))
+			fj, _ := json.Marshal(fields)
+			// Fill the form that has the login's fields (else the one
+			// with a password, else the first) and submit it as a user
+			// would: the page's own hidden token goes with it.
+			script := fmt.Sprintf(`(() => {
+  const want = %s;
+  const names = Object.keys(want);
+  const forms = [...document.forms];
+  const f = forms.find(f => names.every(n => f.elements[n])) || forms.find(f => f.querySelector("input[type=password]")) || forms[0];
+  if (!f) return false;
+  for (const n of names) {
+    let el = f.elements[n];
+    if (!el) { el = document.createElement("input"); el.type = "hidden"; el.name = n; f.appendChild(el); }
+    el.value = want[n][0];
+  }
+  HTMLFormElement.prototype.submit.call(f);
+  return true;
+})()`, fj)
+			start := len(tab.Requests())
+			var submitted bool
+			if err := tab.Eval(script, &submitted, timeout); err != nil {
+				return fmt.Errorf("signing in: %w", err)
+			}
+			if submitted {
+				var sent *browser.Request
+				err := browser.Until(timeout, func() (bool, error) {
+					reqs := tab.Requests()
+					for i := start; i < len(reqs); i++ {
+						if reqs[i].Method == "POST" && reqs[i].Done {
+							sent = &reqs[i]
+							return true, nil
+						}
+					}
+					return false, nil
+				})
+				if err != nil {
+					return fmt.Errorf("signing in: the login form was not submitted: %w", err)
+				}
+				if sent.Status == 0 || sent.Status >= 400 {
+					return fmt.Errorf("signing in through the login page got %d%s", sent.Status, sent.Error)
+				}
+				return nil
+			}
+		}
+	}
+	// No form: an API login, posted with fetch from the target's page.
+	init := map[string]any{"method": method, "credentials": "include"}
+	if len(l.Body) > 0 {
+		init["body"] = string(l.Body)
+		init["headers"] = map[string]string{"Content-Type": l.ContentType}
+	}
+	initJSON, _ := json.Marshal(init)
+	var status int
+	if err := tab.Eval(fmt.Sprintf("fetch(%q, %s).then(r => r.status)", l.URL.String(), initJSON), &status, timeout); err != nil {
+		return fmt.Errorf("signing in: %w", err)
+	}
+	if status >= 400 {
+		return fmt.Errorf("signing in in the browser got %d", status)
+	}
+	return nil
+}
+
+func (bc *browserConfirmer) confirmOne(ctx context.Context, br *browser.Browser, c *Confirmation, f *report.Finding, page string, timeout time.Duration) error {
+	target := c.Target
 	prof, err := br.NewProfile()
 	if err != nil {
 		return err
@@ -126,32 +252,18 @@ func (bc *browserConfirmer) confirmOne(br *browser.Browser, target *url.URL, coo
 		return err
 	}
 	if l := bc.opts.Login; l != nil {
-		method := l.Method
-		if method == "" {
-			method = "POST"
+		if err := bc.signIn(tab, l, timeout); err != nil {
+			return err
 		}
-		init := map[string]any{"method": method, "credentials": "include"}
-		if len(l.Body) > 0 {
-			init["body"] = string(l.Body)
-			init["headers"] = map[string]string{"Content-Type": l.ContentType}
+	} else if len(c.Cookies) > 0 {
+		if err := prof.SetCookies(home, c.Cookies); err != nil {
+			return err
 		}
-		initJSON, _ := json.Marshal(init)
-		var status int
-		if err := tab.Eval(fmt.Sprintf("fetch(%q, %s).then(r => r.status)", l.URL.String(), initJSON), &status, timeout); err != nil {
-			return fmt.Errorf("signing in: %w", err)
-		}
-		if status >= 400 {
-			return fmt.Errorf("signing in in the browser got %d", status)
-		}
-	} else {
-		for _, c := range cookies {
-			attr := "; path=/"
-			if target.Scheme == "https" {
-				attr += "; secure; samesite=none"
-			}
-			if err := tab.Eval(fmt.Sprintf("document.cookie = %q", c.Name+"="+c.Value+attr), nil, timeout); err != nil {
-				return fmt.Errorf("setting cookie %s: %w", c.Name, err)
-			}
+	}
+	var before string
+	if c.ReadBack != nil {
+		if before, err = c.ReadBack(ctx); err != nil {
+			return err
 		}
 	}
 	start := len(tab.Requests())
@@ -163,6 +275,7 @@ func (bc *browserConfirmer) confirmOne(br *browser.Browser, target *url.URL, coo
 		method, _, _ = strings.Cut(f.Evidence.Request, " ")
 	}
 	var sent *browser.Request
+	var next string // the URL the browser went to after a redirect
 	err = browser.Until(timeout, func() (bool, error) {
 		reqs := tab.Requests()
 		for i := start; i < len(reqs); i++ {
@@ -173,28 +286,72 @@ func (bc *browserConfirmer) confirmOne(br *browser.Browser, target *url.URL, coo
 			}
 			if r.Done {
 				sent = &r
+				if r.Status/100 == 3 && i+1 < len(reqs) {
+					next = reqs[i+1].URL
+				}
 				return true, nil
 			}
 		}
 		return false, nil
 	})
+	carried := checks.CarriedOut(f.Evidence.Probe, c.SameSite)
+	notExploitable := func(what string) {
+		if !carried {
+			f.Evidence.Browser = "not exploitable in current browsers: " + what
+		} else {
+			f.Evidence.Browser = "not confirmed: " + what
+		}
+	}
 	if errors.Is(err, browser.ErrTimeout) {
-		f.Evidence.Browser = fmt.Sprintf("Chromium did not send %s %s from %s", method, f.Path, page)
+		notExploitable(fmt.Sprintf("Chromium did not send %s %s from %s", method, f.Path, page))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	if sent.Status == 0 {
+		notExploitable(fmt.Sprintf("Chromium sent %s %s but it failed (%s%s)", sent.Method, sent.URL, sent.Error, sent.Blocked))
+		return nil
+	}
+	if c.ReadBack != nil {
+		var after string
+		// The application may finish the change after answering.
+		readChanged := func() bool {
+			after, err = c.ReadBack(ctx)
+			return err == nil && after != before
+		}
+		changed := readChanged()
+		for i := 0; i < 5 && !changed && err == nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+			changed = readChanged()
+		}
+		if err != nil {
+			return err
+		}
+		if changed {
+			f.Confirmed = true
+			f.Evidence.Browser = fmt.Sprintf("Chromium sent %s %s from %s, got %d, and the application's state (read back) changed", sent.Method, sent.URL, page, sent.Status)
+		} else {
+			notExploitable(fmt.Sprintf("Chromium sent %s %s from %s and got %d, but the application's state (read back) did not change", sent.Method, sent.URL, page, sent.Status))
+		}
+		return nil
+	}
+	// No read-back: the browser's answer must be the legitimate one's.
 	switch {
-	case sent.Status == 0:
-		f.Evidence.Browser = fmt.Sprintf("Chromium sent %s %s but it failed (%s%s)", sent.Method, sent.URL, sent.Error, sent.Blocked)
-	case f.Evidence.BaselineStatus != 0 && sent.Status/100 == f.Evidence.BaselineStatus/100:
+	case sent.Status != f.Evidence.BaselineStatus:
+		notExploitable(fmt.Sprintf("Chromium sent %s %s from %s and got %d (the legitimate request got %d)", sent.Method, sent.URL, page, sent.Status, f.Evidence.BaselineStatus))
+	case next != "" && isLoginURL(next):
+		notExploitable(fmt.Sprintf("Chromium sent %s %s from %s and got %d, a redirect to the sign-in page %s", sent.Method, sent.URL, page, sent.Status, next))
+	default:
 		f.Confirmed = true
 		f.Evidence.Browser = fmt.Sprintf("Chromium sent %s %s from %s and got %d, like the legitimate request", sent.Method, sent.URL, page, sent.Status)
-	default:
-		f.Evidence.Browser = fmt.Sprintf("Chromium sent %s %s from %s and got %d (the legitimate request got %d)", sent.Method, sent.URL, page, sent.Status, f.Evidence.BaselineStatus)
 	}
 	return nil
+}
+
+func isLoginURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoginPath(u.Path)
 }
 
 // pathMatches reports whether a concrete path matches a declared one with

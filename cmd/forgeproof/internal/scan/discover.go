@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
@@ -19,19 +20,76 @@ type token struct {
 	Source string // where it was found, for messages
 }
 
-// tokenFieldNames are the common names of hidden inputs and meta tags that
-// carry anti-CSRF tokens.
-var tokenFieldNames = []string{
-	"_csrf", "csrf", "csrf_token", "csrf-token", "csrfmiddlewaretoken", "authenticity_token",
-	"__RequestVerificationToken", "_token", "xsrf_token", "xsrf-token", "_xsrf", "csrfToken",
+// A convention is how a framework carries its anti-CSRF token: the form
+// field (or meta tag) its pages render, the request header its JavaScript
+// sends, and the readable cookie that holds the token, if any.
+type convention struct {
+	Framework string
+	Field     string // hidden input or meta tag name
+	Header    string // request header
+	Cookie    string // readable cookie echoed in Header, or ""
 }
 
-// tokenCookies maps readable token cookies to the header frameworks echo
-// them in.
-var tokenCookies = map[string]string{
-	"XSRF-TOKEN": "X-XSRF-TOKEN", // Angular, Laravel, Axios
-	"csrftoken":  "X-CSRFToken",  // Django
-	"CSRF-TOKEN": "X-CSRF-Token",
+// conventions are the token conventions of the major frameworks. A page's
+// field name selects the header; a cookie name selects the header and
+// field. Names compare case-insensitively.
+var conventions = []convention{
+	{"Django", "csrfmiddlewaretoken", "X-CSRFToken", "csrftoken"},
+	{"Rails", "authenticity_token", "X-CSRF-Token", ""},
+	{"Rails (meta)", "csrf-token", "X-CSRF-Token", ""},
+	{"Laravel", "_token", "X-CSRF-TOKEN", ""},
+	{"Laravel, Angular, Axios", "_token", "X-XSRF-TOKEN", "XSRF-TOKEN"},
+	{"Spring Security", "_csrf", "X-CSRF-TOKEN", ""},
+	{"Spring Security (cookie)", "_csrf", "X-XSRF-TOKEN", "XSRF-TOKEN"},
+	{"ASP.NET Core", "__RequestVerificationToken", "RequestVerificationToken", ""},
+	{"Express csurf, csrf-csrf", "_csrf", "X-CSRF-Token", "x-csrf-token"},
+	{"csrf-csrf", "_csrf", "X-CSRF-Token", "__Host-psifi.x-csrf-token"},
+	{"gorilla/csrf", "gorilla.csrf.Token", "X-CSRF-Token", ""},
+	{"nosurf", "csrf_token", "X-CSRF-Token", ""},
+	{"Flask-WTF", "csrf_token", "X-CSRFToken", ""},
+	{"Tornado", "_xsrf", "X-XSRFToken", "_xsrf"},
+	{"generic", "csrf", "X-CSRF-Token", ""},
+	{"generic", "csrfToken", "X-CSRF-Token", ""},
+	{"generic", "xsrf_token", "X-XSRF-TOKEN", ""},
+	{"generic", "xsrf-token", "X-XSRF-TOKEN", ""},
+	{"generic", "_csrf_token", "X-CSRF-Token", "CSRF-TOKEN"},
+}
+
+// headerFor returns the request header that goes with a token field.
+func headerFor(field string) string {
+	for _, c := range conventions {
+		if strings.EqualFold(c.Field, field) {
+			return c.Header
+		}
+	}
+	return "X-CSRF-Token"
+}
+
+// headers returns the request headers that carry t: its own and, when it
+// came from a page, every other header a framework pairs with its field
+// (Flask-WTF and nosurf both name the field csrf_token). Sending them all
+// is harmless: a framework reads its own.
+func (t token) headers() []string {
+	var hs []string
+	if t.Header != "" {
+		hs = append(hs, t.Header)
+	}
+	for _, c := range conventions {
+		if t.Field != "" && strings.EqualFold(c.Field, t.Field) && !slices.ContainsFunc(hs, func(h string) bool { return strings.EqualFold(h, c.Header) }) {
+			hs = append(hs, c.Header)
+		}
+	}
+	return hs
+}
+
+// isTokenCookieName reports whether a cookie name is a known token cookie.
+func isTokenCookieName(name string) bool {
+	for _, c := range conventions {
+		if c.Cookie != "" && strings.EqualFold(c.Cookie, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // tokenEndpoints are the JSON endpoints that hand out tokens.
@@ -44,8 +102,8 @@ var (
 )
 
 func isTokenName(n string) bool {
-	for _, t := range tokenFieldNames {
-		if strings.EqualFold(n, t) {
+	for _, c := range conventions {
+		if strings.EqualFold(n, c.Field) {
 			return true
 		}
 	}
@@ -67,7 +125,7 @@ func htmlUnescape(s string) string {
 
 // tokenInHTML finds a token in meta tags or hidden inputs.
 func tokenInHTML(body []byte) (token, bool) {
-	var headerName string
+	var headerName, paramName, metaName string
 	var meta token
 	for _, tag := range metaRE.FindAll(body, -1) {
 		a := attrs(string(tag))
@@ -75,8 +133,11 @@ func tokenInHTML(body []byte) (token, bool) {
 		switch {
 		case strings.EqualFold(name, "_csrf_header") || strings.EqualFold(name, "csrf-header"):
 			headerName = a["content"]
+		case strings.EqualFold(name, "csrf-param") || strings.EqualFold(name, "_csrf_parameter"):
+			paramName = a["content"] // Rails, Spring: the form field's name
 		case isTokenName(name) && a["content"] != "" && meta.Value == "":
 			meta = token{Value: a["content"], Source: "meta tag " + name}
+			metaName = name
 		}
 	}
 	var input token
@@ -89,11 +150,17 @@ func tokenInHTML(body []byte) (token, bool) {
 	}
 	switch {
 	case meta.Value != "":
-		meta.Header = headerName
-		if meta.Header == "" {
-			meta.Header = "X-CSRF-Token"
-		}
 		meta.Field = input.Field
+		if meta.Field == "" {
+			meta.Field = paramName
+		}
+		meta.Header = headerName
+		if meta.Header == "" && meta.Field != "" {
+			meta.Header = headerFor(meta.Field)
+		}
+		if meta.Header == "" {
+			meta.Header = headerFor(metaName)
+		}
 		if meta.Field == "" {
 			meta.Field = "_csrf"
 		}
@@ -101,11 +168,38 @@ func tokenInHTML(body []byte) (token, bool) {
 	case input.Value != "":
 		input.Header = headerName
 		if input.Header == "" {
-			input.Header = "X-CSRF-Token"
+			input.Header = headerFor(input.Field)
 		}
 		return input, true
 	}
 	return token{}, false
+}
+
+var formRE = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
+
+// formTokens finds the hidden token of each form on a page, by the path
+// its action resolves to: the token that the page preceding an operation
+// hands out for it (Rails' per-form tokens, a settings page's own form).
+func formTokens(page *url.URL, body []byte) map[string]token {
+	out := map[string]token{}
+	for _, m := range formRE.FindAllSubmatch(body, -1) {
+		a := attrs(string(m[1]))
+		if !strings.EqualFold(a["method"], "post") {
+			continue
+		}
+		action, err := page.Parse(a["action"])
+		if err != nil {
+			continue
+		}
+		for _, tag := range inputRE.FindAll(m[2], -1) {
+			in := attrs(string(tag))
+			if strings.EqualFold(in["type"], "hidden") && isTokenName(in["name"]) && in["value"] != "" {
+				out[action.Path] = token{Value: in["value"], Field: in["name"], Header: headerFor(in["name"]), Source: "form on " + page.Path}
+				break
+			}
+		}
+	}
+	return out
 }
 
 // session is one signed-in (or given) identity: its cookies and token.
@@ -140,6 +234,26 @@ func (s *session) update(h http.Header) []*http.Cookie {
 		s.set(c.Name, c.Value)
 	}
 	return out
+}
+
+// headerWith returns the Cookie header value with the cookies of repl
+// in place of the session's cookies of the same name.
+func (s *session) headerWith(repl map[string]string) string {
+	var b strings.Builder
+	for _, n := range s.order {
+		v, ok := s.cookies[n]
+		if r, swap := repl[n]; swap {
+			v, ok = r, true
+		}
+		if !ok {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(n + "=" + v)
+	}
+	return b.String()
 }
 
 // header returns the Cookie header value.
@@ -207,14 +321,12 @@ func (sc *scanner) discover(ctx context.Context, s *session, record bool) error 
 		s.tok = t
 		return nil
 	}
-	for name, hdr := range tokenCookies {
-		if v, ok := s.cookies[name]; ok && v != "" {
-			field := "_csrf"
-			if name == "csrftoken" {
-				field = "csrfmiddlewaretoken"
+	for _, c := range conventions {
+		for _, name := range s.order {
+			if v := s.cookies[name]; c.Cookie != "" && strings.EqualFold(name, c.Cookie) && v != "" {
+				s.tok = token{Value: cookieValue(v), Header: c.Header, Field: c.Field, Source: "cookie " + name + " (" + c.Framework + ")"}
+				return nil
 			}
-			s.tok = token{Value: v, Header: hdr, Field: field, Source: "cookie " + name}
-			return nil
 		}
 	}
 	return nil
@@ -239,6 +351,15 @@ func (sc *scanner) get(ctx context.Context, s *session, path string) (*checks.Ex
 		sc.pass.SetCookies = append(sc.pass.SetCookies, checks.SetCookie{Cookie: c, Path: u.Path})
 	}
 	return ex, nil
+}
+
+// cookieValue decodes a token cookie as JavaScript does before echoing it
+// in a header (Laravel and Axios URL-encode XSRF-TOKEN).
+func cookieValue(v string) string {
+	if d, err := url.PathUnescape(v); err == nil {
+		return d
+	}
+	return v
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -30,6 +30,11 @@ type Operation struct {
 	ContentType string
 	// OperationID and Summary come from an OpenAPI document.
 	OperationID, Summary string
+	// Header and Cookies are the header and cookie parameters the input
+	// declares as required, with their examples; legitimate requests send
+	// them, forged ones do not (a cross-site page cannot set a header).
+	Header  http.Header
+	Cookies []*http.Cookie
 }
 
 // unsafe reports whether the operation's method changes state.
@@ -146,6 +151,17 @@ func LoadOpenAPI(ctx context.Context, file string) ([]Operation, []checks.Declar
 				case "query":
 					if pr.Value.Required {
 						op.Query.Set(pr.Value.Name, v)
+					}
+				case "header":
+					if pr.Value.Required && v != "" {
+						if op.Header == nil {
+							op.Header = http.Header{}
+						}
+						op.Header.Set(pr.Value.Name, v)
+					}
+				case "cookie":
+					if pr.Value.Required && v != "" {
+						op.Cookies = append(op.Cookies, &http.Cookie{Name: pr.Value.Name, Value: v})
 					}
 				}
 			}

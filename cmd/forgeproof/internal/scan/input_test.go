@@ -208,3 +208,28 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// TestOpenAPIDeclaredHeader reads a required header parameter with an
+// enum (X-Requested-With) and a path parameter's example, which the
+// legitimate requests must carry.
+func TestOpenAPIDeclaredHeader(t *testing.T) {
+	ops, _, err := scan.LoadOpenAPI(context.Background(), "testdata/zoo/flask/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var profile, note *scan.Operation
+	for i := range ops {
+		switch ops[i].Path {
+		case "/api/profile/":
+			profile = &ops[i]
+		case "/notes/{id}/delete/":
+			note = &ops[i]
+		}
+	}
+	if profile == nil || profile.Header.Get("X-Requested-With") != "XMLHttpRequest" {
+		t.Errorf("POST /api/profile/: header %v, want X-Requested-With: XMLHttpRequest", profile)
+	}
+	if note == nil || note.URLPath != "/notes/1/delete/" {
+		t.Errorf("GET /notes/{id}/delete/: %+v, want URL path /notes/1/delete/", note)
+	}
+}

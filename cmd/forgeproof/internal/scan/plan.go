@@ -48,6 +48,11 @@ func Plan(opts Options) []string {
 		add("OPTIONS %s  (CORS preflight from null)", sc.urlOf(p, nil))
 	}
 	for _, op := range opts.Operations {
+		if op.Method == "GET" {
+			add("GET %s  (read-back twice, or %s: a cross-site navigation between two reads of the read-backs)", sc.urlOf(sc.pathOf(op.URLPath), op.Query), checks.ProbeGetEffect)
+		}
+	}
+	for _, op := range opts.Operations {
 		if !op.unsafe() {
 			continue
 		}
@@ -63,8 +68,9 @@ func Plan(opts Options) []string {
 		if mt == "application/x-www-form-urlencoded" {
 			add("%s %s  (%s, if a token is found)", op.Method, u, checks.ProbeTokenMoved)
 		}
+		add("%s %s  (%s, if a token is found)", op.Method, u, checks.ProbeTokenBogus)
 		if op.Method == "POST" {
-			for _, id := range []string{checks.ProbeCrossSite, checks.ProbeOriginNull, checks.ProbeNoReferer, checks.ProbeFetchMetadata, checks.ProbeNoOrigin, checks.ProbeSameSite} {
+			for _, id := range []string{checks.ProbeCrossSite, checks.ProbeOriginNull, checks.ProbeNoReferer, checks.ProbeFetchMetadata, checks.ProbeNoOrigin, checks.ProbeOtherScheme, checks.ProbeSameSitePort, checks.ProbeSameSite} {
 				if id == checks.ProbeSameSite && sibling(&t) == "" {
 					continue
 				}
@@ -74,6 +80,7 @@ func Plan(opts Options) []string {
 			if opts.Login != nil {
 				add("POST %s  (%s, if a token is found)", u, checks.ProbeTokenOtherSession)
 			}
+			add("POST %s  (%s, if a token cookie is found)", u, checks.ProbeDoubleSubmit)
 		}
 		add("GET %s  (%s, with the body's fields in the query)", u, checks.ProbeGet)
 		add("GET %s  (%s)", u, checks.ProbeGetControl)

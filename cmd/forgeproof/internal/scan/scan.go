@@ -12,6 +12,9 @@ package scan
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +24,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +68,12 @@ type Options struct {
 	Progress func(done, total int)
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
+	// RootCAs, if set, are the certificate authorities trusted for an
+	// https target (--ca-cert) instead of the system's.
+	RootCAs *x509.CertPool
+	// Insecure turns off TLS certificate verification (--insecure); the
+	// report says so in a warning.
+	Insecure bool
 }
 
 // Login describes the request that signs in.
@@ -77,7 +87,24 @@ type Login struct {
 // A Confirmer replays findings in a browser and sets their Confirmed and
 // Evidence.Browser fields.
 type Confirmer interface {
-	Confirm(ctx context.Context, target *url.URL, cookies []*http.Cookie, findings []*report.Finding) error
+	Confirm(ctx context.Context, c *Confirmation) error
+}
+
+// A Confirmation is what a [Confirmer] needs to replay findings.
+type Confirmation struct {
+	Target *url.URL
+	// Cookies are the first session's cookies, with the attributes the
+	// target set them with when the scan saw it (HttpOnly, SameSite…).
+	Cookies []*http.Cookie
+	// Findings are the findings to replay.
+	Findings []*report.Finding
+	// ReadBack, if set, returns the application's state as the scan's
+	// read-back operations answer it; a change across a replay is its
+	// effect. Nil when no read-back answered the same twice.
+	ReadBack func(ctx context.Context) (string, error)
+	// SameSite is the session cookie's SameSite mode (see
+	// checks.SessionSameSite).
+	SameSite string
 }
 
 type scanner struct {
@@ -87,6 +114,11 @@ type scanner struct {
 	s1, s2 *session
 	// preLogin is the first session's token before it signed in.
 	preLogin token
+	// observers are the read-back GET operations (see getEffects).
+	observers []*Operation
+	// formToks maps a form's action path to the token that the form, on
+	// a page the scan fetched after login, carries (see tokenFor).
+	formToks map[string]token
 
 	mu       sync.Mutex
 	pass     *checks.Pass
@@ -109,8 +141,15 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	}
 	target := *opts.Target
 	target.RawQuery, target.Fragment = "", ""
-	sc := &scanner{opts: opts, target: &target}
-	sc.client = newClient(sc.target, opts.Rate, opts.Concurrency, opts.Timeout, opts.Transport)
+	sc := &scanner{opts: opts, target: &target, formToks: map[string]token{}}
+	transport := opts.Transport
+	if transport == nil && (opts.RootCAs != nil || opts.Insecure) {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = opts.Concurrency + 2
+		t.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, InsecureSkipVerify: opts.Insecure}
+		transport = t
+	}
+	sc.client = newClient(sc.target, opts.Rate, opts.Concurrency, opts.Timeout, transport)
 	sc.pass = &checks.Pass{Target: sc.target, Declared: opts.Declared}
 	sc.pass.Report = func(f report.Finding) { sc.findings = append(sc.findings, f) }
 
@@ -125,13 +164,25 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if err := sc.cors(ctx); err != nil {
 		return nil, err
 	}
+	if err := sc.getEffects(ctx); err != nil {
+		return nil, err
+	}
 	if err := sc.probeAll(ctx); err != nil {
 		return nil, err
 	}
 	for _, c := range checks.All {
 		c.Run(c, sc.pass)
 	}
+	// What browsers do with the session cookie decides how far a forged
+	// request gets; each finding says so, and its severity follows.
+	sameSite := checks.SessionSameSite(sc.pass)
+	for i := range sc.findings {
+		checks.ApplySameSite(&sc.findings[i], sameSite)
+	}
 	rep := &report.Report{Target: origin(sc.target), Source: opts.Source}
+	if opts.Insecure {
+		rep.Warnings = append(rep.Warnings, "TLS certificate verification was turned off (--insecure): the scan cannot tell the target from an impostor; use --ca-cert FILE with the CA that signed the target's certificate")
+	}
 	for _, c := range checks.All {
 		rep.Rules = append(rep.Rules, c.Rule())
 	}
@@ -162,11 +213,38 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		}
 		var cookies []*http.Cookie
 		for _, n := range sc.s1.order {
-			if v, ok := sc.s1.cookies[n]; ok {
-				cookies = append(cookies, &http.Cookie{Name: n, Value: v})
+			v, ok := sc.s1.cookies[n]
+			if !ok {
+				continue
+			}
+			c := &http.Cookie{Name: n, Value: v}
+			// The attributes the target gave it, from the last
+			// Set-Cookie seen for that name.
+			for _, set := range sc.pass.SetCookies {
+				if set.Cookie.Name == n {
+					a := *set.Cookie
+					c = &a
+					c.Value, c.Domain = v, ""
+					c.MaxAge, c.Expires = 0, time.Time{}
+				}
+			}
+			cookies = append(cookies, c)
+		}
+		conf := &Confirmation{Target: sc.target, Cookies: cookies, Findings: fs, SameSite: sameSite}
+		if len(sc.observers) > 0 {
+			conf.ReadBack = func(ctx context.Context) (string, error) {
+				snap, err := sc.snapshot(ctx, sc.observers)
+				if err != nil {
+					return "", err
+				}
+				var b strings.Builder
+				for _, ex := range snap {
+					fmt.Fprintf(&b, "%d %s\n", ex.Status, normalize(ex.Body))
+				}
+				return b.String(), nil
 			}
 		}
-		if err := opts.Confirm.Confirm(ctx, sc.target, cookies, fs); err != nil {
+		if err := opts.Confirm.Confirm(ctx, conf); err != nil {
 			return nil, fmt.Errorf("confirm: %w", err)
 		}
 	}
@@ -320,8 +398,10 @@ func (sc *scanner) legitHeader(s *session) http.Header {
 	h.Set("Referer", origin(sc.target)+"/")
 	h.Set("Sec-Fetch-Site", "same-origin")
 	h.Set("Sec-Fetch-Mode", "cors")
-	if s.tok.Value != "" && s.tok.Header != "" {
-		h.Set(s.tok.Header, s.tok.Value)
+	if s.tok.Value != "" {
+		for _, name := range s.tok.headers() {
+			h.Set(name, s.tok.Value)
+		}
 	}
 	if c := s.header(); c != "" {
 		h.Set("Cookie", c)
@@ -444,8 +524,9 @@ func isJSONType(mt string) bool {
 
 // probe sends the baseline and every probe of one operation.
 func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error) {
-	res := &checks.Op{Method: op.Method, Path: op.Path, Token: sc.s1.tok.Value != "", Probes: map[string]*checks.Exchange{}}
 	path := sc.pathOf(op.URLPath)
+	tok := sc.tokenFor(path)
+	res := &checks.Op{Method: op.Method, Path: op.Path, Token: tok.Value != "", Probes: map[string]*checks.Exchange{}}
 	mt := mediaType(op.ContentType)
 
 	// The fields of the body, without any token, for re-encoding.
@@ -476,12 +557,13 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 
 	// Baseline: the legitimate request.
 	base := &checks.Request{Method: op.Method, URL: sc.urlOf(path, op.Query), Header: sc.legitHeader(sc.s1), Body: op.Body}
+	declaredHeader(op, base.Header)
 	if op.ContentType != "" {
 		base.Header.Set("Content-Type", op.ContentType)
 	}
-	if mt == "application/x-www-form-urlencoded" && sc.s1.tok.Value != "" {
+	if mt == "application/x-www-form-urlencoded" && tok.Value != "" {
 		f := cloneValues(fields)
-		f.Set(sc.s1.tok.Field, sc.s1.tok.Value)
+		f.Set(tok.Field, tok.Value)
 		base.Body = []byte(f.Encode())
 	}
 	bex, err := sc.client.do(ctx, checks.ProbeBaseline, base)
@@ -566,12 +648,11 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		}
 	}
 
-	tok := sc.s1.tok
 	if pre := sc.preLogin; pre.Value != "" && tok.Value != "" && pre.Value != tok.Value {
 		// The legitimate request with the token from before login.
 		r := base.Clone()
-		if tok.Header != "" {
-			r.Header.Set(tok.Header, pre.Value)
+		for _, name := range tok.headers() {
+			r.Header.Set(name, pre.Value)
 		}
 		if mt == "application/x-www-form-urlencoded" {
 			f := cloneValues(fields)
@@ -585,8 +666,30 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	if tok.Value != "" && mt == "application/x-www-form-urlencoded" && tok.Header != "" {
 		// The token in the field only.
 		r := base.Clone()
-		r.Header.Del(tok.Header)
+		for _, name := range tok.headers() {
+			r.Header.Del(name)
+		}
 		if _, err := send(checks.ProbeTokenMoved, r, ""); err != nil {
+			return nil, err
+		}
+	}
+
+	if tok.Value != "" {
+		// The legitimate request with a made-up token of the same shape:
+		// refused when the operation verifies tokens at all.
+		bogus := forge(tok.Value)
+		r := base.Clone()
+		for _, name := range tok.headers() {
+			if r.Header.Get(name) != "" {
+				r.Header.Set(name, bogus)
+			}
+		}
+		if mt == "application/x-www-form-urlencoded" {
+			f := cloneValues(fields)
+			f.Set(tok.Field, bogus)
+			r.Body = []byte(f.Encode())
+		}
+		if _, err := send(checks.ProbeTokenBogus, r, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -609,27 +712,52 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 			ref    string
 			sfs    string
 			extra  url.Values
+			// cookies replace the session's cookies of the same name.
+			cookies map[string]string
 		}
 		vs := []variant{
-			{checks.ProbeCrossSite, AttackerOrigin, AttackerOrigin + "/", "cross-site", nil},
-			{checks.ProbeOriginNull, "null", "", "", nil},
-			{checks.ProbeNoReferer, AttackerOrigin, "", "cross-site", nil},
-			{checks.ProbeFetchMetadata, "", "", "cross-site", nil},
-			{checks.ProbeNoOrigin, "", "", "", nil},
+			{checks.ProbeCrossSite, AttackerOrigin, AttackerOrigin + "/", "cross-site", nil, nil},
+			{checks.ProbeOriginNull, "null", "", "", nil, nil},
+			{checks.ProbeNoReferer, AttackerOrigin, "", "cross-site", nil, nil},
+			{checks.ProbeFetchMetadata, "", "", "cross-site", nil, nil},
+			{checks.ProbeNoOrigin, "", "", "", nil, nil},
+			// http and https of one host are different sites to browsers
+			// (schemeful same-site).
+			{checks.ProbeOtherScheme, otherScheme(sc.target), otherScheme(sc.target) + "/", "cross-site", nil, nil},
+			{checks.ProbeSameSitePort, otherPort(sc.target), otherPort(sc.target) + "/", "same-site", nil, nil},
 		}
-		if sib := sibling(sc.target); sib != "" {
-			vs = append(vs, variant{checks.ProbeSameSite, sib, sib + "/", "same-site", nil})
+		sib := sibling(sc.target)
+		if sib != "" {
+			vs = append(vs, variant{checks.ProbeSameSite, sib, sib + "/", "same-site", nil, nil})
+		} else {
+			// Cookies ignore ports: another port of the host can toss them.
+			sib = otherPort(sc.target)
 		}
 		if tok.Value != "" {
-			vs = append(vs, variant{checks.ProbeTokenEmpty, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {""}}})
+			vs = append(vs, variant{checks.ProbeTokenEmpty, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {""}}, nil})
 			if sc.s2 != nil && sc.s2.tok.Value != "" {
-				vs = append(vs, variant{checks.ProbeTokenOtherSession, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {sc.s2.tok.Value}}})
+				vs = append(vs, variant{checks.ProbeTokenOtherSession, AttackerOrigin, AttackerOrigin + "/", "cross-site", url.Values{field: {sc.s2.tok.Value}}, nil})
+			}
+			if names := sc.tokenCookies(); len(names) > 0 {
+				// A sibling subdomain sets the token cookie to a value it
+				// chose and submits the same value in the form.
+				v := forge(tok.Value)
+				tossed := map[string]string{}
+				for _, n := range names {
+					tossed[n] = v
+				}
+				vs = append(vs, variant{checks.ProbeDoubleSubmit, sib, sib + "/", "same-site", url.Values{field: {v}}, tossed})
 			}
 		}
 		for _, v := range vs {
 			h := sc.attackHeader(v.origin, v.ref, v.sfs, "navigate")
+			var tossed map[string]string
+			if v.cookies != nil {
+				h.Set("Cookie", sc.s1.headerWith(v.cookies))
+				tossed = v.cookies
+			}
 			h.Set("Content-Type", attackCT)
-			r := &checks.Request{Method: "POST", URL: sc.urlOf(path, op.Query), Header: h, Body: encode(v.extra)}
+			r := &checks.Request{Method: "POST", URL: sc.urlOf(path, op.Query), Header: h, Body: encode(v.extra), Tossed: tossed}
 			if _, err := send(v.id, r, downgraded); err != nil {
 				return nil, err
 			}
@@ -713,8 +841,24 @@ func reasonSuffix(r string) string {
 // legitRequest is the baseline with another body and content type.
 func (sc *scanner) legitRequest(op *Operation, path string, body []byte, ct string) *checks.Request {
 	h := sc.legitHeader(sc.s1)
+	declaredHeader(op, h)
 	h.Set("Content-Type", ct)
 	return &checks.Request{Method: op.Method, URL: sc.urlOf(path, op.Query), Header: h, Body: body}
+}
+
+// declaredHeader adds the header and cookie parameters that the input
+// declares for op to a legitimate request's header h.
+func declaredHeader(op *Operation, h http.Header) {
+	for k, vs := range op.Header {
+		h[k] = append([]string(nil), vs...)
+	}
+	for _, c := range op.Cookies {
+		v := c.Name + "=" + c.Value
+		if old := h.Get("Cookie"); old != "" {
+			v = old + "; " + v
+		}
+		h.Set("Cookie", v)
+	}
 }
 
 // attackHeader is what a browser sends for a request that a page of
@@ -737,6 +881,82 @@ func (sc *scanner) attackHeader(originValue, referer, sfs, mode string) http.Hea
 		h.Set("Cookie", c)
 	}
 	return h
+}
+
+// otherScheme returns the target's host on the other scheme (http for
+// https, https for http).
+func otherScheme(u *url.URL) string {
+	if u.Scheme == "https" {
+		return "http://" + u.Host
+	}
+	return "https://" + u.Host
+}
+
+// otherPort returns an origin on the target's host name and scheme with
+// another port: the same site, another origin.
+func otherPort(u *url.URL) string {
+	p := 8443
+	if n, err := strconv.Atoi(u.Port()); err == nil {
+		p = n + 1
+		if p > 65535 {
+			p = n - 1
+		}
+	}
+	return u.Scheme + "://" + net.JoinHostPort(u.Hostname(), strconv.Itoa(p))
+}
+
+// tokenCookies returns the names of the first session's cookies that
+// carry its anti-CSRF token: those whose value is the token, and those
+// that a framework names as token cookies.
+func (sc *scanner) tokenCookies() []string {
+	var names []string
+	for _, n := range sc.s1.order {
+		v, ok := sc.s1.cookies[n]
+		if ok && (isTokenCookieName(n) || v == sc.s1.tok.Value || cookieValue(v) == sc.s1.tok.Value) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// forge returns a made-up value of v's shape: each letter and digit
+// replaced by a random one of its class, punctuation kept, so that format
+// checks pass and only a real verification refuses it.
+func forge(v string) string {
+	const (
+		lower  = "abcdefghijklmnopqrstuvwxyz"
+		upper  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		digits = "0123456789"
+	)
+	isHex := strings.Trim(v, "0123456789abcdef") == ""
+	b := []byte(v)
+	for i, c := range b {
+		var set string
+		switch {
+		case isHex:
+			set = "0123456789abcdef"
+		case c >= 'a' && c <= 'z':
+			set = lower
+		case c >= 'A' && c <= 'Z':
+			set = upper
+		case c >= '0' && c <= '9':
+			set = digits
+		default:
+			continue
+		}
+		b[i] = set[randIndex(len(set))]
+	}
+	if string(b) == v && len(b) > 0 {
+		return forge(v) // astronomically unlikely for a real token
+	}
+	return string(b)
+}
+
+// randIndex returns a random index below n (n at most 256).
+func randIndex(n int) int {
+	var b [1]byte
+	rand.Read(b[:])
+	return int(b[0]) % n
 }
 
 // sibling returns an origin on another subdomain of the target's site, or

@@ -135,6 +135,9 @@ func TestZoo(t *testing.T) {
 			if method == "" {
 				method = "-"
 			}
+			if f.Severity < report.Medium && f.Check == "get-changes-state" {
+				continue // a name-only hint, not a finding
+			}
 			if f.Evidence.Probe == checks.ProbeTokenOtherSession && !strings.Contains(f.Evidence.Request, "_csrf=[token]") {
 				t.Errorf("%s: the token in the evidence is not redacted:\n%s", v.Name, f.Evidence.Request)
 			}

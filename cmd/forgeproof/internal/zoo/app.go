@@ -49,6 +49,11 @@ const (
 	// X-XSRF-TOKEN header (a defense: another site can neither read the
 	// cookie nor set the header).
 	CookieTokens
+	// NaiveDoubleSubmitTokens renders the session's token in forms and
+	// sets it in a readable csrf_token cookie too, then accepts a request
+	// whose token equals the cookie, whatever the session (flaw: a
+	// sibling subdomain can set the cookie).
+	NaiveDoubleSubmitTokens
 )
 
 // OriginMode is how an App checks where unsafe requests come from.
@@ -315,6 +320,14 @@ func (a *App) checkCSRF(r *http.Request) string {
 	if a.Tokens == NoTokens {
 		return ""
 	}
+	if a.Tokens == NaiveDoubleSubmitTokens {
+		c, err := r.Cookie("csrf_token")
+		got, _ := a.requestToken(r)
+		if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(got)) != 1 {
+			return "bad token"
+		}
+		return ""
+	}
 	if a.Tokens == CookieTokens {
 		c, err := r.Cookie("XSRF-TOKEN")
 		if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.Header.Get("X-XSRF-TOKEN"))) != 1 {
@@ -384,6 +397,9 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.Tokens == CookieTokens {
 		http.SetCookie(w, &http.Cookie{Name: "XSRF-TOKEN", Value: s.token, Path: "/", SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	}
+	if a.Tokens == NaiveDoubleSubmitTokens {
+		http.SetCookie(w, &http.Cookie{Name: "csrf_token", Value: s.token, Path: "/", SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	}
 	var b strings.Builder
 	b.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Zoo bank</title>\n")
@@ -502,8 +518,10 @@ func (a *App) balance(w http.ResponseWriter, r *http.Request) {
 	if !a.signedIn(w, r) {
 		return
 	}
+	// The balance reads back every transfer, so that a scanner can tell
+	// a GET that moves money from one that does not.
 	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"balance":1000}`+"\n")
+	fmt.Fprintf(w, "{\"balance\":%d,\"transfers\":%d}\n", 1000-5*a.Transfers(), a.Transfers())
 }
 
 // OpenAPI returns the app's OpenAPI 3.1 description (JSON).

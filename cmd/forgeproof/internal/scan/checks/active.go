@@ -17,6 +17,9 @@ const (
 	// ProbeTokenMoved sends the token in the form field instead of the
 	// header (or the reverse).
 	ProbeTokenMoved = "token-moved"
+	// ProbeTokenBogus sends the baseline with a made-up token of the real
+	// token's shape: it is refused when the operation verifies tokens.
+	ProbeTokenBogus = "token-bogus"
 	// ProbeTokenPreLogin sends the baseline with the token the session had
 	// before it signed in (with --login, when the two differ).
 	ProbeTokenPreLogin = "token-pre-login"
@@ -29,6 +32,16 @@ const (
 	// ProbeSameSite: Origin of a sibling subdomain,
 	// Sec-Fetch-Site: same-site, no token.
 	ProbeSameSite = "same-site"
+	// ProbeSameSitePort: Origin of the target's host name on another
+	// port, Sec-Fetch-Site: same-site, no token.
+	ProbeSameSitePort = "same-site-port"
+	// ProbeOtherScheme: Origin of the target's host on the other scheme
+	// (http for an https target), Sec-Fetch-Site: cross-site, no token.
+	ProbeOtherScheme = "other-scheme"
+	// ProbeDoubleSubmit: a same-site request whose token cookies were
+	// replaced by a value the attacker chose (cookie tossing from a
+	// sibling subdomain) and whose token field carries the same value.
+	ProbeDoubleSubmit = "double-submit"
 	// ProbeNoReferer: cross-site Origin and Sec-Fetch-Site, no Referer
 	// (Referrer-Policy: no-referrer), no token.
 	ProbeNoReferer = "no-referer"
@@ -50,6 +63,9 @@ const (
 	// ProbeGet: the action attempted by a top-level GET navigation with
 	// the body's fields in the query string.
 	ProbeGet = "get"
+	// ProbeGetEffect: a GET operation sent as a cross-site top-level
+	// navigation with the session's cookies, between two read-backs.
+	ProbeGetEffect = "get-effect"
 	// ProbeGetControl: the same GET without the fields, to tell an action
 	// from a page that ignores them.
 	ProbeGetControl = "get-control"
@@ -66,8 +82,8 @@ const (
 // AttackProbes are the probes that model a forging page, in the order the
 // scanner sends them.
 var AttackProbes = []string{
-	ProbeCrossSite, ProbeOriginNull, ProbeSameSite, ProbeNoReferer, ProbeFetchMetadata,
-	ProbeTokenEmpty, ProbeTokenOtherSession, ProbeGet, ProbeOverridePost, ProbeOverrideGet, ProbeOverrideHeader,
+	ProbeCrossSite, ProbeOriginNull, ProbeSameSite, ProbeSameSitePort, ProbeOtherScheme, ProbeNoReferer, ProbeFetchMetadata,
+	ProbeTokenEmpty, ProbeDoubleSubmit, ProbeTokenOtherSession, ProbeGet, ProbeGetEffect, ProbeOverridePost, ProbeOverrideGet, ProbeOverrideHeader,
 }
 
 // NoDefense: a cross-site request without a token is accepted, and the
@@ -78,9 +94,15 @@ var NoDefense = &Check{
 	Severity: report.High,
 	Run: func(c *Check, p *Pass) {
 		for _, op := range p.Ops {
-			if ex := accepted(op, ProbeCrossSite); ex != nil && !op.Token {
+			ex := accepted(op, ProbeCrossSite)
+			switch {
+			case ex == nil:
+			case !op.Token:
 				c.reportProbe(p, op, ex,
 					"a request with a foreign Origin, Sec-Fetch-Site: cross-site and no anti-CSRF token was accepted like the legitimate one: neither the origin nor a token is verified")
+			case accepted(op, ProbeTokenBogus) != nil:
+				c.reportProbe(p, op, ex,
+					"a request with a foreign Origin, Sec-Fetch-Site: cross-site and no anti-CSRF token was accepted like the legitimate one, and so was a made-up token: the application issues tokens, but this operation verifies neither them nor the origin")
 			}
 		}
 	},
@@ -94,7 +116,7 @@ var TokenOptional = &Check{
 	Severity: report.High,
 	Run: func(c *Check, p *Pass) {
 		for _, op := range p.Ops {
-			if ex := accepted(op, ProbeCrossSite); ex != nil && op.Token {
+			if ex := accepted(op, ProbeCrossSite); ex != nil && op.Token && accepted(op, ProbeTokenBogus) == nil {
 				c.reportProbe(p, op, ex,
 					"the legitimate request carried an anti-CSRF token, but a cross-site request without it was accepted too: the token is checked only when present")
 			}
@@ -144,13 +166,55 @@ var OriginNull = &Check{
 		"a request with Origin: null, which any page can produce from a sandboxed iframe, was accepted, while a foreign Origin was refused"),
 }
 
-// SameSiteOrigin: a sibling subdomain's origin passes.
+// SameSiteOrigin: an origin of the same site (a sibling subdomain,
+// another port) passes.
 var SameSiteOrigin = &Check{
 	ID:       "same-site-origin-accepted",
-	Title:    "request from a sibling subdomain accepted",
+	Title:    "request from another origin of the same site accepted",
 	Severity: report.Medium,
-	Run: bypass(ProbeSameSite,
-		"a request from a sibling subdomain (Sec-Fetch-Site: same-site) was accepted; anyone who controls or takes over any subdomain can forge requests, and SameSite cookies do not stop them"),
+	Run: func(c *Check, p *Pass) {
+		for _, op := range p.Ops {
+			if accepted(op, ProbeCrossSite) != nil {
+				continue
+			}
+			if ex := accepted(op, ProbeSameSite); ex != nil {
+				c.reportProbe(p, op, ex, "a request from a sibling subdomain (Sec-Fetch-Site: same-site) was accepted like a same-origin one; anyone who controls or takes over any subdomain can forge requests, and SameSite cookies do not stop them")
+			} else if ex := accepted(op, ProbeSameSitePort); ex != nil {
+				c.reportProbe(p, op, ex, fmt.Sprintf("a request from %s, another port of the same host (Sec-Fetch-Site: same-site), was accepted like a same-origin one: the origin check ignores the port, so any service on another port of this host can forge requests, and SameSite cookies do not stop it", ex.Request.Header.Get("Origin")))
+			}
+		}
+	},
+}
+
+// OriginSchemeIgnored: the target's host on the other scheme passes.
+var OriginSchemeIgnored = &Check{
+	ID:       "origin-scheme-ignored",
+	Title:    "Origin of the same host over another scheme accepted",
+	Severity: report.Medium,
+	Run: bypass(ProbeOtherScheme,
+		"a request whose Origin named this host over the other scheme (http:// for https://) was accepted, while a foreign Origin was refused: the origin check compares the host only; a network attacker who answers for the plain-http origin can forge requests"),
+}
+
+// DoubleSubmitNaive: a token cookie set by the attacker passes with the
+// same value in the form.
+var DoubleSubmitNaive = &Check{
+	ID:       "double-submit-naive",
+	Title:    "double-submit token accepted from a tossed cookie",
+	Severity: report.Medium,
+	Run: func(c *Check, p *Pass) {
+		for _, op := range p.Ops {
+			// Only when the same-site request without a token, a made-up
+			// token and another session's token were all refused does
+			// the tossed cookie make the difference.
+			if accepted(op, ProbeCrossSite) != nil || accepted(op, ProbeSameSite) != nil || accepted(op, ProbeSameSitePort) != nil ||
+				accepted(op, ProbeTokenBogus) != nil || accepted(op, ProbeTokenOtherSession) != nil {
+				continue
+			}
+			if ex := accepted(op, ProbeDoubleSubmit); ex != nil {
+				c.reportProbe(p, op, ex, "a same-site request whose token cookie was replaced by a made-up value, with the same value in the form, was accepted: the token is compared with the cookie only, and a sibling subdomain (or a network attacker on plain http) can set that cookie; sign the token with a server secret bound to the session, or use the __Host- prefix and check the Origin")
+			}
+		}
+	},
 }
 
 // RefererOptional: the Referer is checked only when present.
@@ -235,12 +299,27 @@ var GetChangesState = &Check{
 			c.report(p, "GET", op.Path, evidence(op, ex, fmt.Sprintf(
 				"%s %s was also performed by a GET navigation with its fields in the query string; SameSite=Lax cookies are sent on such navigations and no CSRF check applies to GET", op.Method, op.Path)), PoC(op, ex))
 		}
-		for _, d := range p.Declared {
-			if d.Method != "GET" || seen["GET "+d.Path] || !stateVerb(d.Path+" "+d.OperationID+" "+d.Summary) {
+		for _, e := range p.GetEffects {
+			if seen["GET "+e.Path] {
 				continue
 			}
-			c.report(p, "GET", d.Path, report.Evidence{Detail: fmt.Sprintf(
-				"the API declares GET %s (%s), whose name says it changes state; a GET must not change state", d.Path, firstNonEmpty(d.OperationID, d.Summary, "no operationId"))}, "")
+			seen["GET "+e.Path] = true
+			ex := e.Exchange
+			c.report(p, "GET", e.Path, report.Evidence{
+				Probe: ex.Probe, Request: DumpRequest(ex.Request), Status: ex.Status,
+				Detail: fmt.Sprintf("GET %s, sent as a cross-site top-level navigation with the session's cookies, changed what %s answers: the GET changes state, SameSite=Lax cookies are sent on such navigations, and no CSRF check applies to GET", e.Path, e.Observer),
+			}, PoC(&Op{Method: "GET", Path: e.Path}, ex))
+		}
+		for _, d := range p.Declared {
+			if d.Method != "GET" || seen["GET "+d.Path] || !StateVerb(d.Path+" "+d.OperationID+" "+d.Summary) {
+				continue
+			}
+			why := "no read-back operation answered the same twice, so the scanner could not observe its effect (give a GET that reads the state back, such as --endpoint \"GET /api/me\")"
+			if p.Observers > 0 {
+				why = "no change was observed in the read-back operations after it"
+			}
+			c.reportAt(p, report.Low, "GET", d.Path, report.Evidence{Detail: fmt.Sprintf(
+				"the API declares GET %s (%s), whose name suggests it changes state; %s. A name is a hint only: check that a GET does not change state", d.Path, firstNonEmpty(d.OperationID, d.Summary, "no operationId"), why)}, "")
 		}
 	},
 }

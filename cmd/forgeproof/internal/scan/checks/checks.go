@@ -63,6 +63,9 @@ type Request struct {
 	URL    *url.URL
 	Header http.Header
 	Body   []byte
+	// Tossed are the cookies a same-site attacker set before the request
+	// (name to value), for the double-submit probe's proof of concept.
+	Tossed map[string]string
 }
 
 // An Exchange is one request sent and what came back.
@@ -117,6 +120,14 @@ type SetCookie struct {
 	Path string
 }
 
+// A GetEffect is a GET operation that changed state: sent as a cross-site
+// navigation, it changed the answer of an observer (a read-back).
+type GetEffect struct {
+	Path     string // as declared
+	Exchange *Exchange
+	Observer string // "GET /path" of the read-back that changed
+}
+
 // A Declared is an operation as the input declared it, for checks on the
 // API description itself.
 type Declared struct {
@@ -147,6 +158,11 @@ type Pass struct {
 	LoginPath string
 	// Declared lists the operations of the input, safe ones included.
 	Declared []Declared
+	// GetEffects are the GET operations after which a read-back changed.
+	GetEffects []GetEffect
+	// Observers counts the read-back operations that judged GETs by
+	// effect; zero when none answered the same twice.
+	Observers int
 
 	// Report receives findings.
 	Report func(report.Finding)
@@ -154,10 +170,15 @@ type Pass struct {
 
 // report files a finding of c.
 func (c *Check) report(p *Pass, method, path string, ev report.Evidence, poc string) {
+	c.reportAt(p, c.Severity, method, path, ev, poc)
+}
+
+// reportAt files a finding of c with another severity than the check's.
+func (c *Check) reportAt(p *Pass, sev report.Severity, method, path string, ev report.Evidence, poc string) {
 	p.Report(report.Finding{
 		Check:    c.ID,
 		Title:    c.Title,
-		Severity: c.Severity,
+		Severity: sev,
 		Method:   method,
 		Path:     path,
 		Evidence: ev,
@@ -174,6 +195,8 @@ var All = []*Check{
 	TokenNotSessionBound,
 	OriginNull,
 	SameSiteOrigin,
+	OriginSchemeIgnored,
+	DoubleSubmitNaive,
 	RefererOptional,
 	FetchMetadataIgnored,
 	ContentTypeDowngrade,
@@ -200,5 +223,5 @@ func Lookup(id string) (*Check, bool) {
 // Clone returns a deep copy of r.
 func (r *Request) Clone() *Request {
 	u := *r.URL
-	return &Request{Method: r.Method, URL: &u, Header: r.Header.Clone(), Body: append([]byte(nil), r.Body...)}
+	return &Request{Method: r.Method, URL: &u, Header: r.Header.Clone(), Body: append([]byte(nil), r.Body...), Tossed: r.Tossed}
 }

@@ -29,6 +29,8 @@ import (
 //	-- cors PATH ORIGIN --             response headers to a preflight from ORIGIN
 //	-- tokens --                       "pre TOKEN" and "post TOKEN" around login
 //	-- declared --                     "METHOD PATH operationId" lines
+//	-- geteffect PATH OBSERVER --      GET PATH changed GET OBSERVER's answer
+//	-- observers --                    how many read-backs judged GETs
 //
 // A body "problem:REASON" stands for a forgeproof problem+json rejection.
 func TestFixtures(t *testing.T) {
@@ -145,6 +147,14 @@ func fixture(t *testing.T, ar *txtar.Archive) (*checks.Pass, []string) {
 				}
 			}
 			p.LoginPath = "/login"
+		case "geteffect":
+			// geteffect PATH OBSERVER-PATH: GET PATH changed what the
+			// observer answers.
+			req := &checks.Request{Method: "GET", URL: target.ResolveReference(&url.URL{Path: fields[1]}), Header: http.Header{}}
+			p.GetEffects = append(p.GetEffects, checks.GetEffect{Path: fields[1], Observer: "GET " + fields[2], Exchange: &checks.Exchange{Probe: checks.ProbeGetEffect, Request: req, Status: 200, Header: http.Header{}}})
+			p.Observers = 1
+		case "observers":
+			p.Observers, _ = strconv.Atoi(strings.TrimSpace(lines[0]))
 		case "declared":
 			for _, line := range lines {
 				f := strings.Fields(line)

