@@ -138,6 +138,7 @@ func TestTokenInHTML(t *testing.T) {
 		{"rails meta with csrf-param", `<meta name="csrf-param" content="authenticity_token"><meta name="csrf-token" content="r">`, "r", "X-CSRF-Token", "authenticity_token"},
 		{"laravel input", `<input type="hidden" name="_token" value="l">`, "l", "X-CSRF-TOKEN", "_token"},
 		{"asp.net input", `<input name="__RequestVerificationToken" type="hidden" value="a">`, "a", "RequestVerificationToken", "__RequestVerificationToken"},
+		{"forgeproof meta", `<meta name="forgeproof-token" content="f">`, "f", "X-Forgeproof-Token", "_csrf"},
 		{"gorilla input", `<input type="hidden" name="gorilla.csrf.Token" value="g">`, "g", "X-CSRF-Token", "gorilla.csrf.Token"},
 		{"nosurf or flask-wtf input", `<input type="hidden" name="csrf_token" value="n">`, "n", "X-CSRF-Token", "csrf_token"},
 		{"spring input", `<input type="hidden" name="_csrf" value="s">`, "s", "X-CSRF-TOKEN", "_csrf"},

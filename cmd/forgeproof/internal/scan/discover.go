@@ -48,6 +48,8 @@ var conventions = []convention{
 	{"nosurf", "csrf_token", "X-CSRF-Token", ""},
 	{"Flask-WTF", "csrf_token", "X-CSRFToken", ""},
 	{"Tornado", "_xsrf", "X-XSRFToken", "_xsrf"},
+	{"forgeproof", "forgeproof_token", "X-Forgeproof-Token", ""},
+	{"forgeproof (meta)", "forgeproof-token", "X-Forgeproof-Token", ""},
 	{"generic", "csrf", "X-CSRF-Token", ""},
 	{"generic", "csrfToken", "X-CSRF-Token", ""},
 	{"generic", "xsrf_token", "X-XSRF-TOKEN", ""},
