@@ -8,6 +8,9 @@ require (
 	github.com/justinas/nosurf v1.2.0
 )
 
-require github.com/gorilla/securecookie v1.1.2 // indirect
+require (
+	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+)
 
 replace github.com/forgeproof/forgeproof => ../
