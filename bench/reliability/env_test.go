@@ -45,6 +45,7 @@ type redisProc struct {
 	path string
 	dir  string
 	Addr string
+	args []string // more redis-server arguments
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -68,6 +69,7 @@ func (r *redisProc) Start() {
 	_, port, _ := net.SplitHostPort(r.Addr)
 	cmd := exec.Command(r.path, "--port", port, "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir, "--protected-mode", "yes")
+	cmd.Args = append(cmd.Args, r.args...)
 	if err := cmd.Start(); err != nil {
 		r.t.Errorf("start redis-server: %v", err)
 		return
@@ -252,6 +254,7 @@ func (l *lockedBuffer) String() string {
 type gatewayConfig struct {
 	GatewayPort, AdminPort int
 	RedisAddr, Backend     string
+	Store                  string // overrides redis://RedisAddr/0
 	Webhook                string
 	KeyFiles               []string // first signs
 }
@@ -273,7 +276,7 @@ limits:
   read_header_timeout: 3s
   idle_timeout: 30s
   shutdown_timeout: 5s
-store: redis://%[3]s/0
+store: %[3]q
 protection:
   public_origins: [http://127.0.0.1:%[1]d]
   session_cookie: sid
@@ -296,7 +299,14 @@ routes:
 monitor:
   webhook_url: %[5]s
   window: 10s
-`, c.GatewayPort, c.AdminPort, c.RedisAddr, c.Backend, c.Webhook, keys.String())
+`, c.GatewayPort, c.AdminPort, c.store(), c.Backend, c.Webhook, keys.String())
+}
+
+func (c gatewayConfig) store() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "redis://" + c.RedisAddr + "/0"
 }
 
 func newKeyFile(t *testing.T) string {
