@@ -255,6 +255,8 @@ type gatewayConfig struct {
 	GatewayPort, AdminPort int
 	RedisAddr, Backend     string
 	Store                  string // overrides redis://RedisAddr/0
+	SessionCookie          string // default sid
+	Routes                 string // YAML list items; default: the Go backend's routes
 	Webhook                string
 	KeyFiles               []string // first signs
 }
@@ -279,7 +281,7 @@ limits:
 store: %[3]q
 protection:
   public_origins: [http://127.0.0.1:%[1]d]
-  session_cookie: sid
+  session_cookie: %[7]s
   tokens: signed
   keys:
 %[6]s  cookie_name: fp-csrf
@@ -292,14 +294,24 @@ upstreams:
     dial_timeout: 1s
     response_header_timeout: 5s
 routes:
-  - pattern: /api/sync/
-    tokens: synchronizer
-  - pattern: /api/open/
-    tokens: "off"
-monitor:
+%[8]smonitor:
   webhook_url: %[5]s
   window: 10s
-`, c.GatewayPort, c.AdminPort, c.store(), c.Backend, c.Webhook, keys.String())
+`, c.GatewayPort, c.AdminPort, c.store(), c.Backend, c.Webhook, keys.String(), c.sessionCookie(), c.routes())
+}
+
+func (c gatewayConfig) sessionCookie() string {
+	if c.SessionCookie != "" {
+		return c.SessionCookie
+	}
+	return "sid"
+}
+
+func (c gatewayConfig) routes() string {
+	if c.Routes != "" {
+		return c.Routes
+	}
+	return "  - pattern: /api/sync/\n    tokens: synchronizer\n  - pattern: /api/open/\n    tokens: \"off\"\n"
 }
 
 func (c gatewayConfig) store() string {
