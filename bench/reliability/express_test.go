@@ -188,8 +188,8 @@ func TestReliabilityExpress(t *testing.T) {
 	run("baseline", func(stop <-chan struct{}) { <-stop })
 	run("redis-kill-restart", func(stop <-chan struct{}) {
 		time.Sleep(phaseLen / 8)
+		down = time.Now() // before the kill: requests fail before Kill returns
 		redis.Kill()
-		down = time.Now()
 		time.Sleep(phaseLen / 3)
 		redis.Start()
 		up = time.Now()

@@ -186,8 +186,10 @@ func TestReliability(t *testing.T) {
 	// "all together" phase can run them at once.
 	redisFault := func(stop <-chan struct{}) {
 		time.Sleep(phaseLen / 8)
-		redis.Kill()
+		// The outage starts when the kill is sent: requests fail before
+		// Kill has reaped the process.
 		redisDown = append(redisDown, time.Now())
+		redis.Kill()
 		time.Sleep(phaseLen / 3)
 		redis.Start()
 		redisUp = append(redisUp, time.Now())
