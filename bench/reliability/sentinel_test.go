@@ -115,8 +115,9 @@ func TestSentinelFailover(t *testing.T) {
 		case kindForged:
 			forged++
 			if r.Status != 0 && r.Status < 400 {
-				forgedAllowed++
-				t.Errorf("forged request let through: %+v", r)
+				if forgedAllowed++; forgedAllowed <= 20 {
+					t.Errorf("forged request let through: %+v", r)
+				}
 			}
 		case kindLegit, kindToken:
 			if r.Phase == "warmup" {
