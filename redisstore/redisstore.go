@@ -128,12 +128,34 @@ func (s *Store) key(k string) (string, bool) {
 // by [redis.ParseURL]. It does not contact the server; use [Store.Ping] to
 // check it. Close the store when done.
 //
+// A "redis+sentinel://" (or "rediss+sentinel://") URL names Redis Sentinels
+// instead, and the store follows the primary they elect, so that it
+// survives the loss of a node:
+//
+//	redis+sentinel://[user:password@]sentinel1:26379[/db]?master_name=NAME[&addr=sentinel2:26379…][&password=PRIMARY-PASSWORD]
+//
+// The user information is the Sentinels' own; the primary's password is
+// the password parameter. Every other parameter is go-redis's, as parsed by
+// [redis.ParseFailoverURL]; master_name is required.
+//
 // Since every protected request may wait on the store, Open fails fast
 // where the URL does not say otherwise: dial_timeout=500ms,
 // read_timeout=1s, write_timeout=1s, max_retries=1, and one dial attempt
 // per command. With go-redis's own defaults, a request during an outage
 // waits about two seconds before it is refused.
 func Open(url string, opts Options) (*Store, error) {
+	if scheme, rest, ok := strings.Cut(url, "+sentinel://"); ok && (scheme == "redis" || scheme == "rediss") {
+		o, err := redis.ParseFailoverURL(scheme + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w (want a URL such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster)", err)
+		}
+		if o.MasterName == "" {
+			return nil, errors.New("redisstore: a redis+sentinel URL needs master_name, such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster")
+		}
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
+		o.DialerRetries = 1
+		return New(redis.NewFailoverClient(o), opts), nil
+	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
 		// A url.Error repeats the URL, password included: keep only what
@@ -144,20 +166,26 @@ func Open(url string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (want a URL such as redis://127.0.0.1:6379/0)", err)
 	}
-	if o.DialTimeout == 0 {
-		o.DialTimeout = 500 * time.Millisecond
-	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = time.Second
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = time.Second
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = 1
-	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
 	o.DialerRetries = 1
 	return New(redis.NewClient(o), opts), nil
+}
+
+// failFast fills in Open's timeouts and retries where the URL set none.
+func failFast(dial, read, write time.Duration, retries int) (time.Duration, time.Duration, time.Duration, int) {
+	if dial == 0 {
+		dial = 500 * time.Millisecond
+	}
+	if read == 0 {
+		read = time.Second
+	}
+	if write == 0 {
+		write = time.Second
+	}
+	if retries == 0 {
+		retries = 1
+	}
+	return dial, read, write, retries
 }
 
 // Close closes the client. Call it only on a store made by [Open].

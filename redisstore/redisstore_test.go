@@ -252,3 +252,27 @@ func TestOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSentinel opens a store through a real redis-sentinel watching a
+// real redis-server, and refuses sentinel URLs it cannot use.
+func TestOpenSentinel(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	sen := testenv.StartSentinel(t, "mymaster", srv.Addr)
+	s, err := redisstore.Open("redis+sentinel://"+sen.Addr+"/1?master_name=mymaster", redisstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping through the sentinel: %v", err)
+	}
+	for _, bad := range []string{
+		"redis+sentinel://" + sen.Addr + "/1",                                // no master_name
+		"redis+sentinel://" + sen.Addr + "/1?master_name=m&no_such_option=1", // unknown option
+		"http+sentinel://" + sen.Addr + "/1?master_name=mymaster",            // not redis
+	} {
+		if _, err := redisstore.Open(bad, redisstore.Options{}); err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", bad)
+		}
+	}
+}

@@ -187,3 +187,43 @@ func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// Sentinel is a real redis-sentinel process on a loopback port.
+type Sentinel struct {
+	// Addr is the Sentinel's host:port.
+	Addr string
+}
+
+// StartSentinel starts redis-sentinel on a free loopback port, monitoring
+// the primary at primaryAddr under the name master with a quorum of one,
+// a down-after of one second and a failover timeout of three, and stops it
+// when the test ends.
+func StartSentinel(t testing.TB, master, primaryAddr string) *Sentinel {
+	t.Helper()
+	path := Require(t, "redis-sentinel", "install it with: apt-get install -y redis-sentinel")
+	host, port, err := net.SplitHostPort(primaryAddr)
+	if err != nil {
+		t.Fatalf("testenv: primary address %q: %v", primaryAddr, err)
+	}
+	s := &Sentinel{Addr: "127.0.0.1:" + strconv.Itoa(FreePort(t))}
+	_, sport, _ := net.SplitHostPort(s.Addr)
+	dir := t.TempDir()
+	conf := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\n"+
+		"sentinel monitor %s %s %s 1\n"+
+		"sentinel down-after-milliseconds %[3]s 1000\n"+
+		"sentinel failover-timeout %[3]s 3000\n", sport, dir, master, host, port)
+	file := dir + "/sentinel.conf"
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path, file)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testenv: start redis-sentinel: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if err := WaitTCP(s.Addr, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

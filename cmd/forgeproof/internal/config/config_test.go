@@ -165,7 +165,7 @@ func TestSecrets(t *testing.T) {
 		{"both", "protection: {keys: [{env: A, file: B}]}", "set env or file, not both"},
 		{"neither", "protection: {keys: [{}]}", "needs env: NAME or file: PATH"},
 		{"not a key", "protection: {keys: [{env: FORGEPROOF_TEST_REDIS}]}", "key is not base64"},
-		{"bad store url hides the password", "store: 'redis//:hunter2@x'", `must be "memory" or a redis://`},
+		{"bad store url hides the password", "store: 'redis//:hunter2@x'", `must be "memory", a redis://`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,10 +162,15 @@ func (v *validator) store() {
 		return
 	}
 	u, err := url.Parse(val)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		// The URL may hold a password: do not repeat it.
-		v.errorf("store", `must be "memory" or a redis://host:port/db (or rediss://) URL`)
+	switch {
+	case err != nil || u.Host == "":
+	case u.Scheme == "redis" || u.Scheme == "rediss":
+		return
+	case (u.Scheme == "redis+sentinel" || u.Scheme == "rediss+sentinel") && u.Query().Get("master_name") != "":
+		return
 	}
+	// The URL may hold a password: do not repeat it.
+	v.errorf("store", `must be "memory", a redis://host:port/db (or rediss://) URL, or a redis+sentinel://host:port/db?master_name=NAME URL`)
 }
 
 func (v *validator) protection() {
