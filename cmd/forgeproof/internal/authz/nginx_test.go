@@ -111,11 +111,11 @@ func TestNginx(t *testing.T) {
 	resp.Body.Close()
 	var cookie string
 	for _, c := range resp.Cookies() {
-		if c.Name == "csrf" {
+		if c.Name == "forgeproof" {
 			cookie = c.Name + "=" + c.Value
 		}
 	}
-	if tok.Token == "" || cookie == "" || tok.Header != "X-Csrf-Token" {
+	if tok.Token == "" || cookie == "" || tok.Header != "X-Forgeproof-Token" {
 		t.Fatalf("token endpoint gave token %q, header %q, cookie %q", tok.Token, tok.Header, cookie)
 	}
 	withToken := []string{"Cookie", cookie, "X-Forgeproof-Token", tok.Token}

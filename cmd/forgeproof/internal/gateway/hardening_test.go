@@ -42,7 +42,7 @@ func TestTokenResponsesNotCachedByCDN(t *testing.T) {
 	for _, path := range []string{"/page", "/login"} {
 		t.Run(path, func(t *testing.T) {
 			resp, body := e.do(e.req("GET", path, "", nil))
-			if path == "/page" && !strings.Contains(body, "csrf-token") {
+			if path == "/page" && !strings.Contains(body, `name="forgeproof-token"`) {
 				t.Fatalf("no token injected: %s", body)
 			}
 			if path == "/login" && resp.Header.Get("X-Forgeproof-Token") == "" {
