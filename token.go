@@ -270,8 +270,14 @@ func (t *tokens) check(tok *signedToken, session string) Reason {
 
 // verifyToken applies the token layer in mode (TokensDefault means
 // Config.Tokens) to r and returns ReasonNone or the reason for rejection.
-// With oneTime, the request must carry a token minted by OneTimeToken,
-// which is then used up.
+// A synchronizer token passes the signed double-submit check too, so mode
+// SynchronizerTokens asks for both. With oneTime, the request must carry a
+// token minted by OneTimeToken, which is then used up.
+//
+// A request that carries two session cookies, or two token cookies, with
+// different values is refused first: a sibling subdomain can plant a
+// cookie of the same name beside the genuine one, and which of them a
+// framework reads is not knowable here.
 func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) Reason {
 	t := &p.tok
 	if mode == TokensDefault {
@@ -279,6 +285,9 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 	}
 	if mode == TokensOff {
 		return ReasonNone
+	}
+	if reason := p.cookieConflict(r); reason != ReasonNone {
+		return reason
 	}
 	s := ""
 	if vs := r.Header[t.headerKey]; len(vs) > 0 && vs[0] != "" {
@@ -296,6 +305,23 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 		return p.verifySync(r, s)
 	}
 	return p.verifySigned(r, s)
+}
+
+// cookieConflict returns ReasonCookieConflict when r carries the session
+// cookie or a token cookie twice with different values.
+func (p *Protection) cookieConflict(r *http.Request) Reason {
+	t := &p.tok
+	if t.sessionFunc == nil && t.sessionCookie != "" && conflictingCookie(r.Header, t.sessionCookie) {
+		return ReasonCookieConflict
+	}
+	if t.cookieName != "" {
+		if conflictingCookie(r.Header, t.cookieName) {
+			return ReasonCookieConflict
+		}
+	} else if conflictingCookie(r.Header, secureCookieName) || conflictingCookie(r.Header, plainCookieName) {
+		return ReasonCookieConflict
+	}
+	return ReasonNone
 }
 
 // verifySigned checks a masked double-submit token s against the token
@@ -356,11 +382,18 @@ func matchCookie(h http.Header, name string, tok *signedToken) (matched, seen bo
 	}
 }
 
-// verifySync checks a masked token s whose second part must be the
-// synchronizer token stored for r's session.
+// verifySync checks a masked token s of two parts: the second must be the
+// synchronizer token stored for r's session, and the first must carry the
+// nonce of r's token cookie, which must itself be genuine, unexpired and
+// bound to the session. So the token is bound to both halves of what the
+// browser holds, the session cookie and the token cookie: a sibling
+// subdomain that plants its own session cookie gains nothing without the
+// token cookie that goes with it. The first part's own age does not count:
+// the stored token's lifetime governs, so that open pages stay valid while
+// the session is in use.
 func (p *Protection) verifySync(r *http.Request, s string) Reason {
 	var raw [signedLen + syncLen]byte
-	if len(s) != maskedBothLen || !unmask(raw[:], s) || raw[signedLen] != versionSync {
+	if len(s) != maskedBothLen || !unmask(raw[:], s) || raw[0] != versionSigned || raw[signedLen] != versionSync {
 		return ReasonTokenInvalid
 	}
 	binding, reason := p.binding(r)
@@ -374,6 +407,13 @@ func (p *Protection) verifySync(r *http.Request, s string) Reason {
 	case err != nil:
 		return ReasonStoreUnavailable
 	case len(stored) != syncStoredLen || subtle.ConstantTimeCompare(stored[:syncLen], raw[signedLen:]) != 1:
+		return ReasonTokenInvalid
+	}
+	cookie, reason := p.requestCookie(r, p.sessionID(r))
+	if reason != ReasonNone {
+		return reason
+	}
+	if subtle.ConstantTimeCompare(cookie.nonce(), (*signedToken)(raw[:signedLen]).nonce()) != 1 {
 		return ReasonTokenInvalid
 	}
 	return ReasonNone
