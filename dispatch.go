@@ -105,16 +105,32 @@ func (m *methodSet) at(i int) string {
 }
 
 // addOverride adds a method-override value, or marks the set invalid when
-// the value is not a method name. Frameworks upper-case the value and
-// trim white space around it; anything else (a list, parameters, signs,
-// an empty value) is refused, since frameworks disagree on what it means.
+// the value is not a method name: ASCII letters, with inner hyphens as in
+// M-SEARCH. Frameworks upper-case the value and trim white space around
+// it; anything else (a list, parameters, signs, an empty value) is
+// refused, since frameworks disagree on what it means (Symfony refuses all
+// but letters, Express ignores methods it does not know, Go accepts any
+// token).
 func (m *methodSet) addOverride(v string) {
 	v = trimSpace(v)
-	if !validToken(v) {
+	if !methodName(v) {
 		m.invalid = true
 		return
 	}
 	m.add(upperMethod(v))
+}
+
+// methodName reports whether v is ASCII letters with inner hyphens.
+func methodName(v string) bool {
+	if v == "" || v[0] == '-' || v[len(v)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isAlpha(v[i]) && v[i] != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // requestMethods returns the methods that r might be dispatched as: its
