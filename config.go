@@ -151,9 +151,10 @@ type Config struct {
 //
 // A request is judged under every (method, route) pair that a common
 // router might dispatch it to, with the strictest rules of them all: its
-// own method and every method override (the X-HTTP-Method-Override,
-// X-HTTP-Method and X-Method-Override headers of an unsafe request, and
-// _method in the query or a form body), and its path as case-insensitive,
+// own method and every method override (_method in the query; the
+// X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override headers and
+// _method in a form body of an unsafe request, when some route names a
+// method or is sensitive), and its path as case-insensitive,
 // trailing-slash-tolerant, ;params-stripping and dot-resolving routers
 // read it. See the package documentation, "Dispatch confusion".
 type Route struct {

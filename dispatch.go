@@ -134,34 +134,38 @@ func methodName(v string) bool {
 }
 
 // requestMethods returns the methods that r might be dispatched as: its
-// own, upper-cased as Django does, and every method-override value. On a
-// safe request only the _method query parameter counts: any link can carry
-// it, while a cross-origin page can set an override header only after a
-// CORS preflight that the server approved. On an unsafe request the
-// override headers count too, and the _method field of a form body when
-// readForm is set.
-func (p *Protection) requestMethods(r *http.Request, safe, readForm bool) methodSet {
+// own, upper-cased as Django does, and every method-override value.
+//
+// The _method query parameter counts on every request: any link can carry
+// it. The override headers and the _method field of a form body count on
+// an unsafe request, and only when some route names a method or is
+// sensitive: otherwise every method of a path has the same rules, and an
+// unsafe request is checked whatever it is dispatched as, so skipping the
+// lookups changes no verdict. A cross-origin page can set an override
+// header only after a CORS preflight that the server approved, so the
+// headers of a safe request are ignored.
+func (p *Protection) requestMethods(r *http.Request, safe bool) methodSet {
 	var m methodSet
 	m.add(r.Method)
 	if hasLower(r.Method) {
 		m.add(upperMethod(r.Method))
 	}
-	if !safe {
+	if !safe && p.overrides {
 		for _, name := range overrideHeaders {
 			for _, v := range r.Header[name] {
 				m.addOverride(v)
 			}
 		}
+		if hasFormBody(r) {
+			vs, complete := formMethods(r, p.tok.maxForm)
+			for _, v := range vs {
+				m.addOverride(v)
+			}
+			m.any = !complete
+		}
 	}
 	if r.URL != nil && r.URL.RawQuery != "" {
 		queryMethods(r.URL.RawQuery, &m)
-	}
-	if !safe && readForm {
-		vs, complete := formMethods(r, p.tok.maxForm)
-		for _, v := range vs {
-			m.addOverride(v)
-		}
-		m.any = !complete
 	}
 	return m
 }
@@ -226,18 +230,20 @@ func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidat
 		methods = p.allMethods(ms)
 	}
 	if plain {
-		fold := p.foldPatterns || hasUpper(urlPath)
+		want := modesCased
+		if p.foldPatterns || hasUpper(urlPath) {
+			want = modesAll
+		}
 		for i := 0; i < methods.len(); i++ {
 			m := methods.at(i)
-			rt := p.match(m, urlPath, true, false, false)
+			won := p.matchModes(m, urlPath, true, want)
 			if i == 0 {
-				primary = rt
+				primary = won[0]
 			}
-			cs.add(m, rt)
-			cs.add(m, p.match(m, urlPath, true, false, true))
-			if fold {
-				cs.add(m, p.match(m, urlPath, true, true, false))
-				cs.add(m, p.match(m, urlPath, true, true, true))
+			for b, rt := range won {
+				if want&(1<<b) != 0 {
+					cs.add(m, rt)
+				}
 			}
 		}
 		return primary
@@ -246,11 +252,11 @@ func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidat
 	for i := 0; i < methods.len(); i++ {
 		m := methods.at(i)
 		if i == 0 {
-			primary = p.match(m, cleanPath(urlPath), false, false, false)
+			primary = p.match(m, cleanPath(urlPath), false)
 		}
 		for _, k := range keys {
-			for _, mode := range [...][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-				cs.add(m, p.match(m, k, false, mode[0], mode[1]))
+			for _, rt := range p.matchModes(m, k, false, modesAll) {
+				cs.add(m, rt)
 			}
 		}
 	}

@@ -51,7 +51,7 @@ func FuzzPathCandidates(f *testing.F) {
 		if !plain {
 			return
 		}
-		strict := p.match("DELETE", r.URL.Path, true, false, false)
+		strict := p.match("DELETE", r.URL.Path, true)
 		if strict == nil || strict.InsecureBypass {
 			return
 		}

@@ -34,9 +34,10 @@
 //     under its own method and every method that an override names,
 //     because frameworks with method-override support may dispatch it so:
 //     the _method query parameter on any request (any link can carry it),
-//     and on an unsafe request the X-HTTP-Method-Override, X-HTTP-Method
-//     and X-Method-Override headers and, when some route names a method or
-//     is sensitive, the _method field of a form body. A safe request with
+//     and, when some route names a method or is sensitive (otherwise the
+//     method cannot change the verdict), on an unsafe request the
+//     X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override headers
+//     and the _method field of a form body. A safe request with
 //     an override naming an unsafe method is checked. An override that is
 //     not a method name ("+PUT", "PUT;x", "PUT, DELETE", "") is refused
 //     (method-override-invalid). An override never makes an unsafe request

@@ -27,7 +27,7 @@ type Protection struct {
 	checkSafe    bool      // some route has CheckSafeMethods
 	routeMethods []string  // the methods that route patterns name
 	foldPatterns bool      // some route pattern has a letter that case folding changes
-	readForm     bool      // a _method form field can change the rules
+	overrides    bool      // an override header or _method form field can change the rules
 	reportOnly   bool
 	deny         func(http.ResponseWriter, *http.Request, *Error)
 	onDecision   func(Event)
@@ -89,7 +89,7 @@ func New(cfg Config) (*Protection, error) {
 		for _, s := range rt.segs {
 			p.foldPatterns = p.foldPatterns || hasUpper(s.lit)
 		}
-		p.readForm = p.readForm || rt.method != "" || rt.ReauthMaxAge > 0
+		p.overrides = p.overrides || rt.method != "" || rt.ReauthMaxAge > 0
 		mode := rt.Tokens
 		if mode == TokensDefault {
 			mode = p.mode
@@ -128,7 +128,7 @@ type verdict struct {
 // withRoute asks for the route of a safe request too (for Event.Route).
 func (p *Protection) decide(r *http.Request, withRoute bool) verdict {
 	safe := isSafeMethod(r.Method)
-	ms := p.requestMethods(r, safe, p.readForm && hasFormBody(r))
+	ms := p.requestMethods(r, safe)
 	v := verdict{method: r.Method}
 	mustCheck := ms.invalid || ms.any
 	for i := 1; i < ms.len(); i++ {

@@ -97,9 +97,9 @@ const (
 	// presented a second time. Answered with 401.
 	ReasonReauthReused
 	// ReasonMethodOverrideInvalid ("method-override-invalid"): a method
-	// override (the X-HTTP-Method-Override, X-HTTP-Method or
-	// X-Method-Override header, or a _method query parameter or form
-	// field) held a value that is not a method name, such as "+PUT",
+	// override (a _method query parameter, or the X-HTTP-Method-Override,
+	// X-HTTP-Method or X-Method-Override header or _method form field
+	// where a route's method can depend on it) held a value that is not a method name, such as "+PUT",
 	// "PUT;x", "PUT, DELETE" or an empty value. Frameworks disagree on what
 	// such a value dispatches to.
 	ReasonMethodOverrideInvalid

@@ -224,38 +224,66 @@ func isIdent(s string) bool {
 	return true
 }
 
-// matches reports whether the rooted URL path p matches rt's path. With
-// fold, segments compare without regard to case, as in case-insensitive
-// routers (Express, ASP.NET); with loose, a trailing slash is optional, as
-// in routers that ignore it or redirect to the other form.
-func (rt *route) matches(p string, fold, loose bool) bool {
+// The ways of matching a path, as bits: exactly; with the trailing slash
+// optional, as in routers that ignore it or redirect to the other form;
+// without regard to case, as in Express and ASP.NET; and both.
+const (
+	modeExact uint8 = 1 << iota
+	modeSlash
+	modeFold
+	modeFoldSlash
+
+	modesCased = modeExact | modeSlash
+	modesAll   = modesCased | modeFold | modeFoldSlash
+)
+
+// modes returns the ways (among want) in which the rooted URL path p
+// matches rt's path, walking p once. It does not allocate unless a
+// segment differs from a literal in a Turkish i.
+func (rt *route) modes(p string, want uint8) uint8 {
 	if p == "" || p[0] != '/' {
-		return false
+		return 0
 	}
 	rest, ended := p[1:], false
+	cased, fold := true, want&(modeFold|modeFoldSlash) != 0
 	for _, s := range rt.segs {
 		if ended || rest == "" {
-			return false
+			return 0
 		}
 		seg, tail, more := strings.Cut(rest, "/")
 		switch {
 		case s.wild:
 			if seg == "" {
-				return false
+				return 0
 			}
 		case seg == s.lit:
 		case !fold || !foldEqual(seg, s.lit):
-			return false
+			return 0
+		default:
+			cased = false
 		}
 		rest, ended = tail, !more
 	}
+	var exact, slash bool
 	switch rt.end {
 	case endExact:
-		return ended || (loose && rest == "")
+		exact, slash = ended, ended || rest == ""
 	case endSlash:
-		return (!ended && rest == "") || (ended && loose)
+		exact, slash = !ended && rest == "", ended || rest == ""
+	default: // endSubtree
+		exact, slash = !ended, true
 	}
-	return !ended || loose // endSubtree
+	var m uint8
+	if exact {
+		m |= modeFold
+	}
+	if slash {
+		m |= modeFoldSlash
+	}
+	if cased {
+		m |= m >> 2 // modeFold → modeExact, modeFoldSlash → modeSlash
+	}
+	return m & want
 }
 
 // foldEqual reports whether a and b are equal under Unicode case folding,
@@ -337,17 +365,25 @@ func isClean(p string) bool {
 // every route that some common router might dispatch the request to; see
 // the package documentation, "Dispatch confusion".
 func (p *Protection) RoutePattern(method, urlPath string) string {
-	if rt := p.match(method, cleanPath(urlPath), plainPath(urlPath, ""), false, false); rt != nil {
+	if rt := p.match(method, cleanPath(urlPath), plainPath(urlPath, "")); rt != nil {
 		return rt.Pattern
 	}
 	return ""
 }
 
 // match returns the most specific route for method and the rooted path
-// urlPath, matched with fold and loose (see route.matches), or nil. A route
-// with method GET also governs HEAD, as in ServeMux. InsecureBypass routes
-// count only when bypass is set.
-func (p *Protection) match(method, urlPath string, bypass, fold, loose bool) *route {
+// urlPath matched exactly, or nil. A route with method GET also governs
+// HEAD, as in ServeMux. InsecureBypass routes count only when bypass is
+// set.
+func (p *Protection) match(method, urlPath string, bypass bool) *route {
+	return p.matchModes(method, urlPath, bypass, modeExact)[0]
+}
+
+// matchModes returns, for each way of matching in want (see modeExact),
+// the most specific route for method and urlPath matched that way, or nil;
+// the result is indexed by the mode's bit number. It walks the routes
+// once.
+func (p *Protection) matchModes(method, urlPath string, bypass bool, want uint8) (won [4]*route) {
 	for i := range p.routes {
 		rt := &p.routes[i]
 		if rt.method != "" && rt.method != method && !(rt.method == "GET" && method == "HEAD") {
@@ -356,11 +392,19 @@ func (p *Protection) match(method, urlPath string, bypass, fold, loose bool) *ro
 		if rt.InsecureBypass && !bypass {
 			continue
 		}
-		if rt.matches(urlPath, fold, loose) {
-			return rt
+		m := rt.modes(urlPath, want)
+		for b := 0; m != 0; b++ {
+			if m&(1<<b) != 0 {
+				won[b] = rt
+				m &^= 1 << b
+				want &^= 1 << b
+			}
+		}
+		if want == 0 {
+			break
 		}
 	}
-	return nil
+	return won
 }
 
 // isSafeMethod reports whether m is GET, HEAD, OPTIONS or TRACE, ignoring
