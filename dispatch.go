@@ -144,8 +144,7 @@ func methodName(v string) bool {
 // lookups changes no verdict. A cross-origin page can set an override
 // header only after a CORS preflight that the server approved, so the
 // headers of a safe request are ignored.
-func (p *Protection) requestMethods(r *http.Request, safe bool) methodSet {
-	var m methodSet
+func (p *Protection) requestMethods(r *http.Request, safe bool, m *methodSet) {
 	m.add(r.Method)
 	if hasLower(r.Method) {
 		m.add(upperMethod(r.Method))
@@ -164,18 +163,20 @@ func (p *Protection) requestMethods(r *http.Request, safe bool) methodSet {
 			m.any = !complete
 		}
 	}
-	if r.URL != nil && r.URL.RawQuery != "" {
-		queryMethods(r.URL.RawQuery, &m)
+	if r.URL != nil && mayOverride(r.URL.RawQuery) {
+		queryMethods(r.URL.RawQuery, m)
 	}
-	return m
+}
+
+// mayOverride reports whether the raw query q may hold a _method
+// parameter.
+func mayOverride(q string) bool {
+	return q != "" && (strings.Contains(q, "_method") || strings.Contains(q, "%"))
 }
 
 // queryMethods adds the _method query parameters of the raw query q to m.
 // It does not allocate unless a parameter is percent-encoded.
 func queryMethods(q string, m *methodSet) {
-	if !strings.Contains(q, "_method") && !strings.Contains(q, "%") {
-		return
-	}
 	for q != "" {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
@@ -198,20 +199,30 @@ func queryMethods(q string, m *methodSet) {
 // clean, was sent without percent-encoding, and holds only printable ASCII
 // other than ";", "\" and "%", with no segment ending in a dot. Letters
 // may be of either case: case-insensitive routers are accounted for by
-// matching with and without case.
-func plainPath(p, raw string) bool {
-	if raw != "" || !isClean(p) {
-		return false
+// matching with and without case; upper reports whether p has an
+// upper-case letter. It reads p once and does not allocate.
+func plainPath(p, raw string) (plain, upper bool) {
+	if raw != "" || p == "" || p[0] != '/' {
+		return false, false
 	}
-	for i := 0; i < len(p); i++ {
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			seg := p[start:i]
+			if (seg == "" && i != len(p)) || (seg != "" && seg[len(seg)-1] == '.') {
+				return false, false // "//", ".", ".." or a trailing dot
+			}
+			start = i + 1
+			continue
+		}
 		switch c := p[i]; {
 		case c <= ' ' || c >= 0x7f || c == ';' || c == '\\' || c == '%':
-			return false
-		case c == '.' && (i+1 == len(p) || p[i+1] == '/'):
-			return false
+			return false, false
+		case 'A' <= c && c <= 'Z':
+			upper = true
 		}
 	}
-	return true
+	return true, upper
 }
 
 // candidates returns the (method, route) pairs that some common router
@@ -224,14 +235,14 @@ func plainPath(p, raw string) bool {
 // that match it, as in ServeMux and CrossOriginProtection, so that
 // "/hooks/../admin" or "/hooks/x;/../../admin" is never bypassed.
 func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidateSet) (primary *route) {
-	plain := plainPath(urlPath, raw)
+	plain, upper := plainPath(urlPath, raw)
 	methods := ms
 	if ms.any {
 		methods = p.allMethods(ms)
 	}
 	if plain {
 		want := modesCased
-		if p.foldPatterns || hasUpper(urlPath) {
+		if p.foldPatterns || upper {
 			want = modesAll
 		}
 		for i := 0; i < methods.len(); i++ {

@@ -128,8 +128,15 @@ type verdict struct {
 // withRoute asks for the route of a safe request too (for Event.Route).
 func (p *Protection) decide(r *http.Request, withRoute bool) verdict {
 	safe := isSafeMethod(r.Method)
-	ms := p.requestMethods(r, safe)
 	v := verdict{method: r.Method}
+	if safe && !p.checkSafe && !withRoute && (r.URL == nil || !mayOverride(r.URL.RawQuery)) {
+		// No route can make this request checked, no override can make
+		// it unsafe, and nobody asked which route it matched.
+		v.safe = true
+		return v
+	}
+	var ms methodSet
+	p.requestMethods(r, safe, &ms)
 	mustCheck := ms.invalid || ms.any
 	for i := 1; i < ms.len(); i++ {
 		if m := ms.at(i); !isSafeMethod(m) && m != upperMethod(r.Method) {

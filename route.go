@@ -365,7 +365,8 @@ func isClean(p string) bool {
 // every route that some common router might dispatch the request to; see
 // the package documentation, "Dispatch confusion".
 func (p *Protection) RoutePattern(method, urlPath string) string {
-	if rt := p.match(method, cleanPath(urlPath), plainPath(urlPath, "")); rt != nil {
+	plain, _ := plainPath(urlPath, "")
+	if rt := p.match(method, cleanPath(urlPath), plain); rt != nil {
 		return rt.Pattern
 	}
 	return ""
