@@ -152,15 +152,30 @@ type Config struct {
 
 // A Route sets rules for the requests that match its Pattern.
 //
-// Patterns have the form "[METHOD ]PATH". METHOD is upper case, and GET
-// also matches HEAD. PATH must be clean (no "." or ".." elements, no
-// repeated slashes) and is matched against the request's URL path, cleaned
-// the same way: a PATH ending in "/" matches the whole subtree below it,
-// any other PATH matches exactly. The longest matching PATH wins, and a
-// pattern with a method beats one without. A request takes the rules of
-// the winning route only; rules are not merged from shorter patterns.
-// The method matched is the effective one: a safe request whose method
-// override names an unsafe method matches that method's patterns.
+// Patterns have the form "[METHOD ]PATH", in the style of ServeMux. METHOD
+// is upper case, and GET also matches HEAD. PATH is clean (no "." or ".."
+// elements, no repeated slashes) and decoded (no "%", ";" or "\"). A PATH
+// ending in "/" matches the whole subtree below it, any other PATH matches
+// exactly. A segment "{name}" matches any one non-empty segment; a last
+// segment "{name...}" matches the rest of the path like a trailing slash,
+// and "{$}" matches the trailing slash only ("/notes/{$}" is "/notes/"
+// alone).
+//
+// The most specific matching route wins: paths are compared segment by
+// segment, and at the first difference a literal beats a wildcard and a
+// longer path beats a shorter one; "/a" beats "/a/{$}" beats "/a/"; of
+// equal paths, a pattern with a method beats one without. A request takes
+// the rules of the winning route only; rules are not merged from shorter
+// patterns.
+//
+// A request is judged under every (method, route) pair that a common
+// router might dispatch it to, with the strictest rules of them all: its
+// own method and every method override (_method in the query; the
+// X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override headers and
+// _method in a form body of an unsafe request, when some route names a
+// method or is sensitive), and its path as case-insensitive,
+// trailing-slash-tolerant, ;params-stripping and dot-resolving routers
+// read it. See the package documentation, "Dispatch confusion".
 type Route struct {
 	// Pattern selects the requests that the route governs, such as
 	// "/api/" or "POST /login".
@@ -200,8 +215,11 @@ type Route struct {
 	// InsecureBypass disables every check on this route. It exists for
 	// endpoints that must accept cross-origin requests by design (webhooks
 	// from other services), and is named so that it stands out in review.
-	// It applies only to requests whose URL path is already clean, so that
-	// "/hooks/../admin" is not bypassed.
+	// It applies only to a request whose URL path is unambiguous (clean,
+	// sent without percent-encoding, printable ASCII without ";" or "\",
+	// no segment ending in a dot) and reaches this route however a common
+	// router reads it, so that "/hooks/../admin", "/hooks/..;/admin" and
+	// "/HOOKS" are not bypassed.
 	InsecureBypass bool
 }
 

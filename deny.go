@@ -33,6 +33,8 @@ var reasonDetail = [numReasons]string{
 	ReasonStoreUnavailable:      "The server could not reach its token store, so it could not verify this request. Retry later.",
 	ReasonReauthRequired:        "This action requires a fresh re-authentication. Confirm your identity again and retry.",
 	ReasonReauthReused:          "This re-authentication proof was already used. Confirm your identity again and retry.",
+	ReasonMethodOverrideInvalid: "A method override (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override or _method) must be a single method name such as PUT or DELETE. Send the request with its real method, or a well-formed override.",
+	ReasonCookieConflict:        "The request carried two cookies of the same name with different values (the session cookie or the anti-CSRF cookie), which another site of the same domain can cause. Clear this site's cookies and sign in again.",
 }
 
 // problemBodies holds the default problem+json body of each reason,

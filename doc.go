@@ -30,21 +30,25 @@
 //
 // Every request goes through these steps; the first failure decides.
 //
-//  1. Effective method. GET, HEAD, OPTIONS and TRACE are safe. A safe
-//     request whose _method query parameter names an unsafe method is
-//     judged as that method, because frameworks with method-override
-//     support may dispatch it so, and any link can carry it. On an unsafe
-//     request the X-HTTP-Method-Override, X-HTTP-Method and
-//     X-Method-Override headers count too (they select the route); on a
-//     safe one they are ignored, since a cross-origin page can set them only
-//     after a CORS preflight that the server approved. An override never
-//     makes an unsafe request safe.
-//  2. Route. The most specific [Route] of [Config.Routes] applies (the
-//     longest path; a pattern with a method beats one without). A safe
-//     request passes untouched unless its route sets CheckSafeMethods; it
-//     costs no allocation. A route with InsecureBypass lets every request
-//     through (only when the URL path is clean, so that "/hooks/../admin"
-//     is not bypassed).
+//  1. Methods. GET, HEAD, OPTIONS and TRACE are safe. A request is judged
+//     under its own method and every method that an override names,
+//     because frameworks with method-override support may dispatch it so:
+//     the _method query parameter on any request (any link can carry it),
+//     and, when some route names a method or is sensitive (otherwise the
+//     method cannot change the verdict), on an unsafe request the
+//     X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override headers
+//     and the _method field of a form body. A safe request with
+//     an override naming an unsafe method is checked. An override that is
+//     not a method name ("+PUT", "PUT;x", "PUT, DELETE", "") is refused
+//     (method-override-invalid). An override never makes an unsafe request
+//     safe.
+//  2. Routes. For each method, the most specific [Route] of
+//     [Config.Routes] that a common router might dispatch the request to
+//     (see "Dispatch confusion"); the request takes the strictest rules of
+//     them all. A safe request passes untouched unless one of them sets
+//     CheckSafeMethods; it costs no allocation. A request passes with no
+//     check when every route it might reach has InsecureBypass, which
+//     takes an unambiguous path (so "/hooks/../admin" is never bypassed).
 //  3. Origin. Sec-Fetch-Site is believed first: same-origin and none pass;
 //     same-site and cross-site fail unless the Origin is trusted; any other
 //     value fails. Without it, the Origin header must equal the request's
@@ -62,6 +66,29 @@
 //     proof ([Protection.GrantReauth]).
 //  7. Report-only: with [Config.ReportOnly] or [Route.ReportOnly], a denial
 //     is reported through [Config.OnDecision] and the request goes on.
+//
+// # Dispatch confusion
+//
+// A route's rules protect a handler only if forgeproof and the backend's
+// router agree on which handler a request reaches. Routers disagree:
+// Express and ASP.NET ignore case and a trailing slash, Tomcat and Spring
+// strip ";params" from each segment and then resolve "..", IIS reads "\"
+// as "/" and drops trailing dots, ServeMux decodes each segment but keeps
+// "%2F" inside it, and Django and Flask match the decoded path as it is.
+// So the route matching fails closed: a request is judged under every
+// route that some common router might dispatch it to, and an InsecureBypass
+// route applies only when all of them are bypassed and the path is
+// unambiguous. When the rules of several routes apply, every
+// RequireHeader must be present, JSONOnly applies if any sets it, the
+// strictest token mode is required (one-time, then synchronizer, then
+// signed), and a step-up proof must be fresh for the smallest ReauthMaxAge
+// and minted for the request's path and the method of every sensitive
+// route among them. Event.Route and [Protection.RoutePattern] name the
+// route that ServeMux would pick.
+//
+// The common request pays little for this: a plain path is matched four
+// ways (with and without case, with and without a trailing slash) without
+// allocating; only an ambiguous path is rewritten into the forms above.
 //
 // # The request's own origin
 //

@@ -78,78 +78,18 @@ func configError(errs []error) error {
 }
 
 // add appends err to e: a *FieldError as it is, a *ConfigError or joined
-// errors one by one, any other error as a FieldError whose Field is read
-// from its text.
+// errors one by one, any other error as a FieldError without Field.
 func (e *ConfigError) add(err error) {
 	switch err := err.(type) {
 	case *FieldError:
 		e.Errors = append(e.Errors, err)
-		return
 	case *ConfigError:
 		e.Errors = append(e.Errors, err.Errors...)
-		return
 	case interface{ Unwrap() []error }:
 		for _, err := range err.Unwrap() {
 			e.add(err)
 		}
-		return
+	default:
+		e.Errors = append(e.Errors, &FieldError{Msg: strings.TrimPrefix(err.Error(), "forgeproof: ")})
 	}
-	e.Errors = append(e.Errors, fieldErrorOf(err.Error()))
-}
-
-// routeFields are the fields of Route, as named in error texts.
-var routeFields = []string{"Pattern", "Tokens", "OneTimeTokens", "RequireHeader", "JSONOnly",
-	"CheckSafeMethods", "ReportOnly", "ReauthMaxAge", "InsecureBypass"}
-
-// fieldErrorOf reads a FieldError from the text of an error written as
-// "forgeproof: Field[i] ... message; hint", as the token and route layers
-// report their fields: "Routes[1] pattern "x": msg" names Routes[1].Pattern,
-// "Routes[1] ("x") RequireHeader "y" is …" names Routes[1].RequireHeader.
-func fieldErrorOf(s string) *FieldError {
-	s = strings.TrimPrefix(s, "forgeproof: ")
-	fe := &FieldError{}
-	i := 0
-	for i < len(s) && (isAlpha(s[i]) || isDigit(s[i]) || (i > 0 && s[i] == '[') || s[i] == ']') {
-		if s[i] == '[' {
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 {
-				break
-			}
-			i += j
-		}
-		i++
-	}
-	if i > 0 && 'A' <= s[0] && s[0] <= 'Z' {
-		fe.Field, s = s[:i], strings.TrimLeft(s[i:], " :")
-		if strings.HasPrefix(fe.Field, "Routes[") {
-			fe.Field, s = routeField(fe.Field, s)
-		}
-	}
-	if fe.Field != "" && !strings.HasPrefix(s, "\"") && !strings.HasSuffix(fe.Field, "]") {
-		// "Tokens is 9, not a TokenMode", "Keys holds no key": keep the
-		// name as the subject of the sentence.
-		s = fe.Field[strings.LastIndexByte(fe.Field, '.')+1:] + " " + s
-	}
-	fe.Msg, fe.Hint, _ = strings.Cut(s, "; ")
-	return fe
-}
-
-// routeField refines the field "Routes[i]" of an error text with the
-// Route field that the rest of the text names first.
-func routeField(field, rest string) (string, string) {
-	if r, ok := strings.CutPrefix(rest, "pattern "); ok {
-		return field + ".Pattern", r
-	}
-	if rest != "" && rest[0] == '(' {
-		// Skip the quoted pattern: ("/a/") Tokens is 7 ...
-		if j := strings.Index(rest, "\") "); j >= 0 {
-			rest = rest[j+3:]
-		}
-	}
-	for _, f := range routeFields {
-		if r, ok := strings.CutPrefix(rest, f+" "); ok {
-			return field + "." + f, r
-		}
-	}
-	return field, rest
 }

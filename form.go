@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // maxFieldBytes bounds the value of the token field read from a multipart
@@ -211,3 +212,90 @@ type replayBody struct {
 }
 
 func (b *replayBody) Close() error { return b.closer.Close() }
+
+// methodField is the form field through which frameworks (Rails, Laravel,
+// Symfony, Spring, ASP.NET Core) let an HTML form claim another method.
+const methodField = "_method"
+
+// hasFormBody reports whether r carries a body whose Content-Type is a
+// form's (application/x-www-form-urlencoded or multipart/form-data).
+func hasFormBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return r.PostForm != nil
+	}
+	ct := r.Header["Content-Type"]
+	if len(ct) == 0 {
+		return false
+	}
+	mt, _, _ := strings.Cut(ct[0], ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "application/x-www-form-urlencoded") || strings.EqualFold(mt, "multipart/form-data")
+}
+
+// formMethods returns every value of the _method field of r's form body,
+// reading at most limit bytes and then restoring r.Body as formToken does.
+// complete is false when the form is malformed or goes on past the bound:
+// a field hidden there would be seen by the backend and not here.
+func formMethods(r *http.Request, limit int64) (values []string, complete bool) {
+	if r.PostForm != nil {
+		return r.PostForm[methodField], true
+	}
+	ct := r.Header["Content-Type"]
+	if len(ct) == 0 {
+		return nil, true
+	}
+	mt, params, err := mime.ParseMediaType(ct[0])
+	if err != nil {
+		return nil, false
+	}
+	rec := &recorder{src: r.Body, limit: limit}
+	defer restoreBody(r, rec)
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		body, err := io.ReadAll(rec)
+		if err != nil || rec.more {
+			return nil, false
+		}
+		for len(body) > 0 {
+			var pair []byte
+			pair, body, _ = bytes.Cut(body, []byte("&"))
+			k, v, _ := bytes.Cut(pair, []byte("="))
+			key, err := url.QueryUnescape(string(k))
+			if err != nil {
+				return values, false
+			}
+			if key != methodField {
+				continue
+			}
+			value, err := url.QueryUnescape(string(v))
+			if err != nil {
+				return values, false
+			}
+			values = append(values, value)
+		}
+		return values, true
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return nil, false
+		}
+		mr := multipart.NewReader(rec, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return values, !rec.more
+			}
+			if err != nil {
+				return values, false
+			}
+			if part.FormName() != methodField || part.FileName() != "" {
+				continue
+			}
+			var buf bytes.Buffer
+			if _, err := io.Copy(&buf, io.LimitReader(part, maxFieldBytes+1)); err != nil {
+				return values, false
+			}
+			values = append(values, buf.String())
+		}
+	}
+	return nil, true
+}

@@ -51,23 +51,35 @@ func (p *Protection) OriginHandler(h http.Handler) http.Handler {
 	})
 }
 
-// decideOrigin is decide for CheckOrigin: the route is matched as by
-// decide, then only its bypass and report-only settings and the origin
-// layer apply.
+// decideOrigin is decide for CheckOrigin: the request's routes are
+// found as by decide, under every path a router might dispatch it to; an
+// InsecureBypass applies only when every one of them is bypassed, and of
+// the other settings only ReportOnly counts. Then the origin layer runs.
 func (p *Protection) decideOrigin(r *http.Request) verdict {
-	urlPath := "/"
+	urlPath, raw := "/", ""
 	if r.URL != nil {
-		urlPath = r.URL.Path
+		urlPath, raw = r.URL.Path, r.URL.RawPath
 	}
 	v := verdict{method: r.Method}
-	rt := p.match(r.Method, urlPath)
-	v.route = rt
-	if rt != nil && rt.InsecureBypass {
+	var ms methodSet
+	ms.add(r.Method)
+	if hasLower(r.Method) {
+		ms.add(upperMethod(r.Method))
+	}
+	var cs candidateSet
+	v.route = p.candidates(&ms, urlPath, raw, &cs)
+	exempt, reportOnly := cs.len() > 0, true
+	for i := 0; i < cs.len(); i++ {
+		rt := cs.at(i).rt
+		exempt = exempt && rt != nil && rt.InsecureBypass
+		reportOnly = reportOnly && rt != nil && rt.ReportOnly
+	}
+	if exempt {
 		v.exempt = true
 		return v
 	}
 	v.checked = isSafeMethod(r.Method)
-	v.reportOnly = p.reportOnly || (rt != nil && rt.ReportOnly)
+	v.reportOnly = p.reportOnly || reportOnly
 	v.reason = p.checkOrigin(r)
 	return v
 }

@@ -5,7 +5,9 @@ import (
 	"log"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/forgeproof/forgeproof/internal/problem"
 )
@@ -22,7 +24,9 @@ type Protection struct {
 	mode         TokenMode // Config.Tokens resolved: never TokensDefault
 	routes       []route   // most specific first
 	checkSafe    bool      // some route has CheckSafeMethods
-	methodRoutes bool      // some route pattern names a method
+	routeMethods []string  // the methods that route patterns name
+	foldPatterns bool      // some route pattern has a letter that case folding changes
+	overrides    bool      // an override header or _method form field can change the rules
 	reportOnly   bool
 	deny         func(http.ResponseWriter, *http.Request, *Error)
 	onDecision   func(Event)
@@ -72,7 +76,8 @@ func New(cfg Config) (*Protection, error) {
 	errs = append(errs, proxyErrs...)
 	switch {
 	case cfg.Tokens > TokensOff:
-		errs = append(errs, fmt.Errorf("forgeproof: Tokens is %d, not a TokenMode; use SignedTokens, SynchronizerTokens or TokensOff", cfg.Tokens))
+		errs = append(errs, &FieldError{Field: "Tokens", Msg: fmt.Sprintf("Tokens is %d, not a TokenMode", cfg.Tokens),
+			Hint: "use SignedTokens, SynchronizerTokens or TokensOff"})
 	case cfg.Tokens == TokensDefault:
 		p.mode = SignedTokens
 	}
@@ -81,7 +86,13 @@ func New(cfg Config) (*Protection, error) {
 	errs = append(errs, routeErrs...)
 	for _, rt := range p.routes {
 		p.checkSafe = p.checkSafe || rt.CheckSafeMethods
-		p.methodRoutes = p.methodRoutes || rt.method != ""
+		if rt.method != "" && !slices.Contains(p.routeMethods, rt.method) {
+			p.routeMethods = append(p.routeMethods, rt.method)
+		}
+		for _, s := range rt.segs {
+			p.foldPatterns = p.foldPatterns || hasUpper(s.lit)
+		}
+		p.overrides = p.overrides || rt.method != "" || rt.ReauthMaxAge > 0
 	}
 	for i, rt := range cfg.Routes {
 		mode := rt.Tokens
@@ -107,7 +118,7 @@ func New(cfg Config) (*Protection, error) {
 // A verdict is the outcome of decide.
 type verdict struct {
 	reason     Reason
-	route      *route
+	route      *route // the route ServeMux would pick, for Event.Route
 	method     string // the effective method
 	safe       bool   // a safe method, not checked
 	exempt     bool   // an InsecureBypass route
@@ -117,78 +128,127 @@ type verdict struct {
 
 // decide runs the decision of the package documentation (see "Decision
 // order"). It does not allocate for a safe request, nor for an unsafe
-// request when tokens are off, unless a method-override query parameter is
-// percent-encoded or the URL path is not clean.
+// request with a plain path (see plainPath) when tokens are off, unless a
+// method-override query parameter is percent-encoded or the request
+// carries more override values than fit in a methodSet.
 //
 // withRoute asks for the route of a safe request too (for Event.Route).
 func (p *Protection) decide(r *http.Request, withRoute bool) verdict {
-	method, safe := r.Method, isSafeMethod(r.Method)
-	switch {
-	case safe && r.URL != nil && r.URL.RawQuery != "":
-		if m := queryMethod(r.URL.RawQuery); m != "" {
-			method, safe = upperMethod(m), false
-		}
-	case !safe && (p.methodRoutes || withRoute):
-		// The override headers of an unsafe request change nothing but
-		// which method-specific route applies and what the event
-		// reports: the request is checked in full either way. Without
-		// such routes or an event, skip the lookups.
-		method = effectiveMethod(r)
+	safe := isSafeMethod(r.Method)
+	v := verdict{method: r.Method}
+	if safe && !p.checkSafe && !withRoute && (r.URL == nil || !mayOverride(r.URL.RawQuery)) {
+		// No route can make this request checked, no override can make
+		// it unsafe, and nobody asked which route it matched.
+		v.safe = true
+		return v
 	}
-	v := verdict{method: method}
-	if safe && !p.checkSafe && !withRoute {
+	var ms methodSet
+	p.requestMethods(r, safe, &ms)
+	mustCheck := ms.invalid || ms.any
+	for i := 1; i < ms.len(); i++ {
+		if m := ms.at(i); !isSafeMethod(m) && m != upperMethod(r.Method) {
+			if v.method == r.Method {
+				v.method = m // the first override that names an unsafe method
+			}
+			mustCheck = true
+		}
+	}
+	if safe && !mustCheck && !p.checkSafe && !withRoute {
 		// No route can make this request checked, and nobody asked which
 		// route it matched: skip the matching.
 		v.safe = true
 		return v
 	}
-	urlPath := "/"
+	urlPath, raw := "/", ""
 	if r.URL != nil {
-		urlPath = r.URL.Path
+		urlPath, raw = r.URL.Path, r.URL.RawPath
 	}
-	rt := p.match(v.method, urlPath)
-	v.route = rt
-	if safe && (rt == nil || !rt.CheckSafeMethods) {
-		v.safe = true
+	var cs candidateSet
+	v.route = p.candidates(&ms, urlPath, raw, &cs)
+	if ms.invalid {
+		// The backend might dispatch the request as anything, or refuse
+		// it: the verdict cannot depend on guessing which.
+		v.checked = safe
+		v.reportOnly = p.reportOnly || (v.route != nil && v.route.ReportOnly)
+		v.reason = ReasonMethodOverrideInvalid
 		return v
 	}
-	if rt != nil && rt.InsecureBypass {
-		v.exempt = true
+	check, exempt, reportOnly := false, false, true
+	for i := 0; i < cs.len(); i++ {
+		c := cs.at(i)
+		switch {
+		case c.rt != nil && c.rt.InsecureBypass:
+			exempt = true
+		case !isSafeMethod(c.method) || (c.rt != nil && c.rt.CheckSafeMethods):
+			c.active = true
+			check = true
+			reportOnly = reportOnly && c.rt != nil && c.rt.ReportOnly
+		}
+	}
+	if !check {
+		// A bypass applies only when every candidate is bypassed or safe.
+		v.safe = !exempt
+		v.exempt = exempt
 		return v
 	}
-	v.checked = isSafeMethod(r.Method)
-	v.reportOnly = p.reportOnly || (rt != nil && rt.ReportOnly)
-	v.reason = p.checkUnsafe(r, rt)
+	v.checked = safe
+	v.reportOnly = p.reportOnly || reportOnly
+	v.reason = p.checkUnsafe(r, &cs)
 	return v
 }
 
-// checkUnsafe applies layers 3 to 6 to a request that must be checked.
-func (p *Protection) checkUnsafe(r *http.Request, rt *route) Reason {
+// checkUnsafe applies layers 3 to 6 to a request that must be checked,
+// with the union of the rules of its active candidates: every required
+// header, JSONOnly if any sets it, the strictest token mode in use
+// (synchronizer, which includes the signed check, then signed; one-time
+// tokens if any requires them), and step-up with the smallest
+// ReauthMaxAge, its proof bound to the method of every candidate that
+// requires it.
+func (p *Protection) checkUnsafe(r *http.Request, cs *candidateSet) Reason {
 	if reason := p.checkOrigin(r); reason != ReasonNone {
 		return reason
 	}
-	mode, oneTime := p.mode, false
-	if rt != nil {
-		if rt.requireHeader != "" {
-			if vs := r.Header[rt.requireHeader]; len(vs) == 0 || vs[0] == "" {
-				return ReasonHeaderMissing
+	var mode TokenMode = TokensOff // the strictest: synchronizer, then signed
+	var oneTime, jsonOnly bool
+	var reauth time.Duration
+	for i := 0; i < cs.len(); i++ {
+		c := cs.at(i)
+		if !c.active {
+			continue
+		}
+		m := p.mode
+		if rt := c.rt; rt != nil {
+			if rt.requireHeader != "" {
+				if vs := r.Header[rt.requireHeader]; len(vs) == 0 || vs[0] == "" {
+					return ReasonHeaderMissing
+				}
+			}
+			jsonOnly = jsonOnly || rt.JSONOnly
+			if rt.Tokens != TokensDefault {
+				m = rt.Tokens
+			}
+			oneTime = oneTime || rt.OneTimeTokens
+			if rt.ReauthMaxAge > 0 && (reauth == 0 || rt.ReauthMaxAge < reauth) {
+				reauth = rt.ReauthMaxAge
 			}
 		}
-		if rt.JSONOnly && !jsonContentType(r) {
-			return ReasonContentTypeNotAllowed
+		if m == SynchronizerTokens || (m == SignedTokens && mode == TokensOff) {
+			mode = m
 		}
-		if rt.Tokens != TokensDefault {
-			mode = rt.Tokens
-		}
-		oneTime = rt.OneTimeTokens
 	}
-	if mode != TokensOff {
+	if jsonOnly && !jsonContentType(r) {
+		return ReasonContentTypeNotAllowed
+	}
+	if mode != TokensOff || oneTime {
+		if mode == TokensOff {
+			mode = SignedTokens
+		}
 		if reason := p.verifyToken(r, mode, oneTime); reason != ReasonNone {
 			return reason
 		}
 	}
-	if rt != nil && rt.ReauthMaxAge > 0 {
-		return p.checkReauth(r, &rt.Route)
+	if reauth > 0 {
+		return p.checkReauth(r, reauth, cs)
 	}
 	return ReasonNone
 }

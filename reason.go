@@ -96,6 +96,18 @@ const (
 	// ReasonReauthReused ("reauth-reused"): a re-authentication proof was
 	// presented a second time. Answered with 401.
 	ReasonReauthReused
+	// ReasonMethodOverrideInvalid ("method-override-invalid"): a method
+	// override (a _method query parameter, or the X-HTTP-Method-Override,
+	// X-HTTP-Method or X-Method-Override header or _method form field
+	// where a route's method can depend on it) held a value that is not a method name, such as "+PUT",
+	// "PUT;x", "PUT, DELETE" or an empty value. Frameworks disagree on what
+	// such a value dispatches to.
+	ReasonMethodOverrideInvalid
+	// ReasonCookieConflict ("cookie-conflict"): the request carried two
+	// session cookies, or two token cookies, of the same name with
+	// different values, as when a sibling subdomain planted one beside the
+	// genuine cookie.
+	ReasonCookieConflict
 
 	numReasons
 )
@@ -127,6 +139,8 @@ var reasonInfo = [numReasons]struct {
 	ReasonStoreUnavailable:      {"store-unavailable", "token store unavailable"},
 	ReasonReauthRequired:        {"reauth-required", "re-authentication required"},
 	ReasonReauthReused:          {"reauth-reused", "re-authentication proof already used"},
+	ReasonMethodOverrideInvalid: {"method-override-invalid", "method override is not a method name"},
+	ReasonCookieConflict:        {"cookie-conflict", "conflicting cookies of the same name"},
 }
 
 // Reasons returns every reason that can reject a request, in a fixed

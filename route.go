@@ -7,85 +7,301 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A route is a compiled [Route].
 type route struct {
 	Route
-	method        string // "" matches every method
-	path          string // ends in "/" for a subtree
+	method        string   // "" matches every method
+	segs          []patSeg // the path's segments
+	end           patEnd
 	requireHeader string // canonical form of RequireHeader
 }
 
+// A patSeg is one segment of a route pattern's path: a literal, or a
+// wildcard ("{id}") that matches any one non-empty segment.
+type patSeg struct {
+	lit  string
+	wild bool
+}
+
+// patEnd says how a pattern's path ends.
+type patEnd uint8
+
+const (
+	endExact   patEnd = iota // "/a/b": that path only
+	endSubtree               // "/a/", "/a/{rest...}": the path with a trailing slash and everything below
+	endSlash                 // "/a/{$}": "/a/" only
+)
+
 // compileRoutes validates and compiles Config.Routes, ordered so that the
-// first match is the most specific: the longest path first, and a route
-// with a method before one without.
+// first match is the most specific (see routeOrder).
 func compileRoutes(rs []Route) ([]route, []error) {
 	var out []route
 	var errs []error
 	seen := make(map[string]int)
 	for i, r := range rs {
-		method, p, err := parsePattern(r.Pattern)
+		c, err := parsePattern(r.Pattern)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("forgeproof: Routes[%d] pattern %q: %w", i, r.Pattern, err))
+			msg, hint, _ := strings.Cut(err.Error(), "; ")
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("Routes[%d].Pattern", i), Msg: fmt.Sprintf("%q: %s", r.Pattern, msg), Hint: hint})
 			continue
 		}
-		key := method + " " + p
+		key := c.shape()
 		if j, dup := seen[key]; dup {
-			errs = append(errs, fmt.Errorf("forgeproof: Routes[%d] pattern %q repeats Routes[%d]; merge their rules into one route", i, r.Pattern, j))
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("Routes[%d].Pattern", i),
+				Msg: fmt.Sprintf("%q repeats Routes[%d]", r.Pattern, j), Hint: "merge their rules into one route"})
 			continue
 		}
 		seen[key] = i
 		if r.Tokens > TokensOff {
-			errs = append(errs, fmt.Errorf("forgeproof: Routes[%d] (%q) Tokens is %d, not a TokenMode; use SignedTokens, SynchronizerTokens or TokensOff", i, r.Pattern, r.Tokens))
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("Routes[%d].Tokens", i),
+				Msg: fmt.Sprintf("Tokens is %d, not a TokenMode", r.Tokens), Hint: "use SignedTokens, SynchronizerTokens or TokensOff"})
 		}
-		c := route{Route: r, method: method, path: p}
+		c.Route = r
 		if r.RequireHeader != "" {
 			if !validToken(r.RequireHeader) {
-				errs = append(errs, fmt.Errorf("forgeproof: Routes[%d] (%q) RequireHeader %q is not a header name; use a name such as \"X-Requested-With\"", i, r.Pattern, r.RequireHeader))
+				errs = append(errs, &FieldError{Field: fmt.Sprintf("Routes[%d].RequireHeader", i),
+					Msg: fmt.Sprintf("%q is not a header name", r.RequireHeader), Hint: `use a name such as "X-Requested-With"`})
 			}
 			c.requireHeader = textproto.CanonicalMIMEHeaderKey(r.RequireHeader)
 		}
 		out = append(out, c)
 	}
-	slices.SortStableFunc(out, func(a, b route) int {
-		if len(a.path) != len(b.path) {
-			return len(b.path) - len(a.path)
+	slices.SortStableFunc(out, func(a, b route) int { return routeOrder(&a, &b) })
+	return out, errs
+}
+
+// routeOrder orders routes from the most specific to the least. The paths
+// are compared segment by segment: at the first segment where one pattern
+// has a literal and the other a wildcard, the literal wins; where one
+// pattern's path ends and the other's goes on, the longer wins; of two
+// paths that end at the same segment, "/a" beats "/a/{$}" beats "/a/". Of
+// equal paths, a pattern with a method beats one without.
+func routeOrder(a, b *route) int {
+	for i := 0; ; i++ {
+		switch {
+		case i == len(a.segs) && i == len(b.segs):
+			if a.end != b.end {
+				return int(a.end) - int(b.end)
+			}
+			switch {
+			case (a.method == "") == (b.method == ""):
+				return 0
+			case a.method != "":
+				return -1
+			}
+			return 1
+		case i == len(a.segs):
+			return 1
+		case i == len(b.segs):
+			return -1
 		}
-		if (a.method == "") != (b.method == "") {
-			if a.method != "" {
+		if a.segs[i].wild != b.segs[i].wild {
+			if b.segs[i].wild {
 				return -1
 			}
 			return 1
 		}
-		return 0
-	})
-	return out, errs
+	}
 }
 
-// parsePattern splits "[METHOD ]PATH".
-func parsePattern(s string) (method, p string, err error) {
-	p = s
+// shape returns a key that two patterns share when they match the same
+// requests: wildcard names do not count.
+func (rt *route) shape() string {
+	var b strings.Builder
+	b.WriteString(rt.method)
+	for _, s := range rt.segs {
+		b.WriteByte('/')
+		if s.wild {
+			b.WriteString("{}")
+		} else {
+			b.WriteString(s.lit)
+		}
+	}
+	b.WriteString([...]string{"", "/", "/{$}"}[rt.end])
+	return b.String()
+}
+
+// parsePattern parses a route pattern, "[METHOD ]PATH", into a route
+// without its rules.
+//
+// PATH is clean (no "." or ".." segments, no empty segment) and holds
+// decoded text: no "%", ";" or "\", which routers decode, strip or treat
+// as a separator, no space or control character. A segment may be a
+// wildcard "{name}", which matches any one non-empty segment; the last
+// segment may be "{name...}", which matches the rest of the path like a
+// trailing slash does, or "{$}", which matches the trailing slash only.
+func parsePattern(s string) (route, error) {
+	var rt route
+	p := s
 	if m, rest, ok := strings.Cut(s, " "); ok {
-		method, p = m, strings.TrimLeft(rest, " ")
+		method := m
+		p = strings.TrimLeft(rest, " ")
 		if !validToken(method) {
-			return "", "", fmt.Errorf("%q is not an HTTP method; write patterns as \"POST /path\" or \"/path\"", method)
+			return rt, fmt.Errorf("%q is not an HTTP method; write patterns as \"POST /path\" or \"/path\"", method)
 		}
 		if upperMethod(method) != method {
-			return "", "", fmt.Errorf("methods are case-sensitive; write %q", upperMethod(method))
+			return rt, fmt.Errorf("methods are case-sensitive; write %q", upperMethod(method))
 		}
+		rt.method = method
 	}
 	switch {
 	case p == "":
-		return "", "", fmt.Errorf("no path; write patterns as \"POST /path\" or \"/path/\"")
+		return rt, fmt.Errorf("no path; write patterns as \"POST /path\" or \"/path/\"")
 	case p[0] != '/':
-		return "", "", fmt.Errorf("the path must start with \"/\"")
+		return rt, fmt.Errorf("the path must start with \"/\"")
 	case strings.ContainsAny(p, " ?#"):
-		return "", "", fmt.Errorf("the path must not contain spaces, a query or a fragment")
+		return rt, fmt.Errorf("the path must not contain spaces, a query or a fragment")
+	case strings.ContainsAny(p, "%;\\"):
+		return rt, fmt.Errorf("the path must not contain %q, %q or %q, which routers decode, strip or treat as a separator; write the decoded path", '%', ';', '\\')
+	case strings.ContainsFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f || r == utf8.RuneError }):
+		return rt, fmt.Errorf("the path holds a control character or invalid UTF-8")
 	case cleanPath(p) != p:
-		return "", "", fmt.Errorf("the path is not clean; write %q", cleanPath(p))
+		return rt, fmt.Errorf("the path is not clean; write %q", cleanPath(p))
 	}
-	return method, p, nil
+	rest := p[1:]
+	names := make(map[string]bool)
+	for rest != "" {
+		seg, tail, more := strings.Cut(rest, "/")
+		rest = tail
+		if !strings.ContainsAny(seg, "{}") {
+			rt.segs = append(rt.segs, patSeg{lit: seg})
+			if !more {
+				return rt, nil // endExact
+			}
+			continue
+		}
+		if len(seg) < 2 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+			return rt, fmt.Errorf("segment %q: a wildcard fills a whole segment, as in \"/items/{id}\"", seg)
+		}
+		name := seg[1 : len(seg)-1]
+		last := !more
+		switch {
+		case name == "$":
+			if !last {
+				return rt, fmt.Errorf("{$} may only end the path, as in \"/items/{$}\"")
+			}
+			rt.end = endSlash
+			return rt, nil
+		case strings.HasSuffix(name, "..."):
+			name = strings.TrimSuffix(name, "...")
+			if !last {
+				return rt, fmt.Errorf("%q may only be the last segment, as in \"/files/{path...}\"", seg)
+			}
+			if !isIdent(name) {
+				return rt, fmt.Errorf("wildcard %q: its name must be a Go identifier, as in \"{path...}\"", seg)
+			}
+			if names[name] {
+				return rt, fmt.Errorf("wildcard name %q appears twice", name)
+			}
+			rt.end = endSubtree
+			return rt, nil
+		case !isIdent(name):
+			return rt, fmt.Errorf("wildcard %q: its name must be a Go identifier, as in \"{id}\"", seg)
+		case names[name]:
+			return rt, fmt.Errorf("wildcard name %q appears twice", name)
+		}
+		names[name] = true
+		rt.segs = append(rt.segs, patSeg{wild: true})
+		if last {
+			return rt, nil
+		}
+	}
+	rt.end = endSubtree // the path ends in "/"
+	return rt, nil
+}
+
+// isIdent reports whether s is a Go identifier, as ServeMux requires of a
+// wildcard's name.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !unicode.IsLetter(c) && c != '_' && (i == 0 || !unicode.IsDigit(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// The ways of matching a path, as bits: exactly; with the trailing slash
+// optional, as in routers that ignore it or redirect to the other form;
+// without regard to case, as in Express and ASP.NET; and both.
+const (
+	modeExact uint8 = 1 << iota
+	modeSlash
+	modeFold
+	modeFoldSlash
+
+	modesCased = modeExact | modeSlash
+	modesAll   = modesCased | modeFold | modeFoldSlash
+)
+
+// modes returns the ways (among want) in which the rooted URL path p
+// matches rt's path, walking p once. It does not allocate unless a
+// segment differs from a literal in a Turkish i.
+func (rt *route) modes(p string, want uint8) uint8 {
+	if p == "" || p[0] != '/' {
+		return 0
+	}
+	rest, ended := p[1:], false
+	cased, fold := true, want&(modeFold|modeFoldSlash) != 0
+	for _, s := range rt.segs {
+		if ended || rest == "" {
+			return 0
+		}
+		seg, tail, more := strings.Cut(rest, "/")
+		switch {
+		case s.wild:
+			if seg == "" {
+				return 0
+			}
+		case seg == s.lit:
+		case !fold || !foldEqual(seg, s.lit):
+			return 0
+		default:
+			cased = false
+		}
+		rest, ended = tail, !more
+	}
+	var exact, slash bool
+	switch rt.end {
+	case endExact:
+		exact, slash = ended, ended || rest == ""
+	case endSlash:
+		exact, slash = !ended && rest == "", ended || rest == ""
+	default: // endSubtree
+		exact, slash = !ended, true
+	}
+	var m uint8
+	if exact {
+		m |= modeFold
+	}
+	if slash {
+		m |= modeFoldSlash
+	}
+	if cased {
+		m |= m >> 2 // modeFold → modeExact, modeFoldSlash → modeSlash
+	}
+	return m & want
+}
+
+// foldEqual reports whether a and b are equal under Unicode case folding,
+// counting the dotted and dotless i of Turkish as i, as .NET's
+// case-insensitive comparison does.
+func foldEqual(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	if !strings.ContainsAny(a, "ıİ") && !strings.ContainsAny(b, "ıİ") {
+		return false
+	}
+	r := strings.NewReplacer("ı", "i", "İ", "i")
+	return strings.EqualFold(r.Replace(a), r.Replace(b))
 }
 
 // validToken reports whether s is an RFC 9110 token (method, header name).
@@ -143,55 +359,57 @@ func isClean(p string) bool {
 	return true
 }
 
-// match returns the route governing a request with the given effective
-// method and URL path, or nil. A route with method GET also governs HEAD,
-// as in ServeMux. The path is matched in its clean form, so that
-// "/public/../api/x" is governed by the rules of "/api/", never by those
-// of "/public/".
-//
-// InsecureBypass routes are skipped for a path that is not clean: as with
-// ServeMux and CrossOriginProtection, only a direct match bypasses, since a
-// router that does not clean paths might dispatch "/hooks/../admin/x" to a
-// handler outside the bypass. Such a request gets the rules of the next
-// route that matches, or the defaults.
 // RoutePattern returns the Pattern of the [Config.Routes] entry that
-// governs a request with the given method and URL path, or "" when none
-// does. It matches exactly as the middleware does (on the clean path; GET
-// also governs HEAD; the longest path wins, and a method beats none), so a
-// layer built on top, such as a gateway attaching its own per-route
-// settings, need not repeat the matching rules.
+// governs a request with the given method and URL path as ServeMux would
+// dispatch it, or "" when none does: the most specific route matching the
+// clean path (GET also governs HEAD), bypass routes included only when the
+// path is unambiguous (see [Route]). A layer built on top, such as a
+// gateway attaching its own per-route settings, can call it instead of
+// repeating the matching rules. The middleware itself applies the rules of
+// every route that some common router might dispatch the request to; see
+// the package documentation, "Dispatch confusion".
 func (p *Protection) RoutePattern(method, urlPath string) string {
-	if rt := p.match(method, urlPath); rt != nil {
+	plain, _ := plainPath(urlPath, "")
+	if rt := p.match(method, cleanPath(urlPath), plain); rt != nil {
 		return rt.Pattern
 	}
 	return ""
 }
 
-func (p *Protection) match(method, urlPath string) *route {
-	if len(p.routes) == 0 {
-		return nil
-	}
-	direct := isClean(urlPath)
-	if !direct {
-		urlPath = cleanPath(urlPath)
-	}
+// match returns the most specific route for method and the rooted path
+// urlPath matched exactly, or nil. A route with method GET also governs
+// HEAD, as in ServeMux. InsecureBypass routes count only when bypass is
+// set.
+func (p *Protection) match(method, urlPath string, bypass bool) *route {
+	return p.matchModes(method, urlPath, bypass, modeExact)[0]
+}
+
+// matchModes returns, for each way of matching in want (see modeExact),
+// the most specific route for method and urlPath matched that way, or nil;
+// the result is indexed by the mode's bit number. It walks the routes
+// once.
+func (p *Protection) matchModes(method, urlPath string, bypass bool, want uint8) (won [4]*route) {
 	for i := range p.routes {
 		rt := &p.routes[i]
 		if rt.method != "" && rt.method != method && !(rt.method == "GET" && method == "HEAD") {
 			continue
 		}
-		if rt.InsecureBypass && !direct {
+		if rt.InsecureBypass && !bypass {
 			continue
 		}
-		if strings.HasSuffix(rt.path, "/") {
-			if strings.HasPrefix(urlPath, rt.path) {
-				return rt
+		m := rt.modes(urlPath, want)
+		for b := 0; m != 0; b++ {
+			if m&(1<<b) != 0 {
+				won[b] = rt
+				m &^= 1 << b
+				want &^= 1 << b
 			}
-		} else if urlPath == rt.path {
-			return rt
+		}
+		if want == 0 {
+			break
 		}
 	}
-	return nil
+	return won
 }
 
 // isSafeMethod reports whether m is GET, HEAD, OPTIONS or TRACE, ignoring
@@ -206,63 +424,6 @@ func isSafeMethod(m string) bool {
 	}
 	return strings.EqualFold(m, "GET") || strings.EqualFold(m, "HEAD") ||
 		strings.EqualFold(m, "OPTIONS") || strings.EqualFold(m, "TRACE")
-}
-
-// overrideHeaders are the headers through which frameworks let a request
-// claim another method.
-var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
-
-// effectiveMethod returns the method a request must be judged by. A method
-// override that names an unsafe method wins, so a GET that a framework will
-// dispatch as a DELETE is checked as a DELETE. An override never makes an
-// unsafe request safe: a POST with _method=GET is still a POST here.
-//
-// On a safe request only the _method query parameter counts: any link can
-// carry it, while a cross-origin page can set an override header
-// (overrideHeaders) only after a CORS preflight that the server approved.
-// Skipping the header lookups keeps the safe path at a few nanoseconds. It
-// does not allocate unless the query parameter is percent-encoded.
-func effectiveMethod(r *http.Request) string {
-	if !isSafeMethod(r.Method) {
-		for _, name := range overrideHeaders {
-			for _, v := range r.Header[name] {
-				if v = strings.TrimSpace(v); v != "" && !isSafeMethod(v) {
-					return upperMethod(v)
-				}
-			}
-		}
-	}
-	if r.URL != nil && r.URL.RawQuery != "" {
-		if v := queryMethod(r.URL.RawQuery); v != "" {
-			return upperMethod(v)
-		}
-	}
-	return r.Method
-}
-
-// queryMethod returns the first _method query parameter value that names an
-// unsafe method, or "".
-func queryMethod(q string) string {
-	if !strings.Contains(q, "_method") && !strings.Contains(q, "%") {
-		return ""
-	}
-	for q != "" {
-		var kv string
-		kv, q, _ = strings.Cut(q, "&")
-		k, v, _ := strings.Cut(kv, "=")
-		if k != "_method" {
-			if !strings.ContainsAny(k, "%+") || unescapeQuery(k) != "_method" {
-				continue
-			}
-		}
-		if strings.ContainsAny(v, "%+") {
-			v = unescapeQuery(v)
-		}
-		if v = strings.TrimSpace(v); v != "" && !isSafeMethod(v) {
-			return v
-		}
-	}
-	return ""
 }
 
 // unescapeQuery decodes a query component; an invalid escape yields the

@@ -33,11 +33,15 @@ func CanonicalOrigin(s string) (string, error) {
 func SplitPattern(pattern string) (method, path string, err error) {
 	rs, errs := compileRoutes([]Route{{Pattern: pattern}})
 	if len(errs) > 0 {
-		fe := fieldErrorOf(errs[0].Error())
+		fe := *errs[0].(*FieldError)
 		fe.Field = ""
-		return "", "", fe
+		return "", "", &fe
 	}
-	return rs[0].method, rs[0].path, nil
+	path = pattern
+	if m := rs[0].method; m != "" {
+		path = strings.TrimLeft(pattern[len(m):], " \t")
+	}
+	return rs[0].method, path, nil
 }
 
 // FromTrustedProxy reports whether the peer of r (its RemoteAddr) is one

@@ -144,8 +144,12 @@ func (p *Protection) GrantReauth(w http.ResponseWriter, r *http.Request, method,
 	return proof, nil
 }
 
-// checkReauth applies the step-up layer of a sensitive route to r.
-func (p *Protection) checkReauth(r *http.Request, rt *Route) Reason {
+// checkReauth applies the step-up layer to r: its proof must be fresh
+// (issued at most maxAge ago), of r's session, and minted for the request's
+// path and the method of every active candidate of cs whose route is
+// sensitive. A request that might be dispatched as two sensitive
+// operations therefore passes with no proof: the user confirmed one.
+func (p *Protection) checkReauth(r *http.Request, maxAge time.Duration, cs *candidateSet) Reason {
 	vs := r.Header[p.reauth.header]
 	if len(vs) != 1 {
 		return ReasonReauthRequired
@@ -181,14 +185,20 @@ func (p *Protection) checkReauth(r *http.Request, rt *Route) Reason {
 		return ReasonReauthRequired
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(rec)))
-	if age := p.reauth.now().Sub(issued); age < 0 || age > rt.ReauthMaxAge {
+	if age := p.reauth.now().Sub(issued); age < 0 || age > maxAge {
 		return ReasonReauthRequired
 	}
 	sh := sessionHash(p.sessionID(r))
-	oh := operationHash(effectiveMethod(r), r.URL.Path)
-	okSession := subtle.ConstantTimeCompare(rec[8:8+sha256.Size], sh[:])
-	okOp := subtle.ConstantTimeCompare(rec[8+sha256.Size:], oh[:])
-	if okSession&okOp != 1 {
+	ok := subtle.ConstantTimeCompare(rec[8:8+sha256.Size], sh[:])
+	for i := 0; i < cs.len(); i++ {
+		c := cs.at(i)
+		if !c.active || c.rt == nil || c.rt.ReauthMaxAge == 0 {
+			continue
+		}
+		oh := operationHash(c.method, r.URL.Path)
+		ok &= subtle.ConstantTimeCompare(rec[8+sha256.Size:], oh[:])
+	}
+	if ok != 1 {
 		return ReasonReauthRequired
 	}
 	return ReasonNone

@@ -63,8 +63,8 @@ type tokens struct {
 // sets up t. Its error names every field that is wrong.
 func (t *tokens) init(cfg *Config) error {
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("forgeproof: "+format, args...))
+	fail := func(field, hint, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...), Hint: hint})
 	}
 	if cfg.Keys == nil {
 		kr, err := NewKeyRing(GenerateKey())
@@ -73,7 +73,7 @@ func (t *tokens) init(cfg *Config) error {
 		}
 		cfg.Keys = kr
 	} else if len(cfg.Keys.keys) == 0 {
-		fail("Keys holds no key; create the ring with NewKeyRing")
+		fail("Keys", "create the ring with NewKeyRing", "Keys holds no key")
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore(defaultStoreEntries)
@@ -81,34 +81,34 @@ func (t *tokens) init(cfg *Config) error {
 	if cfg.HeaderName == "" {
 		cfg.HeaderName = defaultHeaderName
 	} else if !validToken(cfg.HeaderName) {
-		fail("HeaderName %q is not a header name; use a name such as %q", cfg.HeaderName, defaultHeaderName)
+		fail("HeaderName", fmt.Sprintf("use a name such as %q", defaultHeaderName), "%q is not a header name", cfg.HeaderName)
 	}
 	if cfg.FieldName == "" {
 		cfg.FieldName = defaultFieldName
 	} else if strings.ContainsFunc(cfg.FieldName, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		fail("FieldName %q holds a control character; use a name such as %q", cfg.FieldName, defaultFieldName)
+		fail("FieldName", fmt.Sprintf("use a name such as %q", defaultFieldName), "%q holds a control character", cfg.FieldName)
 	}
 	if cfg.CookieName != "" && !validToken(cfg.CookieName) {
-		fail("CookieName %q is not a cookie name; leave it empty for %q (HTTPS) or %q (plain HTTP)", cfg.CookieName, secureCookieName, plainCookieName)
+		fail("CookieName", fmt.Sprintf("leave it empty for %q (HTTPS) or %q (plain HTTP)", secureCookieName, plainCookieName), "%q is not a cookie name", cfg.CookieName)
 	}
 	if cfg.SessionCookie != "" && !validToken(cfg.SessionCookie) {
-		fail("SessionCookie %q is not a cookie name; set it to the name of the application's session cookie", cfg.SessionCookie)
+		fail("SessionCookie", "set it to the name of the application's session cookie", "%q is not a cookie name", cfg.SessionCookie)
 	}
 	if cfg.SessionCookie != "" && cfg.SessionID == nil &&
 		(cfg.SessionCookie == cfg.CookieName || cfg.SessionCookie == secureCookieName || cfg.SessionCookie == plainCookieName) {
-		fail("SessionCookie %q is the token cookie's name; set it to the application's session cookie", cfg.SessionCookie)
+		fail("SessionCookie", "set it to the application's session cookie", "%q is the token cookie's name", cfg.SessionCookie)
 	}
 	switch {
 	case cfg.TokenMaxAge == 0:
 		cfg.TokenMaxAge = defaultTokenMaxAge
 	case cfg.TokenMaxAge < time.Second:
-		fail("TokenMaxAge is %v; set it to at least one second, or to 0 for %v", cfg.TokenMaxAge, defaultTokenMaxAge)
+		fail("TokenMaxAge", fmt.Sprintf("set it to at least one second, or to 0 for %v", defaultTokenMaxAge), "TokenMaxAge is %v", cfg.TokenMaxAge)
 	}
 	switch {
 	case cfg.MaxFormBytes == 0:
 		cfg.MaxFormBytes = defaultMaxFormBytes
 	case cfg.MaxFormBytes < 0:
-		fail("MaxFormBytes is %d; set it to a positive number of bytes, or to 0 for 1 MiB", cfg.MaxFormBytes)
+		fail("MaxFormBytes", "set it to a positive number of bytes, or to 0 for 1 MiB", "MaxFormBytes is %d", cfg.MaxFormBytes)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -273,8 +273,14 @@ func (t *tokens) check(tok *signedToken, session string) Reason {
 
 // verifyToken applies the token layer in mode (TokensDefault means
 // Config.Tokens) to r and returns ReasonNone or the reason for rejection.
-// With oneTime, the request must carry a token minted by OneTimeToken,
-// which is then used up.
+// A synchronizer token passes the signed double-submit check too, so mode
+// SynchronizerTokens asks for both. With oneTime, the request must carry a
+// token minted by OneTimeToken, which is then used up.
+//
+// A request that carries two session cookies, or two token cookies, with
+// different values is refused first: a sibling subdomain can plant a
+// cookie of the same name beside the genuine one, and which of them a
+// framework reads is not knowable here.
 func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) Reason {
 	t := &p.tok
 	if mode == TokensDefault {
@@ -282,6 +288,9 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 	}
 	if mode == TokensOff {
 		return ReasonNone
+	}
+	if reason := p.cookieConflict(r); reason != ReasonNone {
+		return reason
 	}
 	s := ""
 	if vs := r.Header[t.headerKey]; len(vs) > 0 && vs[0] != "" {
@@ -299,6 +308,23 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 		return p.verifySync(r, s)
 	}
 	return p.verifySigned(r, s)
+}
+
+// cookieConflict returns ReasonCookieConflict when r carries the session
+// cookie or a token cookie twice with different values.
+func (p *Protection) cookieConflict(r *http.Request) Reason {
+	t := &p.tok
+	if t.sessionFunc == nil && t.sessionCookie != "" && conflictingCookie(r.Header, t.sessionCookie) {
+		return ReasonCookieConflict
+	}
+	if t.cookieName != "" {
+		if conflictingCookie(r.Header, t.cookieName) {
+			return ReasonCookieConflict
+		}
+	} else if conflictingCookie(r.Header, secureCookieName) || conflictingCookie(r.Header, plainCookieName) {
+		return ReasonCookieConflict
+	}
+	return ReasonNone
 }
 
 // verifySigned checks a masked double-submit token s against the token
@@ -359,11 +385,18 @@ func matchCookie(h http.Header, name string, tok *signedToken) (matched, seen bo
 	}
 }
 
-// verifySync checks a masked token s whose second part must be the
-// synchronizer token stored for r's session.
+// verifySync checks a masked token s of two parts: the second must be the
+// synchronizer token stored for r's session, and the first must carry the
+// nonce of r's token cookie, which must itself be genuine, unexpired and
+// bound to the session. So the token is bound to both halves of what the
+// browser holds, the session cookie and the token cookie: a sibling
+// subdomain that plants its own session cookie gains nothing without the
+// token cookie that goes with it. The first part's own age does not count:
+// the stored token's lifetime governs, so that open pages stay valid while
+// the session is in use.
 func (p *Protection) verifySync(r *http.Request, s string) Reason {
 	var raw [signedLen + syncLen]byte
-	if len(s) != maskedBothLen || !unmask(raw[:], s) || raw[signedLen] != versionSync {
+	if len(s) != maskedBothLen || !unmask(raw[:], s) || raw[0] != versionSigned || raw[signedLen] != versionSync {
 		return ReasonTokenInvalid
 	}
 	binding, reason := p.binding(r)
@@ -377,6 +410,13 @@ func (p *Protection) verifySync(r *http.Request, s string) Reason {
 	case err != nil:
 		return ReasonStoreUnavailable
 	case len(stored) != syncStoredLen || subtle.ConstantTimeCompare(stored[:syncLen], raw[signedLen:]) != 1:
+		return ReasonTokenInvalid
+	}
+	cookie, reason := p.requestCookie(r, p.sessionID(r))
+	if reason != ReasonNone {
+		return reason
+	}
+	if subtle.ConstantTimeCompare(cookie.nonce(), (*signedToken)(raw[:signedLen]).nonce()) != 1 {
 		return ReasonTokenInvalid
 	}
 	return ReasonNone

@@ -226,6 +226,24 @@ func TestSignedTokens(t *testing.T) {
 			r := b.post(tok)
 			r.Header["Cookie"] = append([]string{secureCookieName + "=planted"}, r.Header["Cookie"]...)
 			return r
+		}, ReasonCookieConflict},
+		{"planted plain-HTTP cookie beside the genuine one", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
+			tok := b.token(t, p)
+			r := b.post(tok)
+			r.Header.Add("Cookie", plainCookieName+"=a; "+plainCookieName+"=b")
+			return r
+		}, ReasonCookieConflict},
+		{"planted session cookie beside the genuine one", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
+			tok := b.token(t, p)
+			r := b.post(tok)
+			r.Header["Cookie"] = append([]string{"session=planted"}, r.Header["Cookie"]...)
+			return r
+		}, ReasonCookieConflict},
+		{"the same cookie twice", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
+			tok := b.token(t, p)
+			r := b.post(tok)
+			r.Header["Cookie"] = append(r.Header["Cookie"], r.Header["Cookie"]...)
+			return r
 		}, ReasonNone},
 		{"invalid header wins over a valid field", func(t *testing.T, p *Protection, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
@@ -409,10 +427,35 @@ func TestSynchronizerTokens(t *testing.T) {
 		{"valid before login", "", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
 			return b.post(b.token(t, p))
 		}, ReasonNone},
-		{"valid after the token cookie was lost, with a session", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
+		{"refused after the token cookie was lost, with a session", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)
 			clear(b.jar)
 			return b.post(tok)
+		}, ReasonCookieMissing},
+		{"refused with another browser's token cookie", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
+			// A sibling subdomain planted its own token cookie for the
+			// victim's session (which it learnt or fixed): the
+			// victim's page token does not go with it.
+			tok := b.token(t, p)
+			other := newBrowser(b.origin, b.session)
+			other.token(t, p)
+			b.jar = other.jar
+			return b.post(tok)
+		}, ReasonTokenInvalid},
+		{"refused with two session cookies", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
+			r := b.post(b.token(t, p))
+			r.Header.Set("Cookie", "session=planted; "+r.Header.Get("Cookie"))
+			return r
+		}, ReasonCookieConflict},
+		{"refused with two token cookies", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
+			r := b.post(b.token(t, p))
+			r.Header.Add("Cookie", secureCookieName+"=planted")
+			return r
+		}, ReasonCookieConflict},
+		{"the same session cookie twice", "alice", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
+			r := b.post(b.token(t, p))
+			r.Header.Add("Cookie", "session=alice")
+			return r
 		}, ReasonNone},
 		{"before login without the token cookie", "", func(t *testing.T, p *Protection, s *outageStore, b *browser, _ *testClock) *http.Request {
 			tok := b.token(t, p)

@@ -228,3 +228,40 @@ func TestProtectedStepUp(t *testing.T) {
 		t.Errorf("transfers %+v, want the one confirmed transfer", tr)
 	}
 }
+
+// A method override that the bank ignores (it turns a POST into PUT, PATCH
+// or DELETE only) leaves the POST handler to run: the sensitive route's
+// step-up must still apply, and a malformed override is refused.
+func TestProtectedStepUpOverride(t *testing.T) {
+	p, err := forgeproof.New(forgeproof.Config{
+		SessionCookie: "session",
+		Routes:        []forgeproof.Route{{Pattern: "POST /api/transfer/large", ReauthMaxAge: 5 * time.Minute}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bank.New(bank.Options{Protection: p, LargeTransfer: 500_00})
+	c := newClient(t, p.Handler(b))
+	_, tok := c.pageTokens()
+	c.do("POST", "/login", formType, url.Values{"username": {"alice"}, "password": {"wonderland"}, "forgeproof_token": {tok}}.Encode())
+	tok, _ = c.pageTokens()
+	large := `{"to":"bob","amount":"600"}`
+	for _, tt := range []struct{ target, override, reason string }{
+		{"/api/transfer/large", "FOO", "reauth-required"},
+		{"/api/transfer/large?_method=FOO", "", "reauth-required"},
+		{"/api/transfer/large", "GET", "reauth-required"},
+		{"/api/transfer/large", "+PUT", "method-override-invalid"},
+	} {
+		hdr := []string{"X-Forgeproof-Token", tok}
+		if tt.override != "" {
+			hdr = append(hdr, "X-HTTP-Method-Override", tt.override)
+		}
+		resp, body := c.do("POST", tt.target, "application/json", large, hdr...)
+		if resp.StatusCode == 200 || problemReason(t, body) != tt.reason {
+			t.Errorf("POST %s with override %q: %d %s, want %s", tt.target, tt.override, resp.StatusCode, body, tt.reason)
+		}
+	}
+	if tr := b.Transfers(); len(tr) != 0 {
+		t.Errorf("a large transfer went through without the password: %+v", tr)
+	}
+}

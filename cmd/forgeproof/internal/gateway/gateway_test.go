@@ -323,7 +323,7 @@ func TestMalformedInput(t *testing.T) {
 		status  int
 		reason  string // in the body, when not ""
 	}{
-		{"garbage cookie header", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nCookie: ;;;=;csrf=\"\"\"; csrf==; __Host-forgeproof; csrf=%%%\r\nX-Forgeproof-Token: %%%\r\nContent-Length: 0\r\n\r\n", 403, "token-invalid"},
+		{"garbage cookie header", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nCookie: ;;;=;forgeproof=\"\"\"; forgeproof==; __Host-forgeproof; forgeproof=%%%\r\nX-Forgeproof-Token: %%%\r\nContent-Length: 0\r\n\r\n", 403, "cookie-conflict"}, // several csrf cookies with different values
 		{"token with no cookie", "POST /x HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nX-Forgeproof-Token: AAAA\r\nContent-Length: 0\r\n\r\n", 403, ""},
 		{"origin with a path", "POST /x HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}/path\r\nContent-Length: 0\r\n\r\n", 403, "origin-malformed"},
 		{"origin null", "POST /x HTTP/1.1\r\nHost: {host}\r\nOrigin: null\r\nContent-Length: 0\r\n\r\n", 403, "origin-null"},

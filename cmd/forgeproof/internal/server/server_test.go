@@ -750,12 +750,18 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Token == "" {
 		t.Fatalf("token from the first instance: %d %s", resp.StatusCode, body)
 	}
+	// A synchronizer token is bound to the token cookie as well as to the
+	// session, so the browser sends both.
+	cookies := "sid=session-1"
+	for _, c := range resp.Cookies() {
+		cookies += "; " + c.Name + "=" + c.Value
+	}
 	send := func(g *gateway) (int, string) {
 		req, _ := http.NewRequest("POST", g.url+"/api/transfer", strings.NewReader("{}"))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", g.url)
 		req.Header.Set("X-Forgeproof-Token", tok.Token)
-		req.Header.Set("Cookie", "sid=session-1")
+		req.Header.Set("Cookie", cookies)
 		resp, body := do(t, client, req)
 		return resp.StatusCode, body
 	}
