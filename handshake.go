@@ -36,18 +36,7 @@ func (p *Protection) CheckOrigin(r *http.Request) error {
 // answered and OnDecision is called as by [Protection.Handler].
 func (p *Protection) OriginHandler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := p.decideOrigin(r)
-		if p.onDecision != nil {
-			p.onDecision(p.event(r, &v))
-		}
-		if v.reason != ReasonNone && !v.reportOnly {
-			p.reject(w, r, v.reason)
-			return
-		}
-		if v.checked {
-			w.Header().Add("Vary", "Origin, Sec-Fetch-Site")
-		}
-		h.ServeHTTP(w, r)
+		p.serve(w, r, h, p.decideOrigin(r))
 	})
 }
 

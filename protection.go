@@ -360,24 +360,29 @@ func (p *Protection) Handler(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		v := p.decide(r, p.onDecision != nil)
-		if p.onDecision != nil {
-			p.onDecision(p.event(r, &v))
-		}
-		if v.reason != ReasonNone && !v.reportOnly {
-			p.reject(w, r, v.reason)
-			return
-		}
-		if v.checked {
-			// A safe method was checked (a CheckSafeMethods route or a
-			// method override), so whether this cacheable response is
-			// served depends on these headers; caches must know. Other
-			// safe responses do not depend on them, and unsafe ones are
-			// not cached, so they get no Vary and pay no allocation.
-			w.Header().Add("Vary", "Origin, Sec-Fetch-Site")
-		}
-		h.ServeHTTP(w, r)
+		p.serve(w, r, h, p.decide(r, p.onDecision != nil))
 	})
+}
+
+// serve acts on the verdict v for r: it tells OnDecision, answers a
+// rejection that is not report-only, and otherwise passes r to h.
+func (p *Protection) serve(w http.ResponseWriter, r *http.Request, h http.Handler, v verdict) {
+	if p.onDecision != nil {
+		p.onDecision(p.event(r, &v))
+	}
+	if v.reason != ReasonNone && !v.reportOnly {
+		p.reject(w, r, v.reason)
+		return
+	}
+	if v.checked {
+		// A safe method was checked (a CheckSafeMethods route, a method
+		// override or an origin-only check), so whether this cacheable
+		// response is served depends on these headers; caches must know.
+		// Other safe responses do not depend on them, and unsafe ones are
+		// not cached, so they get no Vary and pay no allocation.
+		w.Header().Add("Vary", "Origin, Sec-Fetch-Site")
+	}
+	h.ServeHTTP(w, r)
 }
 
 // Check applies every layer to r and returns nil or an [*Error] naming the

@@ -608,7 +608,8 @@ func (p *Protection) TemplateField(w http.ResponseWriter, r *http.Request) (temp
 //	{"token":"…","header":"X-Forgeproof-Token","field":"forgeproof_token"}
 //
 // It sets the token cookie like [Protection.Token] and answers other
-// methods with 405 Method Not Allowed, and store failures with 503.
+// methods with 405 Method Not Allowed, and store failures with 503 and the
+// reason store-unavailable (answered as every rejection is).
 func (p *Protection) TokenHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -619,7 +620,7 @@ func (p *Protection) TokenHandler() http.Handler {
 		tok, err := p.Token(w, r)
 		if err != nil {
 			p.tok.errorLog.Printf("forgeproof: token handler: %v", err)
-			http.Error(w, "token store unavailable; retry later", http.StatusServiceUnavailable)
+			p.reject(w, r, ReasonStoreUnavailable)
 			return
 		}
 		body, _ := json.Marshal(struct {
@@ -628,6 +629,7 @@ func (p *Protection) TokenHandler() http.Handler {
 			Field  string `json:"field"`
 		}{tok, p.tok.headerName, p.tok.fieldName})
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		w.Write(append(body, '\n'))
 	})
 }

@@ -19,7 +19,6 @@ package authz
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,8 +69,7 @@ type Options struct {
 type Service struct {
 	prot      *forgeproof.Protection
 	tokenPath string
-	headerKey string // the canonical token header
-	fieldName string
+	tokenH    http.Handler // the library's TokenHandler
 	log       *slog.Logger
 }
 
@@ -95,9 +93,7 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.prot = p
-	// The token's names are the library's, defaults included.
-	s.headerKey = http.CanonicalHeaderKey(p.HeaderName())
-	s.fieldName = p.FieldName()
+	s.tokenH = p.TokenHandler()
 	return s, nil
 }
 
@@ -166,36 +162,11 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, proxy string) {
 	}, problem.Member{Name: "reason", Value: reason.String()})
 }
 
-// serveToken answers GET and HEAD at the token path with a fresh token as
-// JSON, {"token","header","field"}, and sets the token cookie, like the
-// library's TokenHandler; the request is read as the proxy reports it
-// (scheme and host), so that the cookie is Secure on HTTPS.
+// serveToken answers at the token path with the library's TokenHandler,
+// on the request as the proxy reports it (scheme and host), so that the
+// cookie is Secure on HTTPS.
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed; use GET", http.StatusMethodNotAllowed)
-		return
-	}
-	view := forwardedView(r)
-	tok, err := s.prot.Token(w, view)
-	if err != nil {
-		s.log.Error("token not issued", "error", err.Error())
-		reason := forgeproof.ReasonStoreUnavailable
-		problem.Write(w, problem.Details{
-			Type:   "https://github.com/forgeproof/forgeproof/blob/main/docs/REASONS.md#" + reason.String(),
-			Title:  reason.Title(),
-			Status: reason.Status(),
-			Detail: "the token store is unavailable; retry later",
-		}, problem.Member{Name: "reason", Value: reason.String()})
-		return
-	}
-	body, _ := json.Marshal(struct {
-		Token  string `json:"token"`
-		Header string `json:"header"`
-		Field  string `json:"field"`
-	}{tok, s.headerKey, s.fieldName})
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(body, '\n'))
+	s.tokenH.ServeHTTP(w, forwardedView(r))
 }
 
 // forwardedView returns r as the browser sent it to the proxy, for the
