@@ -1,12 +1,10 @@
 package reliability
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,25 +24,11 @@ var expressDir = filepath.Join("..", "..", "cmd", "forgeproof", "internal", "gat
 func startExpress(t *testing.T, addr string) {
 	t.Helper()
 	node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
-	npm := testenv.Require(t, "npm", "install it with: apt-get install -y npm")
 	dir, err := filepath.Abs(expressDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
-	if err != nil || installed.ModTime().Before(lock.ModTime()) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--prefer-offline")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	testenv.NpmCI(t, dir)
 	testenv.Command(t, dir, node, "server.js", portOf(addr))
 	if err := testenv.WaitTCP(addr, 20*time.Second); err != nil {
 		t.Fatal(err)

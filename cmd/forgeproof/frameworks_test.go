@@ -62,25 +62,11 @@ func startPython(name string) func(t *testing.T, port int) {
 // node_modules is missing or older than its lock file) and starts it.
 func startExpressApp(t *testing.T, port int) {
 	node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
-	npm := testenv.Require(t, "npm", "install it with: apt-get install -y npm")
 	dir, err := filepath.Abs(filepath.Join("testdata", "frameworks", "express"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
-	if err != nil || installed.ModTime().Before(lock.ModTime()) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--prefer-offline")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	testenv.NpmCI(t, dir)
 	testenv.Command(t, dir, node, "server.js", strconv.Itoa(port))
 }
 

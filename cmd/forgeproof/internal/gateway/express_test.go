@@ -1,12 +1,9 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -25,25 +22,11 @@ import (
 func startExpress(t *testing.T) string {
 	t.Helper()
 	node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
-	npm := testenv.Require(t, "npm", "install it with: apt-get install -y npm")
 	dir, err := filepath.Abs("testdata/express")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
-	if err != nil || installed.ModTime().Before(lock.ModTime()) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--prefer-offline")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	testenv.NpmCI(t, dir)
 	port := testenv.FreePort(t)
 	testenv.Command(t, dir, node, "server.js", strconv.Itoa(port))
 	addr := "127.0.0.1:" + strconv.Itoa(port)
