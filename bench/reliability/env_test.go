@@ -276,6 +276,7 @@ limits:
   max_body_bytes: 1048576
   max_header_bytes: 32768
   read_header_timeout: 3s
+  read_timeout: 4s
   idle_timeout: 30s
   shutdown_timeout: 5s
 store: %[3]q

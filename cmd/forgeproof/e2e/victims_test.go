@@ -225,9 +225,11 @@ func gatewayVictimCORS(t *testing.T, mode forgeproof.TokenMode, cors *gateway.CO
 	if cors != nil {
 		name += " with CORS wrongly open to evil.test"
 	}
+	target := attack.BankTarget(bankOrigin)
+	target.TokenMeta = "forgeproof-token" // the tag the gateway injects
 	return attack.Victim{
 		Name: name, Protected: true,
-		Target: attack.BankTarget(bankOrigin), Handler: g, Reset: a.reset, Effects: a.effects,
+		Target: target, Handler: g, Reset: a.reset, Effects: a.effects,
 	}
 }
 

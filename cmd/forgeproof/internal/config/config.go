@@ -55,6 +55,9 @@ const (
 	DefaultMaxHeaderBytes = 64 << 10
 	// DefaultReadHeaderTimeout bounds the time to read a request's headers.
 	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds the time to read a whole request, body
+	// included.
+	DefaultReadTimeout = time.Minute
 	// DefaultIdleTimeout closes keep-alive connections idle this long.
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultShutdownTimeout bounds how long in-flight requests may run
@@ -185,6 +188,8 @@ type Limits struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// ReadHeaderTimeout bounds reading the request headers.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
 	// IdleTimeout closes idle keep-alive connections.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout bounds the drain on shutdown.
@@ -331,6 +336,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.Limits.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setDefault(&c.Limits.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&c.Limits.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.Limits.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.Limits.ShutdownTimeout, DefaultShutdownTimeout)
 	c.applyPreset()

@@ -163,7 +163,10 @@ func Run(ctx context.Context, opts Options) error {
 	srv := &http.Server{
 		Handler:           m.Handler(http.HandlerFunc(s.serveHTTP)),
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
-		IdleTimeout:       cfg.Limits.IdleTimeout,
+		// Bounds a slow body too; a WebSocket is not cut, since a
+		// hijacked connection loses the server's deadlines.
+		ReadTimeout: cfg.Limits.ReadTimeout,
+		IdleTimeout: cfg.Limits.IdleTimeout,
 		// A little room above the gateway's own bound, so that the gateway
 		// answers 431 with a problem body rather than the server's plain
 		// text.
@@ -453,6 +456,7 @@ func restartOnly(old, cur *config.Config) []string {
 	check(old.TLS.SelfSigned != cur.TLS.SelfSigned || (old.TLS.Cert == "") != (cur.TLS.Cert == ""), "tls")
 	check(old.Log.Format != cur.Log.Format, "log.format")
 	check(old.Limits.ReadHeaderTimeout != cur.Limits.ReadHeaderTimeout, "limits.read_header_timeout")
+	check(old.Limits.ReadTimeout != cur.Limits.ReadTimeout, "limits.read_timeout")
 	check(old.Limits.IdleTimeout != cur.Limits.IdleTimeout, "limits.idle_timeout")
 	check(old.Limits.MaxHeaderBytes != cur.Limits.MaxHeaderBytes, "limits.max_header_bytes")
 	check(old.Monitor.WebhookURL.Value() != cur.Monitor.WebhookURL.Value(), "monitor.webhook_url")
