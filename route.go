@@ -254,6 +254,23 @@ func (rt *route) modes(p string, want uint8) uint8 {
 		if ended || rest == "" {
 			return 0
 		}
+		if !fold && !s.wild {
+			// A literal compared with case: it starts rest and ends at a
+			// slash or at the end of the path. No need to find the
+			// segment's end first.
+			if !strings.HasPrefix(rest, s.lit) {
+				return 0
+			}
+			switch tail := rest[len(s.lit):]; {
+			case tail == "":
+				rest, ended = "", true
+			case tail[0] == '/':
+				rest = tail[1:]
+			default:
+				return 0
+			}
+			continue
+		}
 		seg, tail, more := strings.Cut(rest, "/")
 		switch {
 		case s.wild:
