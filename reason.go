@@ -108,6 +108,23 @@ const (
 	// different values, as when a sibling subdomain planted one beside the
 	// genuine cookie.
 	ReasonCookieConflict
+	// ReasonRequestInvalid ("request-invalid"): a request to an operation
+	// of the API's OpenAPI description did not match it: a required
+	// parameter or header was missing or malformed, or the body did not
+	// match the operation's schema. Answered with 400.
+	ReasonRequestInvalid
+	// ReasonMediaTypeUnsupported ("media-type-unsupported"): a request body
+	// had a Content-Type that the operation of the API's OpenAPI
+	// description does not accept. Answered with 415.
+	ReasonMediaTypeUnsupported
+	// ReasonRequestTooLarge ("request-too-large"): a request body to be
+	// validated against the API's OpenAPI description was larger than the
+	// bound on validated bodies. Answered with 413.
+	ReasonRequestTooLarge
+	// ReasonOperationUnknown ("operation-unknown"): the request matched no
+	// operation of the API's OpenAPI description and no configured route,
+	// and unknown paths are denied. Answered with 404.
+	ReasonOperationUnknown
 
 	numReasons
 )
@@ -141,6 +158,10 @@ var reasonInfo = [numReasons]struct {
 	ReasonReauthReused:          {"reauth-reused", "re-authentication proof already used"},
 	ReasonMethodOverrideInvalid: {"method-override-invalid", "method override is not a method name"},
 	ReasonCookieConflict:        {"cookie-conflict", "conflicting cookies of the same name"},
+	ReasonRequestInvalid:        {"request-invalid", "request does not match the API description"},
+	ReasonMediaTypeUnsupported:  {"media-type-unsupported", "request body media type not accepted by the operation"},
+	ReasonRequestTooLarge:       {"request-too-large", "request body too large to validate"},
+	ReasonOperationUnknown:      {"operation-unknown", "no operation of the API description matches the request"},
 }
 
 // Reasons returns every reason that can reject a request, in a fixed
@@ -173,7 +194,10 @@ func (r Reason) Title() string {
 
 // Status returns the HTTP status code that a rejection for r is answered
 // with: 503 for [ReasonStoreUnavailable], 401 for the re-authentication
-// reasons and 403 for all others.
+// reasons, 400, 415, 413 and 404 for the reasons of request validation
+// ([ReasonRequestInvalid], [ReasonMediaTypeUnsupported],
+// [ReasonRequestTooLarge], [ReasonOperationUnknown]) and 403 for all
+// others.
 func (r Reason) Status() int {
 	switch r {
 	case ReasonNone:
@@ -182,6 +206,14 @@ func (r Reason) Status() int {
 		return http.StatusServiceUnavailable
 	case ReasonReauthRequired, ReasonReauthReused:
 		return http.StatusUnauthorized
+	case ReasonRequestInvalid:
+		return http.StatusBadRequest
+	case ReasonMediaTypeUnsupported:
+		return http.StatusUnsupportedMediaType
+	case ReasonRequestTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case ReasonOperationUnknown:
+		return http.StatusNotFound
 	}
 	return http.StatusForbidden
 }
