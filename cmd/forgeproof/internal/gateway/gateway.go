@@ -69,6 +69,11 @@ type Gateway struct {
 	rotatedHeader string // response header with a rotated token
 	log           *slog.Logger
 
+	maxValidate int64                  // bound on a body held to be validated
+	unknown     UnknownPolicy          // for requests that match no route
+	reportOnly  bool                   // Protection.ReportOnly
+	onDecision  func(forgeproof.Event) // Protection.OnDecision
+
 	protected  http.Handler // library in front of the proxy
 	wsChecked  http.Handler // library in front of the proxy, for upgrades
 	tokenH     http.Handler // library in front of serveToken
@@ -87,6 +92,10 @@ type route struct {
 	cors     *compiledCORS
 	inject   bool
 	noTokens bool // the library reads no token on this route
+
+	validator  RequestValidator // nil: requests are not validated
+	checkSafe  bool             // safe methods are checked (and validated)
+	reportOnly bool             // the route's refusals are reported only
 }
 
 // New returns a Gateway for opts, or an error naming every field that is
@@ -106,6 +115,19 @@ func New(opts Options) (*Gateway, error) {
 		onIssued:      opts.OnTokenIssued,
 		log:           opts.Logger,
 		routes:        make(map[string]*route),
+		maxValidate:   opts.MaxValidatedBodyBytes,
+		unknown:       opts.UnknownPaths,
+		reportOnly:    opts.Protection.ReportOnly,
+		onDecision:    opts.Protection.OnDecision,
+	}
+	if g.maxValidate == 0 {
+		g.maxValidate = DefaultMaxValidatedBodyBytes
+	}
+	if g.maxValidate < 0 {
+		bad("MaxValidatedBodyBytes %d is negative; use 0 for the default of 1 MiB", g.maxValidate)
+	}
+	if g.unknown > UnknownDeny {
+		bad("UnknownPaths %d is not an UnknownPolicy; use UnknownPass, UnknownReport or UnknownDeny", g.unknown)
 	}
 	if g.prefix == "" {
 		g.prefix = "/.forgeproof/"
@@ -171,7 +193,8 @@ func New(opts Options) (*Gateway, error) {
 			bad("Routes[%d] pattern %q is under the reserved prefix %q; choose another path or change ReservedPrefix", i, r.Pattern, g.prefix)
 			continue
 		}
-		rt := &route{pattern: r.Pattern, cookies: g.dflt.cookies, headers: g.dflt.headers, inject: g.dflt.inject}
+		rt := &route{pattern: r.Pattern, cookies: g.dflt.cookies, headers: g.dflt.headers, inject: g.dflt.inject,
+			validator: r.Validator, checkSafe: r.Protect.CheckSafeMethods, reportOnly: r.Protect.ReportOnly}
 		corsOf[rt] = opts.CORS
 		corsName[rt] = "CORS"
 		if r.Cookies != nil {
@@ -240,7 +263,7 @@ func New(opts Options) (*Gateway, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
+	g.protected = prot.Handler(http.HandlerFunc(g.serveChecked))
 	g.wsChecked = prot.OriginHandler(http.HandlerFunc(g.proxyUpgrade))
 	g.tokenH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, false) }))
 	g.oneTimeH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, true) }))
@@ -303,6 +326,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.preflight(w, r, c, origin)
 			return
 		}
+	}
+	if ex.route == g.dflt && g.unknown != UnknownPass && !g.refuse(w, r, g.dflt, forgeproof.ReasonOperationUnknown, nil) {
+		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if isUpgrade(r) {

@@ -129,6 +129,22 @@ type Options struct {
 	// header name (Protection.HeaderName, "X-Forgeproof-Token" by default).
 	TokenResponseHeader string
 
+	// MaxValidatedBodyBytes bounds a request body that the gateway holds
+	// in memory to check it with its route's Validator, and then sends to
+	// the backend byte for byte. A larger body is refused with 413 and the
+	// reason request-too-large before the backend sees it. If zero, it is
+	// 1 MiB.
+	MaxValidatedBodyBytes int64
+
+	// UnknownPaths says what happens to a request that matches none of
+	// Routes, for a gateway whose routes describe the whole API (the
+	// operations of an OpenAPI description). The zero value, UnknownPass,
+	// proxies it; UnknownReport proxies it and reports an
+	// operation-unknown denial in report-only mode through
+	// Protection.OnDecision; UnknownDeny answers 404 with the reason
+	// operation-unknown. Paths under ReservedPrefix are never unknown.
+	UnknownPaths UnknownPolicy
+
 	// OnTokenIssued, if set, is called once for every token the gateway
 	// hands out, with where it went: [TokenEndpoint], [TokenOneTime],
 	// [TokenRotation] or [TokenInjection]. It is called on the request's
@@ -242,6 +258,15 @@ type Route struct {
 
 	// InjectHTML overrides Options.InjectHTML on this route when set.
 	InjectHTML *bool
+
+	// Validator, if set, checks every request of the route that the
+	// library checks (unsafe methods, and safe ones when
+	// Protect.CheckSafeMethods is set) after the library let it through and
+	// before the backend sees it. A request it refuses is answered with its
+	// reason (400 request-invalid or 415 media-type-unsupported) and the
+	// offending field, and reported through Protection.OnDecision; with
+	// Protect.ReportOnly or Protection.ReportOnly it is only reported.
+	Validator RequestValidator
 }
 
 // A Flag says what the gateway does with one attribute of a cookie.

@@ -1,0 +1,217 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/internal/problem"
+)
+
+// DefaultMaxValidatedBodyBytes bounds a request body held in memory to be
+// validated (1 MiB).
+const DefaultMaxValidatedBodyBytes = 1 << 20
+
+// A RequestValidator checks a request against the operation of an API
+// description that its route stands for, such as an operation of an
+// OpenAPI document.
+type RequestValidator interface {
+	// ValidateRequest checks r, whose body has been read into body (nil
+	// when the request has none), and returns nil when the request
+	// matches the operation. It may read r.Body, which holds the same
+	// bytes; it must not keep r or body after it returns, and must be
+	// safe for concurrent use.
+	ValidateRequest(r *http.Request, body []byte) *Invalid
+}
+
+// Invalid says why a request does not match its operation. It never holds
+// a value taken from the request.
+type Invalid struct {
+	// Reason is [forgeproof.ReasonRequestInvalid] or
+	// [forgeproof.ReasonMediaTypeUnsupported].
+	Reason forgeproof.Reason
+
+	// Detail says what is wrong, such as `property "amount" is missing`.
+	Detail string
+
+	// In is where the offending value is: "body", or the location of a
+	// parameter ("path", "query", "header", "cookie").
+	In string
+
+	// Pointer is the JSON pointer (RFC 6901) to the offending field of the
+	// body, such as "/amount"; "" is the whole body. Only with In "body".
+	Pointer string
+
+	// Parameter is the name of the offending parameter, when In is not
+	// "body".
+	Parameter string
+}
+
+// UnknownPolicy says what the gateway does with a request that matches no
+// route, when the routes describe the whole API (see
+// [Options.UnknownPaths]).
+type UnknownPolicy uint8
+
+const (
+	// UnknownPass proxies the request as any other.
+	UnknownPass UnknownPolicy = iota
+	// UnknownReport proxies the request and reports it as an
+	// operation-unknown denial in report-only mode.
+	UnknownReport
+	// UnknownDeny refuses the request with 404 and the reason
+	// operation-unknown.
+	UnknownDeny
+)
+
+// String returns "pass", "report" or "deny".
+func (p UnknownPolicy) String() string {
+	switch p {
+	case UnknownReport:
+		return "report"
+	case UnknownDeny:
+		return "deny"
+	}
+	return "pass"
+}
+
+// reasonDocs is where each reason is documented.
+const reasonDocs = "https://github.com/forgeproof/forgeproof/blob/main/docs/REASONS.md#"
+
+// serveChecked validates a request that the library let through, when its
+// route has a validator, and proxies it if it passes.
+func (g *Gateway) serveChecked(w http.ResponseWriter, r *http.Request) {
+	if ex := exchangeOf(r); ex != nil && ex.route.validator != nil && (ex.route.checkSafe || !safeMethod(r.Method)) {
+		if !g.validate(w, r, ex) {
+			return
+		}
+	}
+	g.proxy(w, r)
+}
+
+// validate reads the body of r, at most g.maxValidate bytes of it, checks
+// the request with its route's validator and puts the same bytes back as
+// the body for the backend. It reports a failure, and answers it unless the
+// route is in report-only mode; it returns whether to proxy the request.
+func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, ex *exchange) bool {
+	rt := ex.route
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(io.LimitReader(r.Body, g.maxValidate+1))
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			g.tooLarge(w)
+			return false
+		case err != nil:
+			// The client went away or sent a broken body: nobody is
+			// waiting for an answer that names a field.
+			g.fail(w, http.StatusBadRequest, "body-unreadable", "Bad Request",
+				"the request body could not be read; send it again")
+			return false
+		case int64(len(b)) > g.maxValidate:
+			if !g.refuse(w, r, rt, forgeproof.ReasonRequestTooLarge, &Invalid{
+				Detail: fmt.Sprintf("the body is larger than the %d bytes the gateway validates", g.maxValidate),
+				In:     "body",
+			}) {
+				return false
+			}
+			// Report-only: the backend gets the whole body, unvalidated.
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+			return true
+		}
+		body = b
+		setBody(r, body)
+	}
+	inv := rt.validator.ValidateRequest(r, body)
+	if body != nil {
+		setBody(r, body) // the validator may have read it
+	}
+	if inv == nil {
+		return true
+	}
+	return g.refuse(w, r, rt, inv.Reason, inv)
+}
+
+// setBody makes b the body of r, sent with its length.
+func setBody(r *http.Request, b []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	r.TransferEncoding = nil
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+}
+
+// refuse tells OnDecision about a request refused by validation or by the
+// unknown-path policy, and answers it with a problem+json body naming the
+// reason and the offending field, unless the refusal is report-only. It
+// returns whether the request is to be proxied all the same.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, rt *route, reason forgeproof.Reason, inv *Invalid) bool {
+	reportOnly := g.reportOnly || rt.reportOnly || (reason == forgeproof.ReasonOperationUnknown && g.unknown == UnknownReport)
+	if g.onDecision != nil {
+		g.onDecision(forgeproof.Event{
+			Decision:      forgeproof.Denied,
+			Reason:        reason,
+			ReportOnly:    reportOnly,
+			Method:        r.Method,
+			Path:          r.URL.Path,
+			Route:         rt.pattern,
+			Origin:        r.Header.Get("Origin"),
+			RefererOrigin: refererOrigin(r.Header.Get("Referer")),
+			SecFetchSite:  r.Header.Get("Sec-Fetch-Site"),
+			RemoteAddr:    r.RemoteAddr,
+		})
+	}
+	if reportOnly {
+		return true
+	}
+	members := []problem.Member{{Name: "reason", Value: reason.String()}}
+	detail := reason.Title()
+	if inv != nil {
+		if inv.Detail != "" {
+			detail = inv.Detail
+		}
+		switch {
+		case inv.In == "body":
+			members = append(members, problem.Member{Name: "pointer", Value: inv.Pointer})
+		case inv.In != "":
+			members = append(members, problem.Member{Name: "parameter", Value: inv.Parameter}, problem.Member{Name: "in", Value: inv.In})
+		}
+	}
+	if reason == forgeproof.ReasonRequestTooLarge {
+		w.Header().Set("Connection", "close")
+	}
+	problem.Write(w, problem.Details{
+		Type:   reasonDocs + reason.String(),
+		Title:  reason.Title(),
+		Status: reason.Status(),
+		Detail: detail,
+	}, members...)
+	return false
+}
+
+// refererOrigin returns the origin of a Referer header value, or "".
+func refererOrigin(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// safeMethod reports whether m is a method that the library does not check
+// unless a route asks it to.
+func safeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
