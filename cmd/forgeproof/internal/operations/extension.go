@@ -1,0 +1,250 @@
+package operations
+
+import (
+	"fmt"
+	"net/textproto"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Extension is the name of the vendor extension that sets an operation's
+// rules, on an operation or on a path item (for all its operations).
+const Extension = "x-forgeproof"
+
+// A Rule is the set of forgeproof rules of one operation, as written in
+// its x-forgeproof extension, inferred from the description, or taken from
+// a configured route. Its zero value applies the configuration's defaults.
+type Rule struct {
+	// Tokens is the token mode: "signed", "synchronizer", "off", or ""
+	// for protection.tokens.
+	Tokens string
+	// JSONOnly refuses bodies that an HTML form can send cross-site.
+	JSONOnly bool
+	// RequireHeader names a header every checked request must carry.
+	RequireHeader string
+	// OneTimeTokens accepts each token once.
+	OneTimeTokens bool
+	// ReauthMaxAge requires a re-authentication proof this fresh.
+	ReauthMaxAge time.Duration
+	// Roles are the roles of which the caller must hold one.
+	Roles []string
+	// ReportOnly reports refusals without enforcing them.
+	ReportOnly bool
+	// Unsafe checks the operation although its method is safe: a GET
+	// that changes state.
+	Unsafe bool
+	// Bypass disables the CSRF checks, for webhooks that other services
+	// call cross-site by design.
+	Bypass bool
+}
+
+// keyKinds lists the keys of the extension with the kind of their value,
+// in the order of the documentation. The JSON Schema for editors,
+// docs/x-forgeproof.schema.json, is kept in step with it by a test.
+var keyKinds = []struct {
+	name, kind string
+}{
+	{"tokens", "enum:signed,synchronizer,off"},
+	{"json_only", "bool"},
+	{"require_header", "header"},
+	{"one_time_tokens", "bool"},
+	{"reauth_max_age", "duration"},
+	{"roles", "roles"},
+	{"report_only", "bool"},
+	{"unsafe", "bool"},
+	{"bypass", "bool"},
+}
+
+// Keys returns the keys of the x-forgeproof extension.
+func Keys() []string {
+	ks := make([]string, len(keyKinds))
+	for i, k := range keyKinds {
+		ks[i] = k.name
+	}
+	return ks
+}
+
+// A KeyError is a problem with one key of an x-forgeproof extension.
+type KeyError struct {
+	// Key is the key at fault, or "" for the extension as a whole.
+	Key string
+	// Msg says what is wrong and what to write instead.
+	Msg string
+}
+
+func (e *KeyError) Error() string {
+	if e.Key == "" {
+		return Extension + ": " + e.Msg
+	}
+	return Extension + "." + e.Key + ": " + e.Msg
+}
+
+// ParseExtension decodes the value of an x-forgeproof extension, as
+// decoded from JSON or YAML (a map of strings to values), strictly: an
+// unknown key and a value of the wrong type are errors, all of them
+// reported, in key order. It returns the rule and the set of keys that
+// were given a valid value.
+func ParseExtension(v any) (Rule, map[string]bool, []*KeyError) {
+	var r Rule
+	set := map[string]bool{}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return r, set, []*KeyError{{Msg: fmt.Sprintf("expected a mapping of keys to values, found %s", describe(v))}}
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var errs []*KeyError
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, key := range names {
+		val := m[key]
+		i := slices.IndexFunc(keyKinds, func(k struct{ name, kind string }) bool { return k.name == key })
+		if i < 0 {
+			bad(key, "unknown key %q; the keys are %s", key, strings.Join(Keys(), ", "))
+			continue
+		}
+		kind := keyKinds[i].kind
+		switch {
+		case kind == "bool":
+			b, ok := val.(bool)
+			if !ok {
+				bad(key, "expected true or false, found %s", describe(val))
+				continue
+			}
+			switch key {
+			case "json_only":
+				r.JSONOnly = b
+			case "one_time_tokens":
+				r.OneTimeTokens = b
+			case "report_only":
+				r.ReportOnly = b
+			case "unsafe":
+				r.Unsafe = b
+			case "bypass":
+				r.Bypass = b
+			}
+		case strings.HasPrefix(kind, "enum:"):
+			s, ok := val.(string)
+			allowed := strings.Split(strings.TrimPrefix(kind, "enum:"), ",")
+			if !ok || !slices.Contains(allowed, s) {
+				bad(key, "expected one of %s, found %s", strings.Join(allowed, ", "), describe(val))
+				continue
+			}
+			r.Tokens = s
+		case kind == "header":
+			s, ok := val.(string)
+			if !ok || !isToken(s) {
+				bad(key, "expected a header name such as X-Requested-With, found %s", describe(val))
+				continue
+			}
+			r.RequireHeader = textproto.CanonicalMIMEHeaderKey(s)
+		case kind == "duration":
+			s, ok := val.(string)
+			if !ok {
+				bad(key, "expected a duration such as 5m, found %s", describe(val))
+				continue
+			}
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				bad(key, "invalid duration %q: write a positive duration such as 30s, 5m or 1h", s)
+				continue
+			}
+			r.ReauthMaxAge = d
+		case kind == "roles":
+			list, ok := val.([]any)
+			if !ok {
+				bad(key, "expected a list of role names such as [admin], found %s", describe(val))
+				continue
+			}
+			if len(list) == 0 {
+				bad(key, "the list is empty: name at least one role, or remove the key")
+				continue
+			}
+			roles := make([]string, 0, len(list))
+			for j, e := range list {
+				s, ok := e.(string)
+				if !ok || s == "" || strings.ContainsFunc(s, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+					bad(key, "entry %d: expected a role name without spaces, found %s", j, describe(e))
+					roles = nil
+					break
+				}
+				roles = append(roles, s)
+			}
+			if roles == nil {
+				continue
+			}
+			r.Roles = roles
+		}
+		set[key] = true
+	}
+	return r, set, errs
+}
+
+// merge returns r with the keys of o that are set in oset.
+func (r Rule) merge(o Rule, oset map[string]bool) Rule {
+	for key := range oset {
+		switch key {
+		case "tokens":
+			r.Tokens = o.Tokens
+		case "json_only":
+			r.JSONOnly = o.JSONOnly
+		case "require_header":
+			r.RequireHeader = o.RequireHeader
+		case "one_time_tokens":
+			r.OneTimeTokens = o.OneTimeTokens
+		case "reauth_max_age":
+			r.ReauthMaxAge = o.ReauthMaxAge
+		case "roles":
+			r.Roles = o.Roles
+		case "report_only":
+			r.ReportOnly = o.ReportOnly
+		case "unsafe":
+			r.Unsafe = o.Unsafe
+		case "bypass":
+			r.Bypass = o.Bypass
+		}
+	}
+	return r
+}
+
+// describe names a decoded JSON value for an error message, without
+// quoting long text.
+func describe(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "nothing"
+	case bool:
+		return fmt.Sprintf("the boolean %t", t)
+	case float64, int, int64, uint64:
+		return fmt.Sprintf("the number %v", t)
+	case string:
+		if len(t) <= 40 && !strings.ContainsAny(t, "\n\r") {
+			return fmt.Sprintf("%q", t)
+		}
+		return "a string"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// isToken reports whether s is an RFC 9110 token, as header names are.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
