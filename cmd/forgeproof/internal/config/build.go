@@ -69,13 +69,36 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 			ResponseHeaderTimeout: u.ResponseHeaderTimeout,
 		})
 	}
-	for _, r := range c.Routes {
+	// The operations of the OpenAPI description follow the configured
+	// routes: each validates its requests, with a route of its own or on
+	// the configured route of its shape.
+	routes := c.Routes[:len(c.Routes):len(c.Routes)]
+	validators := map[int]gateway.RequestValidator{}
+	for _, or := range c.OperationRoutes() {
+		if or.Configured >= 0 {
+			validators[or.Configured] = or.Operation
+			continue
+		}
+		validators[len(routes)] = or.Operation
+		routes = append(routes, or.Route)
+	}
+	if c.api != nil {
+		opts.MaxValidatedBodyBytes = c.OpenAPI.MaxBodyBytes
+		switch c.OpenAPI.UnknownPaths {
+		case "report":
+			opts.UnknownPaths = gateway.UnknownReport
+		case "deny":
+			opts.UnknownPaths = gateway.UnknownDeny
+		}
+	}
+	for i, r := range routes {
 		gr := gateway.Route{
 			Pattern:    r.Pattern,
 			Protect:    libraryRoute(&r),
 			Cookies:    cookieRules(r.Cookies),
 			CORS:       cors(r.CORS),
 			InjectHTML: r.InjectHTML,
+			Validator:  validators[i],
 		}
 		if r.Headers != nil {
 			h := headers(r.Headers)

@@ -29,7 +29,11 @@
 // (go test ./internal/config -run TestSchema -update).
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations"
+)
 
 // Defaults of the keys left out of a configuration file.
 const (
@@ -131,6 +135,9 @@ type Config struct {
 	ReauthSuccess ReauthSuccess `yaml:"reauth_success"`
 	// Monitor configures the anomaly detector.
 	Monitor Monitor `yaml:"monitor"`
+	// OpenAPI takes routes and request validation from the API's OpenAPI
+	// description.
+	OpenAPI OpenAPI `yaml:"openapi"`
 
 	// pos maps the path of every key read from the file ("routes[0].tokens")
 	// to where it was written.
@@ -140,6 +147,8 @@ type Config struct {
 	bad map[string]bool
 	// file is the name errors are reported against.
 	file string
+	// api is the compiled OpenAPI description, set by Validate.
+	api *operations.Description
 }
 
 // TLS configures HTTPS termination.
@@ -266,6 +275,8 @@ type Route struct {
 	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
 	// InsecureBypass disables every check on the route.
 	InsecureBypass bool `yaml:"insecure_bypass"`
+	// Roles are the roles of which the caller must hold one.
+	Roles []string `yaml:"roles"`
 	// Cookies harden the backend's Set-Cookie headers.
 	Cookies []Cookie `yaml:"cookies"`
 	// Headers are the security response headers.
@@ -351,6 +362,8 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Monitor.OriginThreshold, DefaultOriginThreshold)
 	setDefault(&c.Monitor.ReasonThreshold, DefaultReasonThreshold)
 	setDefault(&c.Monitor.TotalThreshold, DefaultTotalThreshold)
+	setDefault(&c.OpenAPI.UnknownPaths, DefaultUnknownPaths)
+	setDefault(&c.OpenAPI.MaxBodyBytes, DefaultOpenAPIMaxBodyBytes)
 	for i := range c.Upstreams {
 		u := &c.Upstreams[i]
 		setDefault(&u.PathPrefix, DefaultPathPrefix)

@@ -112,6 +112,7 @@ func Decode(name string, data []byte) (*Config, error) {
 	}
 	c.TLS.Cert = d.rel(c.TLS.Cert)
 	c.TLS.Key = d.rel(c.TLS.Key)
+	c.OpenAPI.File = d.rel(c.OpenAPI.File)
 	return c, d.errs.err()
 }
 

@@ -26,7 +26,7 @@ func TestLoad(t *testing.T) {
 			"POST /api/notes declared=[] inferred=[json_only]",
 			"GET /api/notes/{id}/archive declared=[unsafe] inferred=[]",
 			"POST /api/reauth declared=[] inferred=[json_only]",
-			"POST /hooks/payment declared=[bypass] inferred=[json_only]",
+			"POST /hooks/payment declared=[bypass] inferred=[]",
 			"POST /login declared=[] inferred=[json_only]",
 		}},
 		{"testdata/notes/openapi31.yaml", []string{

@@ -222,7 +222,15 @@ func Load(ctx context.Context, file string) (*Description, error) {
 				}
 			}
 			o.Declared = sortedKeys(declared)
-			o.infer(declared)
+			if o.Rule.Bypass {
+				if len(o.Declared) > 1 {
+					report("bypass", append(slices.Clone(opAt), Extension, "bypass"),
+						"bypass turns every check off, so the operation's other keys (%s) would never apply: remove them or the bypass",
+						strings.Join(slices.DeleteFunc(slices.Clone(o.Declared), func(k string) bool { return k == "bypass" }), ", "))
+				}
+			} else {
+				o.infer(declared)
+			}
 			if o.Rule.Unsafe && !safe(method) {
 				report("unsafe", append(slices.Clone(opAt), Extension, "unsafe"),
 					"unsafe marks a GET (or HEAD, OPTIONS) that changes state; %s is checked anyway: remove the key", method)
