@@ -46,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	preset := fs.String("preset", "", "the backend's `FRAMEWORK`: django, flask, express, rails, laravel or spring (sets its session cookie)")
 	cert := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE`")
 	key := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	openapi := fs.String("openapi", "", "take routes and request validation from the OpenAPI description in `FILE` (see docs/OPENAPI.md)")
 	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a throwaway self-signed certificate for localhost (development only)")
 	if code, ok := cliParse(fs, args, stderr); !ok {
 		return code
@@ -106,6 +107,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			c.SetFlag("tls", "--tls-cert")
 			c.SetFlag("tls.cert", "--tls-cert")
 			c.SetFlag("tls.key", "--tls-key")
+		}
+		if set["openapi"] {
+			c.OpenAPI.File = *openapi
+			c.SetFlag("openapi.file", "--openapi")
 		}
 		if *selfSigned {
 			c.TLS = config.TLS{SelfSigned: true}

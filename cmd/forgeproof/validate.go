@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 )
 
-const validateUsage = `Usage: forgeproof validate --config FILE
+const validateUsage = `Usage: forgeproof validate --config FILE [--openapi FILE]
 
 Validate checks a configuration file for "forgeproof serve": unknown or
 misspelt keys, values of the wrong type, invalid values, missing secrets
@@ -22,12 +23,18 @@ It lists every problem with its line and column and exits 1, or prints
 turned off or down, secrets written in the file, an admin listener
 reachable from the network).
 
+With an OpenAPI description (openapi.file in the configuration, or
+--openapi), its x-forgeproof extensions are checked too, each problem at
+its line of the description, and the effective rule of every operation is
+printed to stdout as a table (see docs/OPENAPI.md).
+
 Flags:
 `
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cliFlagSet("validate", validateUsage, stdout)
 	file := fs.String("config", "", "the configuration `FILE` to check")
+	openapi := fs.String("openapi", "", "check the OpenAPI description in `FILE` with it (replaces openapi.file)")
 	if code, ok := cliParse(fs, args, stderr); !ok {
 		return code
 	}
@@ -35,7 +42,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return cliError(stderr, "validate needs a configuration file",
 			`run "forgeproof validate --config FILE"`)
 	}
-	c, err := config.Load(*file)
+	c, err := config.LoadWith(*file, func(c *config.Config) {
+		if *openapi != "" {
+			c.OpenAPI.File = *openapi
+			c.SetFlag("openapi.file", "--openapi")
+		}
+	})
 	if err != nil {
 		var list config.ErrorList
 		if !errors.As(err, &list) {
@@ -60,8 +72,72 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	for _, w := range c.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s: %s\n", w.Pos, w.Path, w.Msg)
 	}
+	if ops := c.OperationRoutes(); ops != nil {
+		printOperations(stdout, c, ops)
+	}
 	fmt.Fprintf(stderr, "%s: ok\n", *file)
 	return 0
+}
+
+// printOperations writes the effective rule of every operation as a
+// table.
+func printOperations(w io.Writer, c *config.Config, ops []config.OperationRoute) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OPERATION\tCHECKED\tTOKENS\tJSON_ONLY\tREQUIRE_HEADER\tONE_TIME\tREAUTH\tROLES\tREPORT_ONLY\tVALIDATED\tFROM")
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "-"
+	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, or := range ops {
+		r := or.Route
+		op := or.Operation
+		checked := "no"
+		switch {
+		case r.InsecureBypass:
+			checked = "bypass"
+		case !safeMethod(op.Method):
+			checked = "yes"
+		case r.CheckSafeMethods:
+			checked = "yes (unsafe)"
+		}
+		tokens := r.Tokens
+		if tokens == "" {
+			tokens = c.Protection.Tokens
+		}
+		reauth := "-"
+		if r.ReauthMaxAge > 0 {
+			reauth = strings.TrimSuffix(strings.TrimSuffix(r.ReauthMaxAge.String(), "0s"), "0m")
+		}
+		validated := "no"
+		if checked != "no" {
+			validated = "yes"
+		}
+		if r.InsecureBypass {
+			tokens = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			op.Pattern, checked, tokens, yes(r.JSONOnly), dash(r.RequireHeader), yes(r.OneTimeTokens),
+			reauth, dash(strings.Join(r.Roles, ",")), yes(r.ReportOnly || c.Protection.ReportOnly), validated, or.From)
+	}
+	tw.Flush()
+}
+
+// safeMethod reports whether the library leaves requests of method m
+// unchecked unless a route asks otherwise.
+func safeMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
 }
 
 // buildGateway builds the library configuration and the gateway of c.

@@ -35,6 +35,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,7 +293,32 @@ func (s *server) build(cfg *config.Config) (*gateway.Gateway, error) {
 	}
 	opts.Logger = s.log
 	opts.OnTokenIssued = s.metrics.TokenIssued
-	return gateway.New(opts)
+	gw, err := gateway.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.logOperations(cfg)
+	return gw, nil
+}
+
+// logOperations logs the OpenAPI description's operations once compiled,
+// with every rule inferred rather than declared.
+func (s *server) logOperations(cfg *config.Config) {
+	ops := cfg.OperationRoutes()
+	if ops == nil {
+		return
+	}
+	for _, or := range ops {
+		op := or.Operation
+		if or.Configured >= 0 || strings.HasPrefix(or.From, "routes[") {
+			s.log.Info("openapi operation governed by a configured route", "operation", op.Pattern, "route", or.From)
+			continue
+		}
+		for _, inf := range op.Inferred {
+			s.log.Info("openapi rule inferred", "operation", op.Pattern, "key", inf.Key, "why", inf.Why)
+		}
+	}
+	s.log.Info("openapi description compiled", "file", cfg.OpenAPI.File, "operations", len(ops), "unknown_paths", cfg.OpenAPI.UnknownPaths)
 }
 
 // processKeys returns the random key ring used while the configuration
