@@ -79,15 +79,8 @@ func invalid(err error) *gateway.Invalid {
 			}
 			se = inner
 		}
-		ptr := se.JSONPointer()
-		if se.SchemaField == "required" {
-			var name string
-			if _, err := fmt.Sscanf(se.Reason, "property %q is missing", &name); err == nil {
-				ptr = append(ptr, name)
-			}
-		}
 		if re.Parameter == nil {
-			inv.Pointer = pointer(ptr)
+			inv.Pointer = pointer(se.JSONPointer())
 		}
 		inv.Detail = se.Reason
 		if inv.Pointer != "" {
