@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
@@ -44,8 +46,7 @@ func (o *Operation) ValidateRequest(r *http.Request, body []byte) *gateway.Inval
 // invalid describes a validation error without quoting the request's
 // values, which may be secrets.
 func invalid(err error) *gateway.Invalid {
-	var me openapi3.MultiError
-	if errors.As(err, &me) && len(me) > 0 {
+	if me, ok := err.(openapi3.MultiError); ok && len(me) > 0 {
 		err = me[0]
 	}
 	inv := &gateway.Invalid{Reason: forgeproof.ReasonRequestInvalid}
@@ -79,8 +80,12 @@ func invalid(err error) *gateway.Invalid {
 			}
 			se = inner
 		}
+		ptr := se.JSONPointer()
+		if name := property(se); name != "" {
+			ptr = append(ptr, name)
+		}
 		if re.Parameter == nil {
-			inv.Pointer = pointer(se.JSONPointer())
+			inv.Pointer = pointer(ptr)
 		}
 		inv.Detail = se.Reason
 		if inv.Pointer != "" {
@@ -106,6 +111,38 @@ func invalid(err error) *gateway.Invalid {
 		}
 	}
 	return inv
+}
+
+// property returns the property that a schema error about an object is
+// about: a required property that is missing, or one that is not allowed.
+// The pointer of such an error names the object only.
+func property(se *openapi3.SchemaError) string {
+	// OpenAPI 3.0: kin-openapi's own validator. (It names a missing
+	// property in the pointer already.)
+	var name string
+	if se.SchemaField == "properties" {
+		if _, err := fmt.Sscanf(se.Reason, "property %q is unsupported", &name); err == nil {
+			return name
+		}
+	}
+	// OpenAPI 3.1: the JSON Schema 2020-12 validator.
+	var ve *jsonschema.ValidationError
+	if errors.As(se, &ve) {
+		for len(ve.Causes) == 1 {
+			ve = ve.Causes[0]
+		}
+		switch k := ve.ErrorKind.(type) {
+		case *kind.Required:
+			if len(k.Missing) > 0 {
+				return k.Missing[0]
+			}
+		case *kind.AdditionalProperties:
+			if len(k.Properties) > 0 {
+				return k.Properties[0]
+			}
+		}
+	}
+	return ""
 }
 
 // mediaTypes lists the media types a request body accepts.
