@@ -88,8 +88,13 @@ func invalid(err error) *gateway.Invalid {
 			inv.Pointer = pointer(ptr)
 		}
 		inv.Detail = se.Reason
+		if k := keyword(se); k != "" {
+			// The JSON Schema 2020-12 validator's messages may quote the
+			// value: name the keyword it fails instead.
+			inv.Detail = fmt.Sprintf("does not satisfy the schema's %q", k)
+		}
 		if inv.Pointer != "" {
-			inv.Detail = inv.Pointer + ": " + se.Reason
+			inv.Detail = inv.Pointer + ": " + inv.Detail
 		}
 	case errors.As(re.Err, &pe) && strings.HasPrefix(pe.Reason, "unsupported content type"):
 		inv.Reason = forgeproof.ReasonMediaTypeUnsupported
@@ -141,6 +146,26 @@ func property(se *openapi3.SchemaError) string {
 				return k.Properties[0]
 			}
 		}
+	}
+	return ""
+}
+
+// keyword returns the JSON Schema keyword that a 2020-12 validation error
+// is about, or "" for an error of kin-openapi's own (OpenAPI 3.0)
+// validator, whose messages never quote the value.
+func keyword(se *openapi3.SchemaError) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(se, &ve) {
+		return ""
+	}
+	for len(ve.Causes) == 1 {
+		ve = ve.Causes[0]
+	}
+	if ve.ErrorKind == nil {
+		return ""
+	}
+	if kp := ve.ErrorKind.KeywordPath(); len(kp) > 0 {
+		return kp[len(kp)-1]
 	}
 	return ""
 }
