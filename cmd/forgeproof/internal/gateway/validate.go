@@ -108,7 +108,7 @@ func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, ex *exchange)
 		case err != nil:
 			// The client went away or sent a broken body: nobody is
 			// waiting for an answer that names a field.
-			g.fail(w, http.StatusBadRequest, "body-unreadable", "Bad Request",
+			g.fail(w, http.StatusBadRequest, "body-read-failed", "Bad Request",
 				"the request body could not be read; send it again")
 			return false
 		case int64(len(b)) > g.maxValidate:
