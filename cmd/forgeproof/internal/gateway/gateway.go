@@ -69,6 +69,7 @@ type Gateway struct {
 	rotatedHeader string // response header with a rotated token
 	log           *slog.Logger
 
+	validating  bool                   // some route has a validator
 	maxValidate int64                  // bound on a body held to be validated
 	unknown     UnknownPolicy          // for requests that match no route
 	reportOnly  bool                   // Protection.ReportOnly
@@ -216,6 +217,7 @@ func New(opts Options) (*Gateway, error) {
 			rt.inject = *r.InjectHTML
 		}
 		g.routes[r.Pattern] = rt
+		g.validating = g.validating || r.Validator != nil
 		lr := r.Protect
 		lr.Pattern = r.Pattern
 		cfg.Routes = append(cfg.Routes, lr)
@@ -327,7 +329,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if ex.route == g.dflt && g.unknown != UnknownPass && !g.refuse(w, r, g.dflt, forgeproof.ReasonOperationUnknown, nil) {
+	if g.unknown != UnknownPass && ex.route == g.dflt && !g.known(r) && !g.refuse(w, r, g.dflt, forgeproof.ReasonOperationUnknown, nil) {
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))

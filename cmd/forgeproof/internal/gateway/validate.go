@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/internal/problem"
@@ -81,23 +82,56 @@ func (p UnknownPolicy) String() string {
 // reasonDocs is where each reason is documented.
 const reasonDocs = "https://github.com/forgeproof/forgeproof/blob/main/docs/REASONS.md#"
 
-// serveChecked validates a request that the library let through, when its
-// route has a validator, and proxies it if it passes.
+// serveChecked validates a request that the library let through against
+// the operations it might reach, and proxies it if it passes.
 func (g *Gateway) serveChecked(w http.ResponseWriter, r *http.Request) {
-	if ex := exchangeOf(r); ex != nil && ex.route.validator != nil && (ex.route.checkSafe || !safeMethod(r.Method)) {
-		if !g.validate(w, r, ex) {
+	if g.validating {
+		if rts := g.toValidate(r); len(rts) > 0 && !g.validate(w, r, rts) {
 			return
 		}
 	}
 	g.proxy(w, r)
 }
 
+// toValidate returns the routes with a validator that r must pass: those
+// of every route the library judges it under (its path as common routers
+// read it, its method and every method override), when the library checks
+// that method there. A request whose path one router reads as a described
+// operation's is validated against it, whatever the others read.
+func (g *Gateway) toValidate(r *http.Request) []*route {
+	cands, _ := g.prot.Candidates(r) // a malformed override was refused by the library
+	var rts []*route
+	for _, c := range cands {
+		rt := g.routes[c.Pattern]
+		if rt == nil || rt.validator == nil || !(rt.checkSafe || !safeMethod(c.Method)) || slices.Contains(rts, rt) {
+			continue
+		}
+		rts = append(rts, rt)
+	}
+	return rts
+}
+
+// known reports whether some route of the gateway governs r, however a
+// common router reads it.
+func (g *Gateway) known(r *http.Request) bool {
+	cands, ok := g.prot.Candidates(r)
+	if !ok {
+		return true // refused by the library as method-override-invalid
+	}
+	for _, c := range cands {
+		if g.routes[c.Pattern] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // validate reads the body of r, at most g.maxValidate bytes of it, checks
-// the request with its route's validator and puts the same bytes back as
-// the body for the backend. It reports a failure, and answers it unless the
-// route is in report-only mode; it returns whether to proxy the request.
-func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, ex *exchange) bool {
-	rt := ex.route
+// the request with the validator of each route and puts the same bytes
+// back as the body for the backend. It reports a failure, and answers it
+// unless the failing route is in report-only mode; it returns whether to
+// proxy the request.
+func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, rts []*route) bool {
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		b, err := io.ReadAll(io.LimitReader(r.Body, g.maxValidate+1))
@@ -112,7 +146,7 @@ func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, ex *exchange)
 				"the request body could not be read; send it again")
 			return false
 		case int64(len(b)) > g.maxValidate:
-			if !g.refuse(w, r, rt, forgeproof.ReasonRequestTooLarge, &Invalid{
+			if !g.refuse(w, r, rts[0], forgeproof.ReasonRequestTooLarge, &Invalid{
 				Detail: fmt.Sprintf("the body is larger than the %d bytes the gateway validates", g.maxValidate),
 				In:     "body",
 			}) {
@@ -128,14 +162,18 @@ func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, ex *exchange)
 		body = b
 		setBody(r, body)
 	}
-	inv := rt.validator.ValidateRequest(r, body)
-	if body != nil {
-		setBody(r, body) // the validator may have read it
+	pass := true
+	for _, rt := range rts {
+		inv := rt.validator.ValidateRequest(r, body)
+		if body != nil {
+			setBody(r, body) // the validator may have read it
+		}
+		if inv != nil && !g.refuse(w, r, rt, inv.Reason, inv) {
+			pass = false
+			break
+		}
 	}
-	if inv == nil {
-		return true
-	}
-	return g.refuse(w, r, rt, inv.Reason, inv)
+	return pass
 }
 
 // setBody makes b the body of r, sent with its length.

@@ -74,6 +74,7 @@ func TestValidation(t *testing.T) {
 		path       string
 		body       string
 		chunked    bool
+		header     string // X-HTTP-Method-Override
 		status     int
 		reason     string
 		member     string // a member the problem must hold
@@ -89,12 +90,16 @@ func TestValidation(t *testing.T) {
 		{name: "body over the bound", method: "POST", path: "/items", body: `{"field":"` + strings.Repeat("a", 100) + `"}`, status: 413, reason: "request-too-large", member: `"pointer":""`, events: []event{{"request-too-large", false}}},
 		{name: "chunked body over the bound", method: "POST", path: "/items", body: `{"field":"` + strings.Repeat("a", 100) + `"}`, chunked: true, status: 413, reason: "request-too-large", events: []event{{"request-too-large", false}}},
 		{name: "report-only body over the bound", reportOnly: true, method: "POST", path: "/items", body: `{"field":"` + strings.Repeat("b", 100) + `"}`, status: 200, proxied: true, events: []event{{"request-too-large", true}}},
+		{name: "case variant validated", method: "POST", path: "/ITEMS", body: `{"field":"bad"}`, status: 400, reason: "request-invalid", events: []event{{"request-invalid", false}}, validated: true},
+		{name: "trailing slash variant validated", method: "POST", path: "/items/", body: `{"field":"bad"}`, status: 400, reason: "request-invalid", events: []event{{"request-invalid", false}}, validated: true},
+		{name: "method override validated", method: "PUT", path: "/items", header: "DELETE", body: `{"field":"bad"}`, status: 400, reason: "request-invalid", events: []event{{"request-invalid", false}}, validated: true},
+		{name: "unknown policy sees variants", unknown: gateway.UnknownDeny, method: "GET", path: "/ITEMS", status: 200, proxied: true},
 		{name: "safe method not validated", method: "GET", path: "/items", status: 200, proxied: true},
 		{name: "unsafe GET validated", method: "GET", path: "/archive?q=x", status: 400, reason: "request-invalid", events: []event{{"request-invalid", false}}, validated: true},
 		{name: "unknown path passes", method: "POST", path: "/other", body: `bad`, status: 200, proxied: true},
 		{name: "unknown path reported", unknown: gateway.UnknownReport, method: "GET", path: "/other", status: 200, proxied: true, events: []event{{"operation-unknown", true}}},
 		{name: "unknown path denied", unknown: gateway.UnknownDeny, method: "GET", path: "/other", status: 404, reason: "operation-unknown", events: []event{{"operation-unknown", false}}},
-		{name: "unknown method denied", unknown: gateway.UnknownDeny, method: "DELETE", path: "/items", status: 404, reason: "operation-unknown", events: []event{{"operation-unknown", false}}},
+		{name: "unknown method denied", unknown: gateway.UnknownDeny, method: "PATCH", path: "/items", status: 404, reason: "operation-unknown", events: []event{{"operation-unknown", false}}},
 		{name: "reserved prefix never unknown", unknown: gateway.UnknownDeny, method: "GET", path: "/.forgeproof/csrf.js", status: 200},
 	}
 	for _, tt := range tests {
@@ -115,6 +120,7 @@ func TestValidation(t *testing.T) {
 					{Pattern: "POST /items", Validator: v, Protect: forgeproof.Route{ReportOnly: tt.reportOnly}},
 					{Pattern: "GET /items", Validator: v},
 					{Pattern: "GET /archive", Validator: v, Protect: forgeproof.Route{CheckSafeMethods: true}},
+					{Pattern: "DELETE /items", Validator: v},
 				},
 				MaxValidatedBodyBytes: 64,
 				UnknownPaths:          tt.unknown,
@@ -127,6 +133,9 @@ func TestValidation(t *testing.T) {
 				}
 			}
 			r := e.req(tt.method, tt.path, "same-origin", rb)
+			if tt.header != "" {
+				r.Header.Set("X-HTTP-Method-Override", tt.header)
+			}
 			resp, body := e.do(r)
 			if tt.reason != "" {
 				wantProblem(t, resp, body, tt.status, tt.reason)
