@@ -159,3 +159,23 @@ func sameShape(a, b string) bool {
 	_, err := forgeproof.New(forgeproof.Config{Routes: []forgeproof.Route{{Pattern: a}, {Pattern: b}}})
 	return err != nil
 }
+
+// operationWarnings adds the operations of the description whose own
+// rules turn protection off or down, at their lines of the description.
+func (c *Config) operationWarnings(v *validator) {
+	for _, or := range c.OperationRoutes() {
+		if or.From == "" || strings.HasPrefix(or.From, "routes[") {
+			continue // a configured route, warned about above
+		}
+		op := or.Operation
+		at := func(msg string) {
+			v.errs = append(v.errs, &Error{Pos: Pos{File: c.api.File, Line: op.Line, Col: op.Col}, Path: op.Pattern, Msg: msg})
+		}
+		if or.Route.InsecureBypass {
+			at("the operation has no CSRF protection at all (x-forgeproof bypass)")
+		}
+		if or.Route.ReportOnly && !c.Protection.ReportOnly {
+			at("the operation is report-only: its requests are never refused")
+		}
+	}
+}

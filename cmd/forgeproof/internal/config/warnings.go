@@ -25,6 +25,7 @@ func (c *Config) Warnings() ErrorList {
 			v.errorf(path+".report_only", "route %q is report-only: its requests are never refused", r.Pattern)
 		}
 	}
+	c.operationWarnings(v)
 	for i, k := range c.Protection.Keys {
 		if k.IsLiteral() {
 			v.errorf(fmt.Sprintf("protection.keys[%d]", i), "the key is written in the file: prefer {env: NAME} or {file: PATH}")

@@ -88,8 +88,9 @@ type Operation struct {
 	Declared []string
 	// Inferred are the keys inferred from the description, with why.
 	Inferred []Inference
-	// Line is the line of the operation in the description, or 0.
-	Line int
+	// Line and Col are where the operation is written in the
+	// description, or 0.
+	Line, Col int
 
 	route     routers.Route
 	segs      []string // the template's segments; a parameter is "{name}"
@@ -208,7 +209,7 @@ func Load(ctx context.Context, file string) (*Description, error) {
 				segs:    segs,
 				route:   routers.Route{Spec: doc, Path: p, PathItem: item, Method: method, Operation: op},
 			}
-			o.Line, _ = lines.find(opAt)
+			o.Line, o.Col = lines.find(opAt)
 			o.hasParams = slices.ContainsFunc(segs, func(s string) bool { return strings.HasPrefix(s, "{") })
 			declared := maps(baseSet)
 			if ext, ok := op.Extensions[Extension]; ok {
