@@ -39,6 +39,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -61,12 +62,8 @@ const maxFileBytes = 16 << 20
 type Description struct {
 	// File is the description's file name.
 	File string
-	// Version is the openapi member, such as "3.1.0".
-	Version string
 	// Operations are every operation, sorted by path and method.
 	Operations []*Operation
-
-	doc *openapi3.T
 }
 
 // An Operation is one operation of the description with its rules.
@@ -158,7 +155,7 @@ func Load(ctx context.Context, file string) (*Description, error) {
 	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation()); err != nil {
 		return nil, fmt.Errorf("openapi: %s is not a valid OpenAPI description: %w", file, err)
 	}
-	d := &Description{File: file, Version: doc.OpenAPI, doc: doc}
+	d := &Description{File: file}
 	lines := newLocator(src)
 	var problems []error
 	report := func(key string, at []string, format string, args ...any) {
@@ -211,7 +208,7 @@ func Load(ctx context.Context, file string) (*Description, error) {
 			}
 			o.Line, o.Col = lines.find(opAt)
 			o.hasParams = slices.ContainsFunc(segs, func(s string) bool { return strings.HasPrefix(s, "{") })
-			declared := maps(baseSet)
+			declared := maps.Clone(baseSet)
 			if ext, ok := op.Extensions[Extension]; ok {
 				r, set, errs := ParseExtension(ext)
 				for _, e := range errs {
@@ -258,14 +255,6 @@ func safe(method string) bool {
 		return true
 	}
 	return false
-}
-
-func maps(m map[string]bool) map[string]bool {
-	c := make(map[string]bool, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -377,12 +366,6 @@ func (o *Operation) pathParams(p string) map[string]string {
 		}
 	}
 	return params
-}
-
-// Describes reports whether the description has an operation with this
-// method and pattern.
-func (d *Description) Describes(pattern string) bool {
-	return slices.ContainsFunc(d.Operations, func(o *Operation) bool { return o.Pattern == pattern })
 }
 
 // validationOptions are the options of every validation: no
