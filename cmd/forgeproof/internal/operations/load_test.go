@@ -120,3 +120,28 @@ func TestLoadProblems(t *testing.T) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestLoadProblemsJSON finds the lines of problems in a JSON description.
+func TestLoadProblemsJSON(t *testing.T) {
+	_, err := operations.Load(context.Background(), "testdata/bad/openapi.json")
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range joined.Unwrap() {
+		p := e.(*operations.Problem)
+		got = append(got, fmt.Sprintf("%d %s", p.Line, p.Path))
+	}
+	want := []string{
+		"10 paths./a.x-forgeproof.tokenz",
+		"17 paths./a.post.x-forgeproof.bypas",
+		"14 paths./a.post.x-forgeproof.json_only",
+		"15 paths./a.post.x-forgeproof.reauth_max_age",
+		"16 paths./a.post.x-forgeproof.roles",
+		"26 paths./files/{name}.json",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
