@@ -242,12 +242,15 @@ func plainPath(p, raw string) (plain, upper bool) {
 // that match it, as in ServeMux and CrossOriginProtection, so that
 // "/hooks/../admin" or "/hooks/x;/../../admin" is never bypassed.
 func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidateSet) (primary *route) {
-	plain, upper := plainPath(urlPath, raw)
 	methods := ms
 	if ms.any {
 		methods = p.allMethods(ms)
 	}
-	if plain && !p.firsts.mayMatch(urlPath) {
+	plain, upper := false, false
+	if len(p.routes) > 0 {
+		plain, upper = plainPath(urlPath, raw)
+	}
+	if len(p.routes) == 0 || (plain && !p.firsts.mayMatch(urlPath)) {
 		// No route can match this path in any way.
 		for i := 0; i < methods.len(); i++ {
 			cs.add(methods.at(i), nil)
