@@ -25,8 +25,9 @@ import (
 // The common request pays little for this: its path is plain (see
 // plainPath), so its candidates are found without allocating, by matching
 // the path as it is with and without case and with and without the
-// trailing slash; and an unsafe request without override fields has one
-// method. Only an ambiguous path is rewritten, into each of the forms that
+// trailing slash, and not at all when no route's first literal can match
+// its first byte (see firstIndex); and an unsafe request without override
+// fields has one method. Only an ambiguous path is rewritten, into each of the forms that
 // the routers above would match.
 
 // overrideHeaders are the headers through which frameworks let a request
