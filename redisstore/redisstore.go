@@ -56,6 +56,11 @@ type Options struct {
 	// with "forgeproof:", so the zero value is fine on a Redis that other
 	// applications share; set a prefix such as "shop:" to keep the tokens
 	// of several protected applications apart on one Redis.
+	//
+	// On a Redis Cluster, leave braces out of the prefix: a hash tag in it
+	// ("{shop}:") would put every key of the application in one slot, on
+	// one node, and an empty one ("{}") would hash the anonymous entries
+	// apart from their index, so that storing them would fail.
 	Prefix string
 
 	// MaxAnonymousKeys bounds the number of anonymous entries (see the
@@ -138,37 +143,90 @@ func (s *Store) key(k string) (string, bool) {
 // the password parameter. Every other parameter is go-redis's, as parsed by
 // [redis.ParseFailoverURL]; master_name is required.
 //
+// A "redis+cluster://" (or "rediss+cluster://") URL names nodes of a Redis
+// Cluster, from which the store learns the others and which node serves
+// each key, following the cluster as its slots move or a replica is
+// promoted:
+//
+//	redis+cluster://[user:password@]node1:6379[?addr=node2:6379…]
+//
+// The user information is every node's. A Cluster has only database 0, so
+// the URL names no other. Every other parameter is go-redis's, as parsed by
+// [redis.ParseClusterURL].
+//
 // Since every protected request may wait on the store, Open fails fast
 // where the URL does not say otherwise: dial_timeout=500ms,
 // read_timeout=1s, write_timeout=1s, max_retries=1, and one dial attempt
 // per command. With go-redis's own defaults, a request during an outage
 // waits about two seconds before it is refused.
 func Open(url string, opts Options) (*Store, error) {
-	if scheme, rest, ok := strings.Cut(url, "+sentinel://"); ok && (scheme == "redis" || scheme == "rediss") {
-		o, err := redis.ParseFailoverURL(scheme + "://" + rest)
+	client, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	return New(client(), opts), nil
+}
+
+// CheckURL reports what is wrong with a URL that [Open] would refuse,
+// without connecting, for configuration checks. Its errors never repeat
+// the URL, which may hold a password.
+func CheckURL(url string) error {
+	_, err := parseURL(url)
+	return err
+}
+
+// parseURL parses a URL of Open's forms and returns the function that
+// makes its client.
+func parseURL(url string) (func() redis.UniversalClient, error) {
+	scheme, rest, _ := strings.Cut(url, "://")
+	switch scheme {
+	case "redis+sentinel", "rediss+sentinel":
+		base, _, _ := strings.Cut(scheme, "+")
+		o, err := redis.ParseFailoverURL(base + "://" + rest)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: %w (want a URL such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster)", err)
+			return nil, fmt.Errorf("redisstore: %w (want a URL such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster)", hideURL(err))
 		}
 		if o.MasterName == "" {
 			return nil, errors.New("redisstore: a redis+sentinel URL needs master_name, such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster")
 		}
 		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
 		o.DialerRetries = 1
-		return New(redis.NewFailoverClient(o), opts), nil
+		return func() redis.UniversalClient { return redis.NewFailoverClient(o) }, nil
+	case "redis+cluster", "rediss+cluster":
+		const want = "want a URL such as redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002"
+		base, _, _ := strings.Cut(scheme, "+")
+		u, err := neturl.Parse(base + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (%s)", hideURL(err), want)
+		}
+		if db := strings.Trim(u.Path, "/"); db != "" && db != "0" {
+			return nil, fmt.Errorf("redisstore: a Redis Cluster has only database 0: remove /%s from the redis+cluster URL (%s)", db, want)
+		}
+		o, err := redis.ParseClusterURL(base + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w (%s)", hideURL(err), want)
+		}
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
+		o.DialerRetries = 1
+		return func() redis.UniversalClient { return redis.NewClusterClient(o) }, nil
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		// A url.Error repeats the URL, password included: keep only what
-		// is wrong with it.
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (want a URL such as redis://127.0.0.1:6379/0)", err)
+		return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (want a URL such as redis://127.0.0.1:6379/0)", hideURL(err))
 	}
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
 	o.DialerRetries = 1
-	return New(redis.NewClient(o), opts), nil
+	return func() redis.UniversalClient { return redis.NewClient(o) }, nil
+}
+
+// hideURL returns err without the URL that a url.Error repeats, password
+// included: only what is wrong with it.
+func hideURL(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // failFast fills in Open's timeouts and retries where the URL set none.
