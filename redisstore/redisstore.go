@@ -104,6 +104,10 @@ type Store struct {
 	prefix  string
 	maxAnon int
 	index   string // the key of the anonymous entries' index
+
+	// reload asks a Cluster client to learn again which node serves each
+	// slot; nil for other clients.
+	reload func(context.Context)
 }
 
 var _ forgeproof.Store = (*Store)(nil)
@@ -115,7 +119,11 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if maxAnon <= 0 {
 		maxAnon = defaultMaxAnonymousKeys
 	}
-	return &Store{client: client, prefix: opts.Prefix, maxAnon: maxAnon, index: opts.Prefix + anonTag + "index"}
+	s := &Store{client: client, prefix: opts.Prefix, maxAnon: maxAnon, index: opts.Prefix + anonTag + "index"}
+	if c, ok := client.(interface{ ReloadState(context.Context) }); ok {
+		s.reload = c.ReloadState
+	}
+	return s
 }
 
 // key returns the Redis key of a library key: behind the prefix and, for
@@ -300,12 +308,21 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // wrap maps a miss to forgeproof.ErrNotFound and names the operation in
 // every other error. It never includes a key or a value.
+//
+// On a Cluster, a failure also makes the client learn the cluster's map
+// again, in the background: go-redis otherwise does so only every minute
+// or when a node answers MOVED, and a primary that died answers nothing,
+// so the store would keep dialing it for up to a minute after its replica
+// took over. Reloads are coalesced, at most one each 200ms.
 func (s *Store) wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, redis.Nil):
 		return forgeproof.ErrNotFound
+	}
+	if s.reload != nil {
+		s.reload(context.Background())
 	}
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
