@@ -162,7 +162,9 @@ func testSharedSynchronizerTokens(t *testing.T, d deployment) {
 
 	srv := d.server
 	if srv == nil {
-		return // the outage of a deployment that survives a node is tested elsewhere
+		// The loss of a node of a deployment that survives it is tested
+		// by TestClusterFailover, and by bench/reliability for Sentinel.
+		return
 	}
 	srv.Stop()
 	if status, reason := act(t, b, "session-1", tokA, cookiesA); status != 503 || reason != "store-unavailable" {

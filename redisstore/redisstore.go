@@ -11,10 +11,21 @@
 //		Tokens: forgeproof.SynchronizerTokens,
 //	})
 //
-// Any [redis.UniversalClient] works: a single server, Sentinel, or Cluster.
-// Keys are the library's keys (hashes, never a raw session id) behind an
-// optional prefix, and every value is written with its time to live, so
-// that Redis forgets what the library no longer needs.
+// Any [redis.UniversalClient] works: a single server, Sentinel, or Cluster;
+// [Open] makes one from a URL. Keys are the library's keys (hashes, never a
+// raw session id) behind an optional prefix, and every value is written
+// with its time to live, so that Redis forgets what the library no longer
+// needs.
+//
+// # Redis Cluster
+//
+// Every operation but one touches a single key, with a single command
+// (GET, SET, GETDEL, DEL), so it runs on whichever node serves that key's
+// slot; no operation uses MULTI or a pipeline. The one script, which
+// stores an anonymous entry and keeps their bound (below), touches only
+// keys in the hash slot {forgeproof:anon}. The store thus works on a
+// Cluster with the same key names as on a single server, and spreads the
+// session-bound entries over every node.
 //
 // # Anonymous entries
 //
