@@ -101,7 +101,9 @@ type Config struct {
 	ReservedPrefix string `yaml:"reserved_prefix"`
 	// FlushInterval is how often streamed response bodies are flushed.
 	FlushInterval time.Duration `yaml:"flush_interval"`
-	// Store is "memory" or a redis:// or rediss:// URL.
+	// Store is "memory" or a Redis URL of a form that redisstore.Open
+	// accepts: a single server (redis://, rediss://), Sentinels
+	// (redis+sentinel://) or a Cluster (redis+cluster://).
 	Store Secret `yaml:"store"`
 	// Preset names the backend's framework, whose session cookie
 	// protection.session_cookie defaults to.
