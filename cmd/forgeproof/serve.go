@@ -68,11 +68,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if p, cookie, ok := detectPreset(ctx, *upstream); ok {
 			*preset = p
 			set["preset"] = true
-			if p == "rails" { // Rails names its session cookie after the application
-				*session = cookie
-				set["session-cookie"] = true
-			}
 			fmt.Fprintf(stdout, "forgeproof: the backend set the cookie %s: %s detected, using --preset %s (pass --preset or --session-cookie to choose)\n", cookie, p, p)
+			if p == "rails" {
+				fmt.Fprintf(stdout, "forgeproof: tokens are not bound to %s: Rails's cookie store encrypts it anew on every response; pass --session-cookie %s only with a server-side session store\n", cookie, cookie)
+			}
 		} else {
 			fmt.Fprintln(stdout, "forgeproof: no framework recognized from the backend's cookies: tokens are bound to no session; pass --preset or --session-cookie")
 		}
