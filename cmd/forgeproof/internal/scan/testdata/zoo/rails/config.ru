@@ -34,7 +34,7 @@ end
 Zoo::Application.initialize!
 
 LOCK = Mutex.new
-STATE = { balance: 1000, points: 100, notes: [1, 2, 3], deleted: 0, removed: 0, transfers: 0,
+STATE = { balance: 1000, points: 100, notes: [1, 2, 3], deleted: 0, removed: 0, archived: 0, transfers: 0,
           email: "alice@example.com", settings: 0, webhooks: 0, partner: 0, beta: 0, vouchers: 0, feedback: 0 }
 # Every session's token, for the voucher check that forgets sessions.
 ISSUED = Set.new
@@ -71,7 +71,7 @@ end
 
 class BankController < ApplicationController
   before_action :signed_in, except: %i[home login_page login state webhook_preflight]
-  skip_forgery_protection only: %i[webhook webhook_preflight partner beta vouchers feedback]
+  skip_forgery_protection only: %i[webhook webhook_preflight partner beta vouchers feedback archive_note]
   before_action :cors, only: %i[webhook webhook_preflight]
 
   def home
@@ -170,6 +170,18 @@ class BankController < ApplicationController
     page "Feedback", "#{bump(:feedback)} messages"
   end
 
+  # Planted: a DELETE exempt from forgery protection ("a browser cannot
+  # send DELETE cross-site"), which Rack::MethodOverride lets any page's
+  # form reach as a POST with _method=delete.
+  def archive_note
+    id = params[:id].to_i
+    LOCK.synchronize do
+      STATE[:archived] += 1
+      STATE[:notes].delete(id)
+    end
+    head :no_content
+  end
+
   # Planted: state-changing GETs.
   def redeem
     left = LOCK.synchronize { STATE[:points] -= 10 if STATE[:points] >= 10; STATE[:points] }
@@ -217,6 +229,7 @@ Zoo::Application.routes.draw do
   post "/transfer/" => "bank#transfer"
   post "/api/profile/" => "bank#profile"
   delete "/notes/:id/" => "bank#remove_note"
+  delete "/notes/:id/archive/" => "bank#archive_note"
   post "/api/settings/" => "api#settings"
   post "/api/webhook/" => "bank#webhook"
   match "/api/webhook/" => "bank#webhook_preflight", via: :options
