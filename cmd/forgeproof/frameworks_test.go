@@ -345,19 +345,28 @@ func attackPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestServeDetectsFramework checks that serve without --preset or
-// --session-cookie names the framework whose cookies the backend sets.
+// --session-cookie names the framework whose cookies the backend sets,
+// also when the backend redirects plain HTTP to HTTPS.
 func TestServeDetectsFramework(t *testing.T) {
-	for _, tt := range []struct{ cookie, preset string }{
-		{"csrftoken", "django"},
-		{"_shop_session", "rails"},
-		{"", ""},
+	for _, tt := range []struct {
+		cookie, preset string
+		forceSSL       bool // redirect plain HTTP, as Rails's force_ssl does
+	}{
+		{"csrftoken", "django", false},
+		{"_shop_session", "rails", false},
+		{"_shop_session", "rails", true},
+		{"", "", false},
 	} {
 		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tt.forceSSL && r.Header.Get("X-Forwarded-Proto") != "https" {
+				http.Redirect(w, r, "https://"+r.Host+r.URL.Path, http.StatusMovedPermanently)
+				return
+			}
 			if tt.cookie != "" {
 				http.SetCookie(w, &http.Cookie{Name: tt.cookie, Value: "v"})
 			}
 		}))
-		p, cookie, ok := detectPreset(context.Background(), backend.URL)
+		p, cookie, ok := detectPreset(context.Background(), backend.URL, true)
 		backend.Close()
 		if p != tt.preset || ok != (tt.preset != "") || (ok && cookie != tt.cookie) {
 			t.Errorf("cookie %q: detected %q (%q), %v; want %q", tt.cookie, p, cookie, ok, tt.preset)
