@@ -55,8 +55,8 @@ func railsSession(name string) bool {
 
 // DetectPreset names the framework that set the given cookies, and its
 // session cookie (the preset's, or the Rails session cookie found): the
-// first preset one of whose cookies is present, or a Rails session cookie. It returns ok false when none
-// matches.
+// first preset one of whose cookies is present, or a Rails session
+// cookie. It returns ok false when none matches.
 func DetectPreset(cookies []string) (p Preset, session string, ok bool) {
 	for _, p := range Presets {
 		for _, c := range p.Cookies {
