@@ -85,7 +85,7 @@ func startExpressApp(t *testing.T, port int) {
 // startRails starts the Rails application of testdata/frameworks/rails
 // with Debian's rackup.
 func startRails(t *testing.T, port int) {
-	rackup := testenv.Require(t, "rackup", "install it with: apt-get install -y ruby-rails")
+	rackup := testenv.Rackup(t)
 	testenv.Command(t, filepath.Join("testdata", "frameworks", "rails"), rackup,
 		"-E", "production", "-o", "127.0.0.1", "-p", strconv.Itoa(port), "config.ru")
 }

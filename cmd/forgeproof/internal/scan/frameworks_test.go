@@ -98,7 +98,7 @@ var frameworkApps = []frameworkApp{
 		return testenv.StartApp(t, dir, node, "server.js")
 	}},
 	{"rails", func(t *testing.T, dir string) string {
-		rackup := testenv.Require(t, "rackup", "install it with: apt-get install -y ruby-rails")
+		rackup := testenv.Rackup(t)
 		return testenv.StartApp(t, dir, rackup, "-E", "production", "-o", "127.0.0.1", "config.ru", "-p")
 	}},
 }
