@@ -32,6 +32,9 @@ import (
 //	-- geteffect PATH OBSERVER --      GET PATH changed GET OBSERVER's answer
 //	-- observers --                    how many read-backs judged GETs
 //
+// A comment line "detail: TEXT" requires TEXT in the detail of every
+// finding reported.
+//
 // A body "problem:REASON" stands for a forgeproof problem+json rejection.
 func TestFixtures(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txtar")
@@ -49,6 +52,11 @@ func TestFixtures(t *testing.T) {
 			var got []string
 			pass.Report = func(f report.Finding) {
 				got = append(got, f.Check)
+				for _, line := range strings.Split(string(ar.Comment), "\n") {
+					if text, ok := strings.CutPrefix(line, "detail: "); ok && !strings.Contains(f.Evidence.Detail, text) {
+						t.Errorf("finding %s: detail %q does not say %q", f.Check, f.Evidence.Detail, text)
+					}
+				}
 				if f.Doc != checks.DocBase+f.Check+".md" || f.Title == "" || f.Evidence.Detail == "" {
 					t.Errorf("finding %s lacks doc, title or detail: %+v", f.Check, f)
 				}
