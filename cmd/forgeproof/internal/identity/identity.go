@@ -571,3 +571,16 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// ReadKeySetFile reports whether the file at path holds a usable JSON Web
+// Key Set, as [New] would read it.
+func ReadKeySetFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read the key set: %v", err)
+	}
+	if _, err := parseKeySet(b); err != nil {
+		return fmt.Errorf("key set %s: %v", path, err)
+	}
+	return nil
+}
