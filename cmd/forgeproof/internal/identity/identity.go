@@ -511,7 +511,7 @@ func (k *remoteKeys) get(kid string) (*jose.JSONWebKeySet, error) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.set == nil || k.now().Sub(k.fetched) > k.refresh+jwksMaxStale {
+	if k.set == nil || k.now().Sub(k.fetched) >= k.refresh+jwksMaxStale {
 		return nil, ErrKeysUnavailable
 	}
 	return k.set, nil
