@@ -100,7 +100,10 @@ func (g *Gateway) refuseByRole(w http.ResponseWriter, r *http.Request) bool {
 		// which might believe it.
 		defer r.Header.Del(name)
 	}
-	if len(need) == 0 {
+	if len(need) == 0 || isPreflight(r) {
+		// Browsers send CORS preflights without credentials, and a
+		// preflight performs nothing: the request it announces is
+		// checked when it comes.
 		return false
 	}
 	reportOnly := true
@@ -135,6 +138,11 @@ func (g *Gateway) refuseByRole(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	return g.prot.Refuse(w, r, reason, reportOnly)
+}
+
+// isPreflight reports whether r is a CORS preflight request.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // holdsAny reports whether roles holds one of want, compared exactly.

@@ -154,11 +154,21 @@ func TestRolesJWT(t *testing.T) {
 		{"right role, cross-site", "POST", "/admin/users", "cross-site", admin, 403, "sec-fetch-site-cross-site", ""},
 		{"public route", "GET", "/public", "", "", 200, "", ""},
 		{"report-only route", "GET", "/soft/x", "", "", 200, "", ""},
+		{"CORS preflight", "OPTIONS", "/admin/users", "preflight", "", 200, "", ""},
+		{"OPTIONS that is no preflight", "OPTIONS", "/admin/users", "", "", 401, "unauthenticated", `Bearer realm="forgeproof"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := backend.total()
-			r := e.req(tc.method, tc.path, tc.site, nil)
+			site := tc.site
+			if site == "preflight" {
+				site = ""
+			}
+			r := e.req(tc.method, tc.path, site, nil)
+			if tc.site == "preflight" {
+				r.Header.Set("Origin", "https://app.example")
+				r.Header.Set("Access-Control-Request-Method", "DELETE")
+			}
 			if tc.token != "" {
 				r.Header.Set("Authorization", "Bearer "+tc.token)
 			}
@@ -192,7 +202,7 @@ func TestRolesJWT(t *testing.T) {
 			count[key]++
 		}
 	}
-	want := map[string]int{"unauthenticated": 5, "role-forbidden": 4, "unauthenticated/report-only": 1, "sec-fetch-site-cross-site": 1}
+	want := map[string]int{"unauthenticated": 6, "role-forbidden": 4, "unauthenticated/report-only": 1, "sec-fetch-site-cross-site": 1}
 	for k, n := range want {
 		if count[k] != n {
 			t.Errorf("%d %s events, want %d (all: %v)", count[k], k, n, count)

@@ -361,3 +361,37 @@ func TestNewRefuses(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRoles measures the verification of one token per request, by
+// kind of key.
+func BenchmarkRoles(b *testing.B) {
+	file := filepath.Join(b.TempDir(), "jwks.json")
+	if err := os.WriteFile(file, jwks(b), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		j    identity.JWT
+		tok  string
+	}{
+		{"HS256", identity.JWT{HMACSecret: hmacSecret}, sign(b, jose.HS256, hmacSecret, "", claims())},
+		{"ES256", identity.JWT{JWKSFile: file}, sign(b, jose.ES256, testKeys.ec, "ec-1", claims())},
+		{"RS256", identity.JWT{JWKSFile: file}, sign(b, jose.RS256, testKeys.rsa, "rsa-1", claims())},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			bc.j.Issuer, bc.j.Audience = issuer, audience
+			v, err := identity.New(identity.Options{JWT: &bc.j}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+bc.tok)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Roles(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
