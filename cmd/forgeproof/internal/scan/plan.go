@@ -77,6 +77,9 @@ func Plan(opts Options) []string {
 			if pol.RequireHeader != "" {
 				add("%s %s  (%s: without %s)", op.Method, u, checks.ProbePolicyNoHeader, pol.RequireHeader)
 			}
+			if len(pol.Roles) > 0 {
+				add("%s %s  (%s: without the session's credentials)", op.Method, u, checks.ProbePolicyAnonymous)
+			}
 		}
 		if !op.unsafe() {
 			continue

@@ -176,10 +176,48 @@ func (sc *scanner) policyProbes(op *Operation, path string, base *checks.Request
 		r.Header.Del(pol.RequireHeader)
 		add(checks.ProbePolicyNoHeader, r)
 	}
+	if len(pol.Roles) > 0 {
+		// The same request from nobody: without the credentials the
+		// scan was given or obtained (the --cookie and --header values,
+		// Authorization, the cookies the login set), but with the
+		// cookies the target hands anyone (token cookies), so that a
+		// CSRF check does not decide in the role check's place.
+		r := base.Clone()
+		for k := range sc.opts.Header {
+			r.Header.Del(k)
+		}
+		r.Header.Del("Authorization")
+		r.Header.Del("Cookie")
+		if c := sc.anonymousCookies(); c != "" {
+			r.Header.Set("Cookie", c)
+		}
+		add(checks.ProbePolicyAnonymous, r)
+	}
 	for _, p := range probes {
 		if _, err := send(p.id, p.r, ""); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// anonymousCookies returns the first session's cookies less the
+// credentials: those given with --cookie and those the login set.
+func (sc *scanner) anonymousCookies() string {
+	drop := map[string]bool{}
+	for _, c := range sc.opts.Cookies {
+		drop[c.Name] = true
+	}
+	for _, set := range sc.pass.SetCookies {
+		if set.Login {
+			drop[set.Cookie.Name] = true
+		}
+	}
+	var parts []string
+	for _, n := range sc.s1.order {
+		if v, ok := sc.s1.cookies[n]; ok && !drop[n] {
+			parts = append(parts, n+"="+v)
+		}
+	}
+	return strings.Join(parts, "; ")
 }

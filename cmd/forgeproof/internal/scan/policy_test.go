@@ -21,6 +21,7 @@ import (
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/identity"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan"
 )
@@ -74,8 +75,12 @@ func TestDeclaredPolicies(t *testing.T) {
 	u, _ := url.Parse(backend.URL)
 	g, err := gateway.New(gateway.Options{
 		Upstreams:  []gateway.Upstream{{URL: u}},
-		Protection: forgeproof.Config{ErrorLog: log.New(io.Discard, "", 0)},
+		// Roles come from an authenticating proxy's header; the scanner,
+		// on loopback, stands for the proxy.
+		Protection: forgeproof.Config{ErrorLog: log.New(io.Discard, "", 0), TrustedProxies: []string{"127.0.0.0/8"}},
+		Identity:   &identity.Options{Header: &identity.Header{Name: "X-Auth-Roles"}},
 		Routes: []gateway.Route{
+			{Pattern: "POST /api/admin-enforced", Roles: []string{"admin"}},
 			{Pattern: "POST /api/json-enforced", Protect: forgeproof.Route{JSONOnly: true}},
 			{Pattern: "POST /api/header-enforced", Protect: forgeproof.Route{RequireHeader: "X-Requested-With"}},
 			{Pattern: "GET /api/legacy-enforced", Protect: forgeproof.Route{CheckSafeMethods: true}},
@@ -92,6 +97,7 @@ func TestDeclaredPolicies(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := scan.Command(context.Background(), []string{
 		"--target", srv.URL, "--openapi", filepath.Join("testdata", "policy", "openapi.yaml"),
+		"--header", "X-Auth-Roles: admin",
 		"--format", "json", "--rate", "0",
 	}, &stdout, &stderr)
 	var rep report.Report
@@ -113,6 +119,7 @@ func TestDeclaredPolicies(t *testing.T) {
 	sort.Strings(got)
 	want := []string{
 		"GET /api/legacy-declared",
+		"POST /api/admin-declared",
 		"POST /api/combo-declared",
 		"POST /api/header-declared",
 		"POST /api/json-declared",

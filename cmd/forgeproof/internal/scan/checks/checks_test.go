@@ -185,6 +185,8 @@ func fixture(t *testing.T, ar *txtar.Archive) (*checks.Pass, []string) {
 					op.Policy.ReportOnly = true
 				case "bypass":
 					op.Policy.Bypass = true
+				case "roles":
+					op.Policy.Roles = strings.Fields(v)
 				default:
 					t.Fatalf("unknown policy key %q", k)
 				}

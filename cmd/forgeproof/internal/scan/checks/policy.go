@@ -58,6 +58,10 @@ const (
 	// ProbePolicyCrossSiteGet: a GET declared unsafe, sent as a
 	// cross-site navigation with the session's cookies (unsafe).
 	ProbePolicyCrossSiteGet = "policy-cross-site-get"
+	// ProbePolicyAnonymous: the request without the session's
+	// credentials: its cookies (token cookies aside), Authorization and
+	// the headers given with --header (roles).
+	ProbePolicyAnonymous = "policy-anonymous"
 )
 
 // PolicyNotEnforced: the API description declares a rule for an operation
@@ -101,6 +105,11 @@ var PolicyNotEnforced = &Check{
 			if pol.OneTimeTokens {
 				if ex := accepted(op, ProbePolicyReplay); ex != nil {
 					gap(ex, "one_time_tokens is declared, but the legitimate request sent a second time with the same token was accepted")
+				}
+			}
+			if len(pol.Roles) > 0 {
+				if ex := accepted(op, ProbePolicyAnonymous); ex != nil {
+					gap(ex, "roles %s are declared, but the request without the session's credentials (cookies, Authorization, --header) was accepted", strings.Join(pol.Roles, ", "))
 				}
 			}
 			if pol.Unsafe {
