@@ -74,7 +74,7 @@ func TestDeclaredPolicies(t *testing.T) {
 	defer backend.Close()
 	u, _ := url.Parse(backend.URL)
 	g, err := gateway.New(gateway.Options{
-		Upstreams:  []gateway.Upstream{{URL: u}},
+		Upstreams: []gateway.Upstream{{URL: u}},
 		// Roles come from an authenticating proxy's header; the scanner,
 		// on loopback, stands for the proxy.
 		Protection: forgeproof.Config{ErrorLog: log.New(io.Discard, "", 0), TrustedProxies: []string{"127.0.0.0/8"}},
