@@ -174,3 +174,30 @@ func TestPolicyExtensionErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanListsPolicyProbes checks that --dry-run lists the probes of the
+// declared policies, and the declared bypass as not probed.
+func TestPlanListsPolicyProbes(t *testing.T) {
+	ops, _, err := scan.LoadOpenAPI(context.Background(), filepath.Join("testdata", "policy", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse("http://app.test")
+	plan := strings.Join(scan.Plan(scan.Options{Target: target, Operations: ops}), "\n")
+	for _, want := range []string{
+		"POST http://app.test/api/json-declared  (policy-text-plain)",
+		"POST http://app.test/api/json-declared  (policy-form)",
+		"POST http://app.test/api/header-declared  (policy-no-header: without X-Requested-With)",
+		"POST http://app.test/api/once-declared  (policy-replay: the baseline again)",
+		"POST http://app.test/api/admin-declared  (policy-anonymous: without the session's credentials)",
+		"GET http://app.test/api/legacy-declared?to=bob  (policy-cross-site-get)",
+		"POST http://app.test/hooks/payment  (declared x-forgeproof bypass: not probed)",
+	} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, plan)
+		}
+	}
+	if strings.Contains(plan, "soft  (policy-") {
+		t.Errorf("the report-only operation's rules are probed:\n%s", plan)
+	}
+}
