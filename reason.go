@@ -108,6 +108,16 @@ const (
 	// different values, as when a sibling subdomain planted one beside the
 	// genuine cookie.
 	ReasonCookieConflict
+	// ReasonUnauthenticated ("unauthenticated"): a route that requires a
+	// role was called without a verified identity (no credential, or one
+	// that did not verify). Answered with 401. The library never decides
+	// it; layers built on top (the gateway's role check) report it.
+	ReasonUnauthenticated
+	// ReasonRoleForbidden ("role-forbidden"): a route that requires a role
+	// was called by a verified identity that holds none of the roles it
+	// accepts. The library never decides it; layers built on top (the
+	// gateway's role check) report it.
+	ReasonRoleForbidden
 
 	numReasons
 )
@@ -141,6 +151,8 @@ var reasonInfo = [numReasons]struct {
 	ReasonReauthReused:          {"reauth-reused", "re-authentication proof already used"},
 	ReasonMethodOverrideInvalid: {"method-override-invalid", "method override is not a method name"},
 	ReasonCookieConflict:        {"cookie-conflict", "conflicting cookies of the same name"},
+	ReasonUnauthenticated:       {"unauthenticated", "authentication required"},
+	ReasonRoleForbidden:         {"role-forbidden", "role not allowed on this route"},
 }
 
 // Reasons returns every reason that can reject a request, in a fixed
@@ -173,7 +185,7 @@ func (r Reason) Title() string {
 
 // Status returns the HTTP status code that a rejection for r is answered
 // with: 503 for [ReasonStoreUnavailable], 401 for the re-authentication
-// reasons and 403 for all others.
+// reasons and [ReasonUnauthenticated], and 403 for all others.
 func (r Reason) Status() int {
 	switch r {
 	case ReasonNone:
@@ -181,6 +193,8 @@ func (r Reason) Status() int {
 	case ReasonStoreUnavailable:
 		return http.StatusServiceUnavailable
 	case ReasonReauthRequired, ReasonReauthReused:
+		return http.StatusUnauthorized
+	case ReasonUnauthenticated:
 		return http.StatusUnauthorized
 	}
 	return http.StatusForbidden

@@ -76,6 +76,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 			Cookies:    cookieRules(r.Cookies),
 			CORS:       cors(r.CORS),
 			InjectHTML: r.InjectHTML,
+			Roles:      r.Roles,
 		}
 		if r.Headers != nil {
 			h := headers(r.Headers)
@@ -83,6 +84,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 		}
 		opts.Routes = append(opts.Routes, gr)
 	}
+	opts.Identity = c.Identity.options()
 	return opts, nil
 }
 

@@ -133,6 +133,9 @@ type Config struct {
 	ReauthSuccess ReauthSuccess `yaml:"reauth_success"`
 	// Monitor configures the anomaly detector.
 	Monitor Monitor `yaml:"monitor"`
+	// Identity says where the roles that routes[].roles require come
+	// from.
+	Identity Identity `yaml:"identity"`
 
 	// pos maps the path of every key read from the file ("routes[0].tokens")
 	// to where it was written.
@@ -268,6 +271,8 @@ type Route struct {
 	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
 	// InsecureBypass disables every check on the route.
 	InsecureBypass bool `yaml:"insecure_bypass"`
+	// Roles restricts the route to senders holding one of these roles.
+	Roles []string `yaml:"roles"`
 	// Cookies harden the backend's Set-Cookie headers.
 	Cookies []Cookie `yaml:"cookies"`
 	// Headers are the security response headers.

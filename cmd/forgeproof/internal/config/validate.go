@@ -47,6 +47,7 @@ func (c *Config) Validate() error {
 	v.routes()
 	v.response("", c.Cookies, &c.Headers, c.CORS)
 	v.monitor()
+	v.identity()
 	v.errs.Sort()
 	return v.errs.err()
 }

@@ -75,6 +75,7 @@ type Gateway struct {
 	oneTimeH   http.Handler // library in front of serveToken, one-time
 	onIssued   func(kind string)
 	reauth     reauthGate // the step-up endpoint (reauth.go)
+	roles      roleGate   // the role check (roles.go)
 	script     []byte
 	scriptETag string
 }
@@ -87,6 +88,9 @@ type route struct {
 	cors     *compiledCORS
 	inject   bool
 	noTokens bool // the library reads no token on this route
+
+	roles      []string // any one of them is required; nil for none
+	reportOnly bool     // the route's denials are only reported
 }
 
 // New returns a Gateway for opts, or an error naming every field that is
@@ -192,6 +196,9 @@ func New(opts Options) (*Gateway, error) {
 		if r.InjectHTML != nil {
 			rt.inject = *r.InjectHTML
 		}
+		if err := g.routeRoles(rt, i, r, opts.Identity); err != nil {
+			errs = append(errs, err)
+		}
 		g.routes[r.Pattern] = rt
 		lr := r.Protect
 		lr.Pattern = r.Pattern
@@ -240,6 +247,9 @@ func New(opts Options) (*Gateway, error) {
 		return nil, errors.Join(errs...)
 	}
 
+	if err := g.initRoles(opts); err != nil {
+		return nil, err
+	}
 	g.protected = prot.Handler(http.HandlerFunc(g.proxy))
 	g.wsChecked = prot.OriginHandler(http.HandlerFunc(g.proxyUpgrade))
 	g.tokenH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, false) }))
@@ -303,6 +313,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.preflight(w, r, c, origin)
 			return
 		}
+	}
+	if g.roles.v != nil && g.refuseByRole(w, r) {
+		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if isUpgrade(r) {

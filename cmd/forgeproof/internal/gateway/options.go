@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/identity"
 )
 
 // Options configure a [Gateway]. Only Upstreams is required: the zero value
@@ -129,6 +130,12 @@ type Options struct {
 	// header name (Protection.HeaderName, "X-Forgeproof-Token" by default).
 	TokenResponseHeader string
 
+	// Identity is where the roles that Route.Roles requires come from: a
+	// verified JSON Web Token or an authenticating proxy's header (see
+	// package identity). It is required when a route lists roles, and
+	// unused otherwise.
+	Identity *identity.Options
+
 	// OnTokenIssued, if set, is called once for every token the gateway
 	// hands out, with where it went: [TokenEndpoint], [TokenOneTime],
 	// [TokenRotation] or [TokenInjection]. It is called on the request's
@@ -242,6 +249,17 @@ type Route struct {
 
 	// InjectHTML overrides Options.InjectHTML on this route when set.
 	InjectHTML *bool
+
+	// Roles, if set, restricts the route to senders that hold at least
+	// one of these roles, as found by Options.Identity. The gateway
+	// decides before the backend is called: a request without a verified
+	// identity is answered 401 (reason unauthenticated), one whose
+	// identity holds none of the roles 403 (role-forbidden). A request
+	// that some common router might dispatch to several routes (see the
+	// library's "Dispatch confusion") must satisfy the roles of each.
+	// With Protect.ReportOnly (or Protection.ReportOnly) the refusal is
+	// only reported. If empty, the route requires no role.
+	Roles []string
 }
 
 // A Flag says what the gateway does with one attribute of a cookie.
