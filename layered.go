@@ -1,6 +1,9 @@
 package forgeproof
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 // Layers built on top.
 //
@@ -38,20 +41,11 @@ func (p *Protection) CandidatePatterns(r *http.Request) []string {
 		out = append(out, primary.Pattern)
 	}
 	for i := 0; i < cs.len(); i++ {
-		if rt := cs.at(i).rt; rt != nil && rt != primary && !containsString(out, rt.Pattern) {
+		if rt := cs.at(i).rt; rt != nil && rt != primary && !slices.Contains(out, rt.Pattern) {
 			out = append(out, rt.Pattern)
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Refuse reports a rejection for reason decided by a layer built on top
