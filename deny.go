@@ -35,6 +35,8 @@ var reasonDetail = [numReasons]string{
 	ReasonReauthReused:          "This re-authentication proof was already used. Confirm your identity again and retry.",
 	ReasonMethodOverrideInvalid: "A method override (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override or _method) must be a single method name such as PUT or DELETE. Send the request with its real method, or a well-formed override.",
 	ReasonCookieConflict:        "The request carried two cookies of the same name with different values (the session cookie or the anti-CSRF cookie), which another site of the same domain can cause. Clear this site's cookies and sign in again.",
+	ReasonUnauthenticated:       "This endpoint requires a verified identity. Send a valid, unexpired access token (Authorization: Bearer) or sign in again.",
+	ReasonRoleForbidden:         "Your identity was verified but holds none of the roles this endpoint requires. Ask an administrator for the role, or use an account that has it.",
 	ReasonRequestInvalid:        "The request does not match the operation in the API description. The pointer member names the offending body field, or the parameter and in members the parameter; correct it and retry.",
 	ReasonMediaTypeUnsupported:  "The operation does not accept a body of this Content-Type. Send one of the media types its API description lists, such as application/json.",
 	ReasonRequestTooLarge:       "The request body is larger than the gateway validates. Send a smaller body.",

@@ -3,6 +3,8 @@ package forgeproof
 import (
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Dispatch confusion.
@@ -23,8 +25,9 @@ import (
 // The common request pays little for this: its path is plain (see
 // plainPath), so its candidates are found without allocating, by matching
 // the path as it is with and without case and with and without the
-// trailing slash; and an unsafe request without override fields has one
-// method. Only an ambiguous path is rewritten, into each of the forms that
+// trailing slash, and not at all when no route's first literal can match
+// its first byte (see firstIndex); and an unsafe request without override
+// fields has one method. Only an ambiguous path is rewritten, into each of the forms that
 // the routers above would match.
 
 // overrideHeaders are the headers through which frameworks let a request
@@ -32,13 +35,13 @@ import (
 var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // maxCandidates is how many candidates are kept without allocating.
-const maxCandidates = 8
+const maxCandidates = 4
 
 // A candidate is a method and the route (nil for none: the defaults) that
 // a router might dispatch a request to.
 type candidate struct {
-	method string
 	rt     *route
+	method string
 	active bool // decide: its rules apply
 }
 
@@ -169,9 +172,14 @@ func (p *Protection) requestMethods(r *http.Request, safe bool, m *methodSet) {
 }
 
 // mayOverride reports whether the raw query q may hold a _method
-// parameter.
+// parameter: it has an underscore or a percent-encoded byte.
 func mayOverride(q string) bool {
-	return q != "" && (strings.Contains(q, "_method") || strings.Contains(q, "%"))
+	for i := 0; i < len(q); i++ {
+		if q[i] == '_' || q[i] == '%' {
+			return true
+		}
+	}
+	return false
 }
 
 // queryMethods adds the _method query parameters of the raw query q to m.
@@ -235,10 +243,20 @@ func plainPath(p, raw string) (plain, upper bool) {
 // that match it, as in ServeMux and CrossOriginProtection, so that
 // "/hooks/../admin" or "/hooks/x;/../../admin" is never bypassed.
 func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidateSet) (primary *route) {
-	plain, upper := plainPath(urlPath, raw)
 	methods := ms
 	if ms.any {
 		methods = p.allMethods(ms)
+	}
+	plain, upper := false, false
+	if len(p.routes) > 0 {
+		plain, upper = plainPath(urlPath, raw)
+	}
+	if len(p.routes) == 0 || (plain && !p.firsts.mayMatch(urlPath)) {
+		// No route can match this path in any way.
+		for i := 0; i < methods.len(); i++ {
+			cs.add(methods.at(i), nil)
+		}
+		return nil
 	}
 	if plain {
 		want := modesCased
@@ -401,4 +419,42 @@ func hasUpper(s string) bool {
 		}
 	}
 	return false
+}
+
+// A firstIndex holds the bytes with which the first segment of a plain
+// path must start to match some route, in either case, so that most
+// paths that no route governs skip the route table.
+type firstIndex struct {
+	any   bool      // a route has no first literal: it may match any path
+	bytes [4]uint64 // bit c: a route's first literal may match a segment starting with c
+}
+
+// add records rt's first literal.
+func (f *firstIndex) add(rt *route) {
+	if len(rt.segs) == 0 || rt.segs[0].wild {
+		f.any = true
+		return
+	}
+	first, _ := utf8.DecodeRuneInString(rt.segs[0].lit)
+	if first == 'ı' || first == 'İ' { // foldEqual reads both as i
+		first = 'i'
+	}
+	for r := unicode.SimpleFold(first); ; r = unicode.SimpleFold(r) {
+		if r < utf8.RuneSelf {
+			f.bytes[r/64] |= 1 << (r % 64)
+		}
+		if r == first {
+			break
+		}
+	}
+}
+
+// mayMatch reports whether some route may match the plain path p (see
+// plainPath), which is ASCII.
+func (f *firstIndex) mayMatch(p string) bool {
+	if f.any || len(p) < 2 {
+		return f.any
+	}
+	c := p[1]
+	return f.bytes[c/64]&(1<<(c%64)) != 0
 }

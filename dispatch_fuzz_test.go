@@ -113,3 +113,68 @@ func FuzzMethodOverride(f *testing.F) {
 		}
 	})
 }
+
+// indexRoutes have first literals whose case folding leaves ASCII: the
+// long s folds to "s", the Kelvin sign to "k", and foldEqual reads the
+// Turkish dotless and dotted i as "i".
+var indexRoutes = []Route{
+	{Pattern: "/ſecret/", JSONOnly: true},
+	{Pattern: "POST /\u212Aeys", JSONOnly: true},
+	{Pattern: "/ıd/{id}", JSONOnly: true},
+	{Pattern: "/İnbox", JSONOnly: true},
+	{Pattern: "/API/{$}", JSONOnly: true},
+	{Pattern: "/été/", JSONOnly: true},
+	{Pattern: "/hooks/", InsecureBypass: true},
+}
+
+// FuzzFirstIndex checks that the first-byte index never skips a route
+// that matches a plain path in some way.
+func FuzzFirstIndex(f *testing.F) {
+	for _, s := range []string{"/secret/x", "/SECRET", "/keys", "/KEYS/", "/id/7", "/ID/7", "/inbox", "/api/", "/Api", "/hooks/x", "/x", "/"} {
+		f.Add(s)
+	}
+	p, err := New(Config{Tokens: TokensOff, Routes: indexRoutes, ErrorLog: discardLog})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		if plain, _ := plainPath(path, ""); !plain || p.firsts.mayMatch(path) {
+			return
+		}
+		for _, m := range []string{"GET", "POST"} {
+			if won := p.matchModes(m, path, true, modesAll); won != [4]*route{} {
+				t.Fatalf("%s %q matches %v, but the index skips it", m, path, won)
+			}
+		}
+	})
+}
+
+// TestFirstIndex checks which plain paths the first-byte index lets
+// through to the route table: every path that a route matches in some way
+// (FuzzFirstIndex checks that property at large), and no path whose
+// first byte no route's first literal can match.
+func TestFirstIndex(t *testing.T) {
+	p, err := New(Config{Tokens: TokensOff, Routes: indexRoutes, ErrorLog: discardLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		want bool
+	}{
+		{"/secret/x", true}, {"/SECRET", true}, {"/keys", true}, {"/KEYS/", true},
+		{"/id/7", true}, {"/ID/7", true}, {"/inbox", true}, {"/api/", true}, {"/Api", true},
+		{"/hooks/x", true}, {"/x", false}, {"/transfer", false}, {"/", false},
+	} {
+		if got := p.firsts.mayMatch(c.path); got != c.want {
+			t.Errorf("mayMatch(%q) = %v, want %v", c.path, got, c.want)
+		}
+	}
+	wild, err := New(Config{Tokens: TokensOff, Routes: []Route{{Pattern: "/{tenant}/admin", JSONOnly: true}}, ErrorLog: discardLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wild.firsts.mayMatch("/x/admin") {
+		t.Error("a route starting with a wildcard must let every path through")
+	}
+}

@@ -36,7 +36,8 @@ func (p *Protection) CheckOrigin(r *http.Request) error {
 // answered and OnDecision is called as by [Protection.Handler].
 func (p *Protection) OriginHandler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.serve(w, r, h, p.decideOrigin(r))
+		v := p.decideOrigin(r)
+		p.serve(w, r, h, &v)
 	})
 }
 

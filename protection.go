@@ -26,7 +26,8 @@ type Protection struct {
 	checkSafe    bool      // some route has CheckSafeMethods
 	routeMethods []string  // the methods that route patterns name
 	foldPatterns bool      // some route pattern has a letter that case folding changes
-	overrides    bool      // an override header or _method form field can change the rules
+	firsts       firstIndex
+	overrides    bool // an override header or _method form field can change the rules
 	reportOnly   bool
 	deny         func(http.ResponseWriter, *http.Request, *Error)
 	onDecision   func(Event)
@@ -93,6 +94,7 @@ func New(cfg Config) (*Protection, error) {
 			p.foldPatterns = p.foldPatterns || hasUpper(s.lit)
 		}
 		p.overrides = p.overrides || rt.method != "" || rt.ReauthMaxAge > 0
+		p.firsts.add(&rt)
 	}
 	for i, rt := range cfg.Routes {
 		mode := rt.Tokens
@@ -360,15 +362,16 @@ func (p *Protection) Handler(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		p.serve(w, r, h, p.decide(r, p.onDecision != nil))
+		v := p.decide(r, p.onDecision != nil)
+		p.serve(w, r, h, &v)
 	})
 }
 
 // serve acts on the verdict v for r: it tells OnDecision, answers a
 // rejection that is not report-only, and otherwise passes r to h.
-func (p *Protection) serve(w http.ResponseWriter, r *http.Request, h http.Handler, v verdict) {
+func (p *Protection) serve(w http.ResponseWriter, r *http.Request, h http.Handler, v *verdict) {
 	if p.onDecision != nil {
-		p.onDecision(p.event(r, &v))
+		p.onDecision(p.event(r, v))
 	}
 	if v.reason != ReasonNone && !v.reportOnly {
 		p.reject(w, r, v.reason)

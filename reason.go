@@ -108,6 +108,16 @@ const (
 	// different values, as when a sibling subdomain planted one beside the
 	// genuine cookie.
 	ReasonCookieConflict
+	// ReasonUnauthenticated ("unauthenticated"): a route that requires a
+	// role was called without a verified identity (no credential, or one
+	// that did not verify). Answered with 401. The library never decides
+	// it; layers built on top (the gateway's role check) report it.
+	ReasonUnauthenticated
+	// ReasonRoleForbidden ("role-forbidden"): a route that requires a role
+	// was called by a verified identity that holds none of the roles it
+	// accepts. The library never decides it; layers built on top (the
+	// gateway's role check) report it.
+	ReasonRoleForbidden
 	// ReasonRequestInvalid ("request-invalid"): a request to an operation
 	// of the API's OpenAPI description did not match it: a required
 	// parameter or header was missing or malformed, or the body did not
@@ -158,6 +168,8 @@ var reasonInfo = [numReasons]struct {
 	ReasonReauthReused:          {"reauth-reused", "re-authentication proof already used"},
 	ReasonMethodOverrideInvalid: {"method-override-invalid", "method override is not a method name"},
 	ReasonCookieConflict:        {"cookie-conflict", "conflicting cookies of the same name"},
+	ReasonUnauthenticated:       {"unauthenticated", "authentication required"},
+	ReasonRoleForbidden:         {"role-forbidden", "role not allowed on this route"},
 	ReasonRequestInvalid:        {"request-invalid", "request does not match the API description"},
 	ReasonMediaTypeUnsupported:  {"media-type-unsupported", "request body media type not accepted by the operation"},
 	ReasonRequestTooLarge:       {"request-too-large", "request body too large to validate"},
@@ -194,10 +206,10 @@ func (r Reason) Title() string {
 
 // Status returns the HTTP status code that a rejection for r is answered
 // with: 503 for [ReasonStoreUnavailable], 401 for the re-authentication
-// reasons, 400, 415, 413 and 404 for the reasons of request validation
-// ([ReasonRequestInvalid], [ReasonMediaTypeUnsupported],
-// [ReasonRequestTooLarge], [ReasonOperationUnknown]) and 403 for all
-// others.
+// reasons and [ReasonUnauthenticated], 400, 415, 413 and 404 for the
+// reasons of request validation ([ReasonRequestInvalid],
+// [ReasonMediaTypeUnsupported], [ReasonRequestTooLarge],
+// [ReasonOperationUnknown]), and 403 for all others.
 func (r Reason) Status() int {
 	switch r {
 	case ReasonNone:
@@ -205,6 +217,8 @@ func (r Reason) Status() int {
 	case ReasonStoreUnavailable:
 		return http.StatusServiceUnavailable
 	case ReasonReauthRequired, ReasonReauthReused:
+		return http.StatusUnauthorized
+	case ReasonUnauthenticated:
 		return http.StatusUnauthorized
 	case ReasonRequestInvalid:
 		return http.StatusBadRequest

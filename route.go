@@ -435,8 +435,10 @@ func isSafeMethod(m string) bool {
 	switch m {
 	case "GET", "HEAD", "OPTIONS", "TRACE":
 		return true
+	case "POST", "PUT", "PATCH", "DELETE":
+		return false
 	}
-	if !hasLower(m) { // the common case
+	if !hasLower(m) {
 		return false
 	}
 	return strings.EqualFold(m, "GET") || strings.EqualFold(m, "HEAD") ||

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof"
-	"github.com/forgeproof/forgeproof/internal/testenv"
 	"github.com/forgeproof/forgeproof/redisstore"
 )
 
@@ -23,24 +22,19 @@ type instance struct {
 	calls atomic.Int32
 }
 
-func startInstance(t *testing.T, redisAddr string, keys *forgeproof.KeyRing) *instance {
+func startInstance(t *testing.T, d deployment, keys *forgeproof.KeyRing) *instance {
 	t.Helper()
-	return startInstanceWith(t, redisAddr, forgeproof.Config{Keys: keys, Tokens: forgeproof.SynchronizerTokens})
+	return startInstanceWith(t, d, forgeproof.Config{Keys: keys, Tokens: forgeproof.SynchronizerTokens})
 }
 
 // startInstanceWith starts an instance with cfg, its store a new client of
-// the Redis at redisAddr. Besides /token and /act, it serves /once (a
+// the Redis deployment d. Besides /token and /act, it serves /once (a
 // one-time token), POST /act-once (a route that takes them), /reauth (a
 // proof for POST /sensitive, without checking any credential) and POST
 // /sensitive (a route that needs one).
-func startInstanceWith(t *testing.T, redisAddr string, cfg forgeproof.Config) *instance {
+func startInstanceWith(t *testing.T, d deployment, cfg forgeproof.Config) *instance {
 	t.Helper()
-	store, err := redisstore.Open("redis://"+redisAddr, redisstore.Options{Prefix: "test:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	cfg.Store = store
+	cfg.Store = open(t, d, redisstore.Options{Prefix: "test:"})
 	cfg.SessionCookie = "session"
 	cfg.Routes = append(cfg.Routes,
 		forgeproof.Route{Pattern: "POST /act-once", OneTimeTokens: true},
@@ -140,16 +134,19 @@ func post(t *testing.T, in *instance, path, session string, cookies []*http.Cook
 
 // Two instances with the same key ring sharing one Redis accept each
 // other's synchronizer tokens; a token of another session is refused; and
-// while Redis is down the instances fail closed with 503, then recover on
-// their own.
+// while a single Redis is down the instances fail closed with 503, then
+// recover on their own.
 func TestSharedSynchronizerTokens(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testSharedSynchronizerTokens)
+}
+
+func testSharedSynchronizerTokens(t *testing.T, d deployment) {
 	keys, err := forgeproof.NewKeyRing(forgeproof.GenerateKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := startInstance(t, srv.Addr, keys)
-	b := startInstance(t, srv.Addr, keys)
+	a := startInstance(t, d, keys)
+	b := startInstance(t, d, keys)
 
 	tokA, cookiesA := fetchToken(t, a, "session-1")
 	if status, reason := act(t, b, "session-1", tokA, cookiesA); status != 200 {
@@ -163,6 +160,12 @@ func TestSharedSynchronizerTokens(t *testing.T) {
 		t.Fatalf("A accepted session 1's token in session 2: %d %s", status, reason)
 	}
 
+	srv := d.server
+	if srv == nil {
+		// The loss of a node of a deployment that survives it is tested
+		// by TestClusterFailover, and by bench/reliability for Sentinel.
+		return
+	}
 	srv.Stop()
 	if status, reason := act(t, b, "session-1", tokA, cookiesA); status != 503 || reason != "store-unavailable" {
 		t.Fatalf("during the outage: %d %q, want 503 store-unavailable", status, reason)
@@ -194,13 +197,16 @@ func TestSharedSynchronizerTokens(t *testing.T) {
 // accepted once by any instance: of two instances racing to use one,
 // exactly one succeeds.
 func TestSharedOneTimeTokensAndProofs(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testSharedOneTimeTokensAndProofs)
+}
+
+func testSharedOneTimeTokensAndProofs(t *testing.T, d deployment) {
 	keys, err := forgeproof.NewKeyRing(forgeproof.GenerateKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := startInstanceWith(t, srv.Addr, forgeproof.Config{Keys: keys})
-	b := startInstanceWith(t, srv.Addr, forgeproof.Config{Keys: keys})
+	a := startInstanceWith(t, d, forgeproof.Config{Keys: keys})
+	b := startInstanceWith(t, d, forgeproof.Config{Keys: keys})
 	_, cookies := fetchToken(t, a, "s")
 
 	tests := []struct {

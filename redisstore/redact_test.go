@@ -14,6 +14,9 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 		"redis://:Pw7301@host:bad/0",
 		"redis://:Pw7301@host:6379/x",
 		"foo://:Pw7301@host",
+		"redis+sentinel://:Pw7301@host:bad/0?master_name=m",
+		"redis+cluster://:Pw7301@host:bad",
+		"rediss+cluster://:Pw7301@host:6379?addr=other",
 	} {
 		_, err := redisstore.Open(u, redisstore.Options{})
 		if err == nil {

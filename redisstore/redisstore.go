@@ -11,10 +11,21 @@
 //		Tokens: forgeproof.SynchronizerTokens,
 //	})
 //
-// Any [redis.UniversalClient] works: a single server, Sentinel, or Cluster.
-// Keys are the library's keys (hashes, never a raw session id) behind an
-// optional prefix, and every value is written with its time to live, so
-// that Redis forgets what the library no longer needs.
+// Any [redis.UniversalClient] works: a single server, Sentinel, or Cluster;
+// [Open] makes one from a URL. Keys are the library's keys (hashes, never a
+// raw session id) behind an optional prefix, and every value is written
+// with its time to live, so that Redis forgets what the library no longer
+// needs.
+//
+// # Redis Cluster
+//
+// Every operation but one touches a single key, with a single command
+// (GET, SET, GETDEL, DEL), so it runs on whichever node serves that key's
+// slot; no operation uses MULTI or a pipeline. The one script, which
+// stores an anonymous entry and keeps their bound (below), touches only
+// keys in the hash slot {forgeproof:anon}. The store thus works on a
+// Cluster with the same key names as on a single server, and spreads the
+// session-bound entries over every node.
 //
 // # Anonymous entries
 //
@@ -56,6 +67,11 @@ type Options struct {
 	// with "forgeproof:", so the zero value is fine on a Redis that other
 	// applications share; set a prefix such as "shop:" to keep the tokens
 	// of several protected applications apart on one Redis.
+	//
+	// On a Redis Cluster, leave braces out of the prefix: a hash tag in it
+	// ("{shop}:") would put every key of the application in one slot, on
+	// one node, and an empty one ("{}") would hash the anonymous entries
+	// apart from their index, so that storing them would fail.
 	Prefix string
 
 	// MaxAnonymousKeys bounds the number of anonymous entries (see the
@@ -99,6 +115,10 @@ type Store struct {
 	prefix  string
 	maxAnon int
 	index   string // the key of the anonymous entries' index
+
+	// reload asks a Cluster client to learn again which node serves each
+	// slot; nil for other clients.
+	reload func(context.Context)
 }
 
 var _ forgeproof.Store = (*Store)(nil)
@@ -110,7 +130,11 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if maxAnon <= 0 {
 		maxAnon = defaultMaxAnonymousKeys
 	}
-	return &Store{client: client, prefix: opts.Prefix, maxAnon: maxAnon, index: opts.Prefix + anonTag + "index"}
+	s := &Store{client: client, prefix: opts.Prefix, maxAnon: maxAnon, index: opts.Prefix + anonTag + "index"}
+	if c, ok := client.(interface{ ReloadState(context.Context) }); ok {
+		s.reload = c.ReloadState
+	}
+	return s
 }
 
 // key returns the Redis key of a library key: behind the prefix and, for
@@ -138,37 +162,90 @@ func (s *Store) key(k string) (string, bool) {
 // the password parameter. Every other parameter is go-redis's, as parsed by
 // [redis.ParseFailoverURL]; master_name is required.
 //
+// A "redis+cluster://" (or "rediss+cluster://") URL names nodes of a Redis
+// Cluster, from which the store learns the others and which node serves
+// each key, following the cluster as its slots move or a replica is
+// promoted:
+//
+//	redis+cluster://[user:password@]node1:6379[?addr=node2:6379…]
+//
+// The user information is every node's. A Cluster has only database 0, so
+// the URL names no other. Every other parameter is go-redis's, as parsed by
+// [redis.ParseClusterURL].
+//
 // Since every protected request may wait on the store, Open fails fast
 // where the URL does not say otherwise: dial_timeout=500ms,
 // read_timeout=1s, write_timeout=1s, max_retries=1, and one dial attempt
 // per command. With go-redis's own defaults, a request during an outage
 // waits about two seconds before it is refused.
 func Open(url string, opts Options) (*Store, error) {
-	if scheme, rest, ok := strings.Cut(url, "+sentinel://"); ok && (scheme == "redis" || scheme == "rediss") {
-		o, err := redis.ParseFailoverURL(scheme + "://" + rest)
+	client, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	return New(client(), opts), nil
+}
+
+// CheckURL reports what is wrong with a URL that [Open] would refuse,
+// without connecting, for configuration checks. Its errors never repeat
+// the URL, which may hold a password.
+func CheckURL(url string) error {
+	_, err := parseURL(url)
+	return err
+}
+
+// parseURL parses a URL of Open's forms and returns the function that
+// makes its client.
+func parseURL(url string) (func() redis.UniversalClient, error) {
+	scheme, rest, _ := strings.Cut(url, "://")
+	switch scheme {
+	case "redis+sentinel", "rediss+sentinel":
+		base, _, _ := strings.Cut(scheme, "+")
+		o, err := redis.ParseFailoverURL(base + "://" + rest)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: %w (want a URL such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster)", err)
+			return nil, fmt.Errorf("redisstore: %w (want a URL such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster)", hideURL(err))
 		}
 		if o.MasterName == "" {
 			return nil, errors.New("redisstore: a redis+sentinel URL needs master_name, such as redis+sentinel://127.0.0.1:26379/0?master_name=mymaster")
 		}
 		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
 		o.DialerRetries = 1
-		return New(redis.NewFailoverClient(o), opts), nil
+		return func() redis.UniversalClient { return redis.NewFailoverClient(o) }, nil
+	case "redis+cluster", "rediss+cluster":
+		const want = "want a URL such as redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002"
+		base, _, _ := strings.Cut(scheme, "+")
+		u, err := neturl.Parse(base + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (%s)", hideURL(err), want)
+		}
+		if db := strings.Trim(u.Path, "/"); db != "" && db != "0" {
+			return nil, fmt.Errorf("redisstore: a Redis Cluster has only database 0: remove /%s from the redis+cluster URL (%s)", db, want)
+		}
+		o, err := redis.ParseClusterURL(base + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w (%s)", hideURL(err), want)
+		}
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
+		o.DialerRetries = 1
+		return func() redis.UniversalClient { return redis.NewClusterClient(o) }, nil
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		// A url.Error repeats the URL, password included: keep only what
-		// is wrong with it.
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (want a URL such as redis://127.0.0.1:6379/0)", err)
+		return nil, fmt.Errorf("redisstore: the store URL does not parse: %w (want a URL such as redis://127.0.0.1:6379/0)", hideURL(err))
 	}
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = failFast(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
 	o.DialerRetries = 1
-	return New(redis.NewClient(o), opts), nil
+	return func() redis.UniversalClient { return redis.NewClient(o) }, nil
+}
+
+// hideURL returns err without the URL that a url.Error repeats, password
+// included: only what is wrong with it.
+func hideURL(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // failFast fills in Open's timeouts and retries where the URL set none.
@@ -242,12 +319,21 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // wrap maps a miss to forgeproof.ErrNotFound and names the operation in
 // every other error. It never includes a key or a value.
+//
+// On a Cluster, a failure also makes the client learn the cluster's map
+// again, in the background: go-redis otherwise does so only every minute
+// or when a node answers MOVED, and a primary that died answers nothing,
+// so the store would keep dialing it for up to a minute after its replica
+// took over. Reloads are coalesced, at most one each 200ms.
 func (s *Store) wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, redis.Nil):
 		return forgeproof.ErrNotFound
+	}
+	if s.reload != nil {
+		s.reload(context.Background())
 	}
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }

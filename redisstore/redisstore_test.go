@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,8 +23,23 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return c
 }
 
+// open opens a store on the deployment d with opts, closed when the test
+// ends.
+func open(t testing.TB, d deployment, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.Open(d.url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestSemantics(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testSemantics)
+}
+
+func testSemantics(t *testing.T, d deployment) {
 	ctx := context.Background()
 	type step struct {
 		op      string // get, put, take, delete
@@ -48,7 +64,7 @@ func TestSemantics(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := redisstore.New(newClient(t, srv.Addr), redisstore.Options{Prefix: fmt.Sprintf("semantics%d:", i)})
+			s := open(t, d, redisstore.Options{Prefix: fmt.Sprintf("semantics%d:", i)})
 			for j, st := range tt.steps {
 				var got []byte
 				var err error
@@ -78,11 +94,14 @@ func TestSemantics(t *testing.T) {
 }
 
 func TestPrefix(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testPrefix)
+}
+
+func testPrefix(t *testing.T, d deployment) {
 	ctx := context.Background()
-	raw := newClient(t, srv.Addr)
-	shop := redisstore.New(raw, redisstore.Options{Prefix: "shop:"})
-	blog := redisstore.New(raw, redisstore.Options{Prefix: "blog:"})
+	raw := d.raw
+	shop := open(t, d, redisstore.Options{Prefix: "shop:"})
+	blog := open(t, d, redisstore.Options{Prefix: "blog:"})
 	if err := shop.Put(ctx, "forgeproof:sync:abc", []byte("v"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +114,13 @@ func TestPrefix(t *testing.T) {
 }
 
 func TestTTL(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testTTL)
+}
+
+func testTTL(t *testing.T, d deployment) {
 	ctx := context.Background()
-	raw := newClient(t, srv.Addr)
-	s := redisstore.New(raw, redisstore.Options{})
+	raw := d.raw
+	s := open(t, d, redisstore.Options{})
 
 	if err := s.Put(ctx, "long", []byte("v"), time.Hour); err != nil {
 		t.Fatal(err)
@@ -133,11 +155,14 @@ func TestTTL(t *testing.T) {
 // gets the value: a one-time token or a re-authentication proof is used
 // once even when two gateway instances race.
 func TestConcurrentTake(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testConcurrentTake)
+}
+
+func testConcurrentTake(t *testing.T, d deployment) {
 	ctx := context.Background()
 	stores := make([]*redisstore.Store, 4)
 	for i := range stores {
-		stores[i] = redisstore.New(newClient(t, srv.Addr), redisstore.Options{})
+		stores[i] = open(t, d, redisstore.Options{})
 	}
 	const keys, racers = 50, 16
 	for k := range keys {
@@ -273,6 +298,49 @@ func TestOpenSentinel(t *testing.T) {
 	} {
 		if _, err := redisstore.Open(bad, redisstore.Options{}); err == nil {
 			t.Errorf("Open(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// TestOpenCluster opens a store on a real Redis Cluster through one node
+// and through several, and refuses cluster URLs it cannot use.
+func TestOpenCluster(t *testing.T) {
+	c := testenv.StartCluster(t, 0)
+	for _, url := range []string{
+		"redis+cluster://" + c.Addrs[0],
+		"redis+cluster://" + c.Addrs[0] + "/0?addr=" + c.Addrs[1] + "&addr=" + c.Addrs[2] + "&read_timeout=2s",
+	} {
+		s, err := redisstore.Open(url, redisstore.Options{})
+		if err != nil {
+			t.Fatalf("Open(%q): %v", url, err)
+		}
+		defer s.Close()
+		// Keys in every slot range reach their node: the client learned the
+		// cluster's map from the node it was given.
+		for i := range 30 {
+			key := fmt.Sprintf("forgeproof:sync:%d", i)
+			if err := s.Put(context.Background(), key, []byte("v"), time.Minute); err != nil {
+				t.Fatalf("Open(%q): Put: %v", url, err)
+			}
+		}
+		if err := redisstore.CheckURL(url); err != nil {
+			t.Errorf("CheckURL(%q) = %v, want nil", url, err)
+		}
+	}
+	for _, tt := range []struct{ url, want string }{
+		{"redis+cluster://" + c.Addrs[0] + "/1", "only database 0"},
+		{"redis+cluster://" + c.Addrs[0] + "?addr=" + c.Addrs[1] + "&no_such_option=1", "unexpected option: no_such_option"},
+		{"redis+cluster://" + c.Addrs[0] + "?addr=nohostport", "unable to parse addr param"},
+		{"redis+cluster://" + c.Addrs[0] + "?master_name=m", "unexpected option: master_name"},
+		{"http+cluster://" + c.Addrs[0], "invalid URL scheme"},
+		{"redis+cluster://" + c.Addrs[0] + ":x", "invalid port"},
+	} {
+		_, err := redisstore.Open(tt.url, redisstore.Options{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%q) = %v, want an error saying %q", tt.url, err, tt.want)
+		}
+		if cerr := redisstore.CheckURL(tt.url); fmt.Sprint(cerr) != fmt.Sprint(err) {
+			t.Errorf("CheckURL(%q) = %v, want Open's error %v", tt.url, cerr, err)
 		}
 	}
 }

@@ -9,23 +9,21 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof"
-	"github.com/forgeproof/forgeproof/internal/testenv"
 	"github.com/forgeproof/forgeproof/redisstore"
 )
 
 // TestStepUpWithRedis runs the step-up flow on two instances that share a
 // real redis-server: a proof granted by one is accepted once by the other,
-// a replay is recognized by either, and an outage fails closed.
+// a replay is recognized by either, and an outage of a single Redis fails
+// closed.
 func TestStepUpWithRedis(t *testing.T) {
-	srv := testenv.StartRedis(t)
+	forEachDeployment(t, testStepUp)
+}
+
+func testStepUp(t *testing.T, d deployment) {
 	newInstance := func() (*forgeproof.Protection, http.Handler) {
-		store, err := redisstore.Open("redis://"+srv.Addr+"/0", redisstore.Options{Prefix: "stepup-test:"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
 		p, err := forgeproof.New(forgeproof.Config{
-			Store:         store,
+			Store:         open(t, d, redisstore.Options{Prefix: "stepup-test:"}),
 			SessionCookie: "sid",
 			Tokens:        forgeproof.TokensOff,
 			ReauthURL:     "/reauth",
@@ -80,6 +78,10 @@ func TestStepUpWithRedis(t *testing.T) {
 	proof, err = a.GrantReauth(httptest.NewRecorder(), request(""), "POST", "/api/transfer")
 	if err != nil {
 		t.Fatal(err)
+	}
+	srv := d.server
+	if srv == nil {
+		return
 	}
 	srv.Stop()
 	if code, reason := serve(hb, proof); code != 503 || reason != "store-unavailable" {

@@ -22,7 +22,8 @@ import (
 // each with its own CSRF protection, driven through the gateway.
 type framework struct {
 	name          string
-	sessionCookie string // the --session-cookie of the quick start
+	sessionCookie string // the --session-cookie of the quick start, or ""
+	preset        string // the --preset of the quick start, or ""
 	slash         string // "/" when the framework's paths end in a slash
 	start         func(t *testing.T, port int)
 }
@@ -31,6 +32,17 @@ var frameworks = []framework{
 	{name: "django", sessionCookie: "sessionid", slash: "/", start: startPython("django")},
 	{name: "flask", sessionCookie: "session", start: startPython("flask")},
 	{name: "express", sessionCookie: "connect.sid", start: startExpressApp},
+	// Rails's cookie store encrypts the session anew on every response that
+	// reads it: the preset binds tokens to no session cookie.
+	{name: "rails", preset: "rails", start: startRails},
+}
+
+// quickStart returns the quick start's flag that names the framework.
+func (fw framework) quickStart() []string {
+	if fw.preset != "" {
+		return []string{"--preset", fw.preset}
+	}
+	return []string{"--session-cookie", fw.sessionCookie}
 }
 
 // python returns Debian's python3, which has python3-django, python3-flask
@@ -68,6 +80,14 @@ func startExpressApp(t *testing.T, port int) {
 	}
 	testenv.NpmCI(t, dir)
 	testenv.Command(t, dir, node, "server.js", strconv.Itoa(port))
+}
+
+// startRails starts the Rails application of testdata/frameworks/rails
+// with Debian's rackup.
+func startRails(t *testing.T, port int) {
+	rackup := testenv.Rackup(t)
+	testenv.Command(t, filepath.Join("testdata", "frameworks", "rails"), rackup,
+		"-E", "production", "-o", "127.0.0.1", "-p", strconv.Itoa(port), "config.ru")
 }
 
 // appState is what each application's GET /state answers.
@@ -137,8 +157,8 @@ func testFramework(t *testing.T, b *browser.Browser, fw framework) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
-	args := []string{"serve", "--upstream", backend, "--session-cookie", fw.sessionCookie, "--tls-self-signed",
-		"--addr", addr, "--admin-addr", admin}
+	args := append([]string{"serve", "--upstream", backend}, fw.quickStart()...)
+	args = append(args, "--tls-self-signed", "--addr", addr, "--admin-addr", admin)
 	go func() { done <- run(ctx, args, stdout, stderr) }()
 	defer func() {
 		cancel()
@@ -271,8 +291,8 @@ func testFramework(t *testing.T, b *browser.Browser, fw framework) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	stderr2 := &syncBuffer{}
 	done2 := make(chan int, 1)
-	args2 := []string{"serve", "--config", file, "--upstream", backend, "--session-cookie", fw.sessionCookie, "--tls-self-signed",
-		"--addr", addr2, "--admin-addr", admin2}
+	args2 := append([]string{"serve", "--config", file, "--upstream", backend}, fw.quickStart()...)
+	args2 = append(args2, "--tls-self-signed", "--addr", addr2, "--admin-addr", admin2)
 	go func() { done2 <- run(ctx2, args2, &syncBuffer{}, stderr2) }()
 	defer func() {
 		cancel2()
@@ -325,19 +345,28 @@ func attackPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestServeDetectsFramework checks that serve without --preset or
-// --session-cookie names the framework whose cookies the backend sets.
+// --session-cookie names the framework whose cookies the backend sets,
+// also when the backend redirects plain HTTP to HTTPS.
 func TestServeDetectsFramework(t *testing.T) {
-	for _, tt := range []struct{ cookie, preset string }{
-		{"csrftoken", "django"},
-		{"_shop_session", "rails"},
-		{"", ""},
+	for _, tt := range []struct {
+		cookie, preset string
+		forceSSL       bool // redirect plain HTTP, as Rails's force_ssl does
+	}{
+		{"csrftoken", "django", false},
+		{"_shop_session", "rails", false},
+		{"_shop_session", "rails", true},
+		{"", "", false},
 	} {
 		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tt.forceSSL && r.Header.Get("X-Forwarded-Proto") != "https" {
+				http.Redirect(w, r, "https://"+r.Host+r.URL.Path, http.StatusMovedPermanently)
+				return
+			}
 			if tt.cookie != "" {
 				http.SetCookie(w, &http.Cookie{Name: tt.cookie, Value: "v"})
 			}
 		}))
-		p, cookie, ok := detectPreset(context.Background(), backend.URL)
+		p, cookie, ok := detectPreset(context.Background(), backend.URL, true)
 		backend.Close()
 		if p != tt.preset || ok != (tt.preset != "") || (ok && cookie != tt.cookie) {
 			t.Errorf("cookie %q: detected %q (%q), %v; want %q", tt.cookie, p, cookie, ok, tt.preset)

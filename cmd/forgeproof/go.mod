@@ -8,6 +8,7 @@ require (
 	github.com/forgeproof/forgeproof v0.0.0
 	github.com/forgeproof/forgeproof/redisstore v0.0.0
 	github.com/getkin/kin-openapi v0.153.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/goccy/go-yaml v1.19.2
 	github.com/gorilla/websocket v1.5.3
 	github.com/prometheus/client_golang v1.25.0

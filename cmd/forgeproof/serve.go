@@ -66,14 +66,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	if *upstream != "" && *file == "" && !set["preset"] && !set["session-cookie"] {
 		// Nothing says which framework the backend runs: ask it once.
-		if p, cookie, ok := detectPreset(ctx, *upstream); ok {
+		if p, cookie, ok := detectPreset(ctx, *upstream, *selfSigned || *cert != ""); ok {
 			*preset = p
 			set["preset"] = true
-			if p == "rails" { // Rails names its session cookie after the application
-				*session = cookie
-				set["session-cookie"] = true
-			}
 			fmt.Fprintf(stdout, "forgeproof: the backend set the cookie %s: %s detected, using --preset %s (pass --preset or --session-cookie to choose)\n", cookie, p, p)
+			if p == "rails" {
+				fmt.Fprintf(stdout, "forgeproof: tokens are not bound to %s: Rails's cookie store encrypts it anew on every response; pass --session-cookie %s only with a server-side session store\n", cookie, cookie)
+			}
 		} else {
 			fmt.Fprintln(stdout, "forgeproof: no framework recognized from the backend's cookies: tokens are bound to no session; pass --preset or --session-cookie")
 		}
@@ -185,7 +184,11 @@ func inFile(list config.ErrorList, file string) bool {
 
 // detectPreset asks the backend at upstream for its root page once and
 // names the framework whose cookies it set, with the cookie that told.
-func detectPreset(ctx context.Context, upstream string) (preset, cookie string, ok bool) {
+// When the gateway serves HTTPS, the request says so in
+// X-Forwarded-Proto, as the proxied ones will: a backend that redirects
+// plain HTTP to HTTPS (Rails's force_ssl) would otherwise answer with a
+// redirect and no cookie.
+func detectPreset(ctx context.Context, upstream string, https bool) (preset, cookie string, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(upstream, "/")+"/", nil)
@@ -193,6 +196,9 @@ func detectPreset(ctx context.Context, upstream string) (preset, cookie string, 
 		return "", "", false
 	}
 	req.Header.Set("Accept", "text/html")
+	if https {
+		req.Header.Set("X-Forwarded-Proto", "https")
+	}
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil},
 		// A redirect (to a login page) may carry the cookies itself.

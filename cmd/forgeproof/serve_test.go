@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -132,5 +134,76 @@ func waitLog(t *testing.T, s *syncBuffer, substr string, n int) {
 			t.Fatalf("log lacks %s:\n%s", substr, s)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeRailsCookieStore puts serve, with nothing but --upstream, in
+// front of a backend that sets its Rails-named session cookie to a new
+// value on every response, as Rails's cookie store does. Detection picks
+// the rails preset, which binds tokens to no session: a token fetched
+// before another page view is still accepted.
+func TestServeRailsCookieStore(t *testing.T) {
+	var n int64
+	var mu sync.Mutex
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		v := strconv.FormatInt(n, 10)
+		mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "_shop_session", Value: "encrypted-" + v, Path: "/", HttpOnly: true})
+		fmt.Fprintf(w, "backend: %s %s", r.Method, r.URL.Path)
+	}))
+	defer backend.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	admin := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--upstream", backend.URL, "--addr", addr, "--admin-addr", admin}, stdout, stderr)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	if err := testenv.WaitTCP(admin, 10*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout.String(), "using --preset rails") || !strings.Contains(stdout.String(), "tokens are not bound to _shop_session") {
+		t.Errorf("serve did not say what it chose for Rails:\n%s", stdout)
+	}
+	url := "http://" + addr
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	get := func(path string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	get("/")
+	var tok struct{ Token string }
+	if err := json.Unmarshal([]byte(get("/.forgeproof/token")), &tok); err != nil || tok.Token == "" {
+		t.Fatalf("token endpoint: %v", err)
+	}
+	get("/other-tab") // the session cookie changes again
+	req, _ := http.NewRequest("POST", url+"/notes", strings.NewReader("text=hi"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", url)
+	req.Header.Set("X-Forgeproof-Token", tok.Token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("POST with a token from before the cookie store's last write = %d %s\n%s", resp.StatusCode, b, stderr)
 	}
 }

@@ -70,3 +70,16 @@ func NpmCI(t testing.TB, dir string) {
 		t.Fatalf("testenv: npm ci in %s: %v\n%s", dir, err, out)
 	}
 }
+
+// Rackup returns the rackup of Debian's ruby-rails, once Ruby can load
+// Rails's Action Controller and WEBrick, or skips (fails under CI).
+func Rackup(t testing.TB) string {
+	t.Helper()
+	const hint = "install it with: apt-get install -y ruby-rails ruby-webrick"
+	rackup := Require(t, "rackup", hint)
+	ruby := Require(t, "ruby", hint)
+	if exec.Command(ruby, "-e", `require "action_controller/railtie"; require "webrick"`).Run() != nil {
+		return Require(t, "ruby-with-rails", hint)
+	}
+	return rackup
+}

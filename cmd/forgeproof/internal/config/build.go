@@ -98,6 +98,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 			Cookies:    cookieRules(r.Cookies),
 			CORS:       cors(r.CORS),
 			InjectHTML: r.InjectHTML,
+			Roles:      r.Roles,
 			Validator:  validators[i],
 		}
 		if r.Headers != nil {
@@ -106,6 +107,7 @@ func (c *Config) Gateway(lib forgeproof.Config) (gateway.Options, error) {
 		}
 		opts.Routes = append(opts.Routes, gr)
 	}
+	opts.Identity = c.Identity.options()
 	return opts, nil
 }
 

@@ -105,7 +105,9 @@ type Config struct {
 	ReservedPrefix string `yaml:"reserved_prefix"`
 	// FlushInterval is how often streamed response bodies are flushed.
 	FlushInterval time.Duration `yaml:"flush_interval"`
-	// Store is "memory" or a redis:// or rediss:// URL.
+	// Store is "memory" or a Redis URL of a form that redisstore.Open
+	// accepts: a single server (redis://, rediss://), Sentinels
+	// (redis+sentinel://) or a Cluster (redis+cluster://).
 	Store Secret `yaml:"store"`
 	// Preset names the backend's framework, whose session cookie
 	// protection.session_cookie defaults to.
@@ -135,6 +137,9 @@ type Config struct {
 	ReauthSuccess ReauthSuccess `yaml:"reauth_success"`
 	// Monitor configures the anomaly detector.
 	Monitor Monitor `yaml:"monitor"`
+	// Identity says where the roles that routes[].roles require come
+	// from.
+	Identity Identity `yaml:"identity"`
 	// OpenAPI takes routes and request validation from the API's OpenAPI
 	// description.
 	OpenAPI OpenAPI `yaml:"openapi"`
@@ -275,7 +280,7 @@ type Route struct {
 	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
 	// InsecureBypass disables every check on the route.
 	InsecureBypass bool `yaml:"insecure_bypass"`
-	// Roles are the roles of which the caller must hold one.
+	// Roles restricts the route to senders holding one of these roles.
 	Roles []string `yaml:"roles"`
 	// Cookies harden the backend's Set-Cookie headers.
 	Cookies []Cookie `yaml:"cookies"`

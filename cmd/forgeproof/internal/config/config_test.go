@@ -166,6 +166,11 @@ func TestSecrets(t *testing.T) {
 		{"neither", "protection: {keys: [{}]}", "needs env: NAME or file: PATH"},
 		{"not a key", "protection: {keys: [{env: FORGEPROOF_TEST_REDIS}]}", "key is not base64"},
 		{"bad store url hides the password", "store: 'redis//:hunter2@x'", `must be "memory", a redis://`},
+		{"cluster store", "store: 'redis+cluster://:hunter2@10.0.0.11:6379?addr=10.0.0.12:6379&addr=10.0.0.13:6379'", ""},
+		{"cluster store with a database", "store: 'redis+cluster://:hunter2@10.0.0.11:6379/1'", "a Redis Cluster has only database 0"},
+		{"cluster store with a bad port", "store: 'rediss+cluster://:hunter2@10.0.0.11:bad'", "invalid port"},
+		{"cluster store with a bad node", "store: 'redis+cluster://:hunter2@10.0.0.11:6379?addr=10.0.0.12'", "unable to parse addr param"},
+		{"sentinel store without master_name", "store: 'redis+sentinel://:hunter2@10.0.0.11:26379/0'", "needs master_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

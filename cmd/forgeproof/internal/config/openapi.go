@@ -69,6 +69,14 @@ func (v *validator) openapi() {
 		}
 	}
 	c.api = d
+	if c.Identity.JWT == nil && c.Identity.Header == nil {
+		for _, op := range d.Operations {
+			if len(op.Rule.Roles) > 0 {
+				v.errs = append(v.errs, &Error{Pos: Pos{File: d.File, Line: op.Line, Col: op.Col}, Path: op.Pattern + " roles",
+					Msg: "roles need a source of identities: set identity.jwt (tokens from your identity provider) or identity.header (an authenticating proxy's header)"})
+			}
+		}
+	}
 }
 
 // An OperationRoute is the effective route of one operation of the

@@ -13,8 +13,11 @@ type Preset struct {
 	// Framework is the framework's name, for logs.
 	Framework string
 	// SessionCookie is the framework's default session cookie, which
-	// tokens are bound to; "" when the application chooses it (Rails
-	// names it after the application, see SessionCookiePattern).
+	// tokens are bound to; "" for Rails, whose default cookie store
+	// encrypts the session anew (a new cookie value) on every response
+	// that reads it: bound to it, a token would be refused as soon as
+	// another tab made a request. Tokens are then bound to the gateway's
+	// own token cookie.
 	SessionCookie string
 	// Cookies are cookie names whose presence in the backend's responses
 	// identifies the framework, SessionCookie first.
@@ -50,10 +53,10 @@ func railsSession(name string) bool {
 		!strings.HasPrefix(name, "__")
 }
 
-// DetectPreset names the framework that set the given cookies, and the
-// session cookie to bind tokens to: the first preset one of whose cookies
-// is present, or a Rails session cookie. It returns ok false when none
-// matches.
+// DetectPreset names the framework that set the given cookies, and its
+// session cookie (the preset's, or the Rails session cookie found): the
+// first preset one of whose cookies is present, or a Rails session
+// cookie. It returns ok false when none matches.
 func DetectPreset(cookies []string) (p Preset, session string, ok bool) {
 	for _, p := range Presets {
 		for _, c := range p.Cookies {

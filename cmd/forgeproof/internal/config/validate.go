@@ -14,6 +14,7 @@ import (
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
+	"github.com/forgeproof/forgeproof/redisstore"
 )
 
 // MinKeyBytes is the least length of a signing key, after base64 decoding.
@@ -46,6 +47,7 @@ func (c *Config) Validate() error {
 	v.routes()
 	v.response("", c.Cookies, &c.Headers, c.CORS)
 	v.monitor()
+	v.identity()
 	v.openapi()
 	v.errs.Sort()
 	return v.errs.err()
@@ -162,17 +164,25 @@ func (v *validator) store() {
 	if val == "memory" {
 		return
 	}
-	u, err := url.Parse(val)
-	switch {
-	case err != nil || u.Host == "":
-	case u.Scheme == "redis" || u.Scheme == "rediss":
-		return
-	case (u.Scheme == "redis+sentinel" || u.Scheme == "rediss+sentinel") && u.Query().Get("master_name") != "":
+	// The URL may hold a password: do not repeat it (nor does
+	// redisstore.CheckURL).
+	if scheme, _, _ := strings.Cut(val, "://"); !slices.Contains(redisSchemes, scheme) {
+		v.errorf("store", `must be "memory", a redis://host:port/db (or rediss://) URL, a redis+sentinel://host:port/db?master_name=NAME URL, or a redis+cluster://host:port?addr=host:port URL`)
 		return
 	}
-	// The URL may hold a password: do not repeat it.
-	v.errorf("store", `must be "memory", a redis://host:port/db (or rediss://) URL, or a redis+sentinel://host:port/db?master_name=NAME URL`)
+	// The rest is checked by the store that will open it.
+	if err := redisstore.CheckURL(val); err != nil {
+		v.errorf("store", "%v", err)
+		return
+	}
+	if u, err := url.Parse(val); err != nil || u.Host == "" {
+		v.errorf("store", "the Redis URL names no host: write it as redis://host:port/db")
+	}
 }
+
+// redisSchemes are the schemes of the store URLs that redisstore.Open
+// accepts.
+var redisSchemes = []string{"redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
 
 func (v *validator) protection() {
 	// Origins, proxies, token names and route patterns are the

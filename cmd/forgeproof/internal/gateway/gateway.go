@@ -81,6 +81,7 @@ type Gateway struct {
 	oneTimeH   http.Handler // library in front of serveToken, one-time
 	onIssued   func(kind string)
 	reauth     reauthGate // the step-up endpoint (reauth.go)
+	roles      roleGate   // the role check (roles.go)
 	script     []byte
 	scriptETag string
 }
@@ -94,9 +95,11 @@ type route struct {
 	inject   bool
 	noTokens bool // the library reads no token on this route
 
+	roles      []string         // any one of them is required; nil for none
 	validator  RequestValidator // nil: requests are not validated
+	method     string           // the method of the pattern, "" for any
 	checkSafe  bool             // safe methods are checked (and validated)
-	reportOnly bool             // the route's refusals are reported only
+	reportOnly bool             // the route's denials are only reported
 }
 
 // New returns a Gateway for opts, or an error naming every field that is
@@ -216,8 +219,14 @@ func New(opts Options) (*Gateway, error) {
 		if r.InjectHTML != nil {
 			rt.inject = *r.InjectHTML
 		}
+		if err := g.routeRoles(rt, i, r, opts.Identity); err != nil {
+			errs = append(errs, err)
+		}
 		g.routes[r.Pattern] = rt
-		g.validating = g.validating || r.Validator != nil
+		if r.Validator != nil {
+			g.validating = true
+			rt.method, _, _ = forgeproof.SplitPattern(r.Pattern)
+		}
 		lr := r.Protect
 		lr.Pattern = r.Pattern
 		cfg.Routes = append(cfg.Routes, lr)
@@ -265,6 +274,9 @@ func New(opts Options) (*Gateway, error) {
 		return nil, errors.Join(errs...)
 	}
 
+	if err := g.initRoles(opts); err != nil {
+		return nil, err
+	}
 	g.protected = prot.Handler(http.HandlerFunc(g.serveChecked))
 	g.wsChecked = prot.OriginHandler(http.HandlerFunc(g.proxyUpgrade))
 	g.tokenH = prot.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveToken(w, r, false) }))
@@ -328,6 +340,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.preflight(w, r, c, origin)
 			return
 		}
+	}
+	if g.roles.v != nil && g.refuseByRole(w, r) {
+		return
 	}
 	if g.unknown != UnknownPass && ex.route == g.dflt && !g.known(r) && !g.refuse(w, r, g.dflt, forgeproof.ReasonOperationUnknown, nil) {
 		return

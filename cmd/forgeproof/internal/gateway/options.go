@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/identity"
 )
 
 // Options configure a [Gateway]. Only Upstreams is required: the zero value
@@ -129,6 +130,11 @@ type Options struct {
 	// header name (Protection.HeaderName, "X-Forgeproof-Token" by default).
 	TokenResponseHeader string
 
+	// Identity is where the roles that Route.Roles requires come from: a
+	// verified JSON Web Token or an authenticating proxy's header (see
+	// package identity). It is required when a route lists roles, and
+	// unused otherwise.
+	Identity *identity.Options
 	// MaxValidatedBodyBytes bounds a request body that the gateway holds
 	// in memory to check it with its route's Validator, and then sends to
 	// the backend byte for byte. A larger body is refused with 413 and the
@@ -259,6 +265,16 @@ type Route struct {
 	// InjectHTML overrides Options.InjectHTML on this route when set.
 	InjectHTML *bool
 
+	// Roles, if set, restricts the route to senders that hold at least
+	// one of these roles, as found by Options.Identity. The gateway
+	// decides before the backend is called: a request without a verified
+	// identity is answered 401 (reason unauthenticated), one whose
+	// identity holds none of the roles 403 (role-forbidden). A request
+	// that some common router might dispatch to several routes (see the
+	// library's "Dispatch confusion") must satisfy the roles of each.
+	// With Protect.ReportOnly (or Protection.ReportOnly) the refusal is
+	// only reported. If empty, the route requires no role.
+	Roles []string
 	// Validator, if set, checks every request of the route that the
 	// library checks (unsafe methods, and safe ones when
 	// Protect.CheckSafeMethods is set) after the library let it through and

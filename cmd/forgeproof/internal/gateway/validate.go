@@ -94,19 +94,25 @@ func (g *Gateway) serveChecked(w http.ResponseWriter, r *http.Request) {
 }
 
 // toValidate returns the routes with a validator that r must pass: those
-// of every route the library judges it under (its path as common routers
-// read it, its method and every method override), when the library checks
-// that method there. A request whose path one router reads as a described
-// operation's is validated against it, whatever the others read.
+// of every route that some common router might dispatch r to, as the
+// library judges it (its path as routers read it, its method and every
+// method override), when the library checks that route's method. A
+// request whose path one router reads as a described operation's is
+// validated against it, whatever the others read.
 func (g *Gateway) toValidate(r *http.Request) []*route {
-	cands, _ := g.prot.Candidates(r) // a malformed override was refused by the library
 	var rts []*route
-	for _, c := range cands {
-		rt := g.routes[c.Pattern]
-		if rt == nil || rt.validator == nil || !(rt.checkSafe || !safeMethod(c.Method)) || slices.Contains(rts, rt) {
+	for _, p := range g.prot.CandidatePatterns(r) {
+		rt := g.routes[p]
+		if rt == nil || rt.validator == nil || slices.Contains(rts, rt) {
 			continue
 		}
-		rts = append(rts, rt)
+		m := rt.method
+		if m == "" {
+			m = r.Method
+		}
+		if rt.checkSafe || !safeMethod(m) {
+			rts = append(rts, rt)
+		}
 	}
 	return rts
 }
@@ -114,12 +120,8 @@ func (g *Gateway) toValidate(r *http.Request) []*route {
 // known reports whether some route of the gateway governs r, however a
 // common router reads it.
 func (g *Gateway) known(r *http.Request) bool {
-	cands, ok := g.prot.Candidates(r)
-	if !ok {
-		return true // refused by the library as method-override-invalid
-	}
-	for _, c := range cands {
-		if g.routes[c.Pattern] != nil {
+	for _, p := range g.prot.CandidatePatterns(r) {
+		if g.routes[p] != nil {
 			return true
 		}
 	}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/config"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
@@ -47,6 +50,7 @@ type described struct {
 	backend string
 	client  *http.Client
 	token   string
+	bearer  string // an identity token sent with every request, if set
 
 	mu     sync.Mutex
 	events []forgeproof.Event
@@ -61,7 +65,9 @@ func newDescribed(t *testing.T, backend, extra string) *described {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "forgeproof.yaml")
+	t.Setenv("NOTES_JWT_SECRET", jwtSecret)
 	conf := "upstreams:\n  - url: " + backend + "\npreset: express\n" +
+		"identity:\n  jwt: {hmac_secret: {env: NOTES_JWT_SECRET}, issuer: https://idp.test, audience: notes}\n" +
 		"reauth_verify: /api/reauth\nreauth_success: {status: 200, header: X-Reauth-Verified, value: \"true\"}\n" +
 		"openapi:\n  file: " + spec + "\n  unknown_paths: deny\n  max_body_bytes: 4096\n" + extra
 	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
@@ -125,7 +131,14 @@ func (d *described) do(method, path, site, contentType, body string, header ...s
 		req.Header.Set("Origin", "https://evil.example")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
 	}
+	if d.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+d.bearer)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := d.client.Do(req)
@@ -161,6 +174,25 @@ func (d *described) backendLog() []struct{ Method, Path, Body string } {
 	return log
 }
 
+// jwtSecret signs the identity tokens of the tests.
+const jwtSecret = "a-shared-secret-of-at-least-32-bytes-for-tests"
+
+// identityToken returns a token of the identity provider that grants roles.
+func identityToken(t *testing.T, roles ...string) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte(jwtSecret)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(s).Claims(map[string]any{
+		"iss": "https://idp.test", "aud": "notes", "exp": time.Now().Add(time.Hour).Unix(), "roles": roles,
+	}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // signIn fetches a token and signs in as user.
 func (d *described) signIn(user string) {
 	d.t.Helper()
@@ -181,7 +213,9 @@ func (d *described) signIn(user string) {
 func TestDescribedExpress(t *testing.T) {
 	backend := startNotes(t)
 	d := newDescribed(t, backend, "")
+	d.bearer = identityToken(t, "admin")
 	d.signIn("alice")
+	teller := identityToken(t, "teller")
 	// A note to archive.
 	if code, m := d.do("POST", "/api/notes", "same-origin", "application/json", `{"title":"first","priority":1}`); code != 201 {
 		t.Fatalf("create: %d %v", code, m)
@@ -195,39 +229,43 @@ func TestDescribedExpress(t *testing.T) {
 		status                    int
 		reason                    string
 		pointer, parameter        string // expected members, "" for none
+		header                    []string
 	}{
 		// The JSON-only operation (json_only inferred from its body).
-		{"cross-site JSON", "POST", "/api/notes", "cross-site", "application/json", `{"title":"x","priority":1}`, 403, "sec-fetch-site-cross-site", "", ""},
-		{"form body", "POST", "/api/notes", "same-origin", "application/x-www-form-urlencoded", "title=x&priority=1", 403, "content-type-not-allowed", "", ""},
-		{"text/plain body", "POST", "/api/notes", "same-origin", "text/plain", `{"title":"x","priority":1}`, 403, "content-type-not-allowed", "", ""},
-		{"malformed JSON", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x",`, 400, "request-invalid", "=", ""},
-		{"wrong type", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x","priority":"high"}`, 400, "request-invalid", "/priority", ""},
-		{"out of range", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x","priority":9}`, 400, "request-invalid", "/priority", ""},
-		{"missing field", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", ""},
-		{"nested wrong type", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x","priority":1,"tags":["a",7]}`, 400, "request-invalid", "/tags/1", ""},
-		{"case variant Express dispatches", "POST", "/API/Notes", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", ""},
-		{"trailing slash Express dispatches", "POST", "/api/notes/", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", ""},
-		{"method override", "POST", "/api/notes?_method=PUT", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", ""},
-		{"missing body", "POST", "/api/notes", "same-origin", "application/json", "", 400, "request-invalid", "=", ""},
-		{"JSON of another media type", "POST", "/api/notes", "same-origin", "application/vnd.api+json", `{"title":"x","priority":1}`, 415, "media-type-unsupported", "=", ""},
-		{"oversize body", "POST", "/api/notes", "same-origin", "application/json", big, 413, "request-too-large", "=", ""},
+		{"cross-site JSON", "POST", "/api/notes", "cross-site", "application/json", `{"title":"x","priority":1}`, 403, "sec-fetch-site-cross-site", "", "", nil},
+		{"form body", "POST", "/api/notes", "same-origin", "application/x-www-form-urlencoded", "title=x&priority=1", 403, "content-type-not-allowed", "", "", nil},
+		{"text/plain body", "POST", "/api/notes", "same-origin", "text/plain", `{"title":"x","priority":1}`, 403, "content-type-not-allowed", "", "", nil},
+		{"malformed JSON", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x",`, 400, "request-invalid", "=", "", nil},
+		{"wrong type", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x","priority":"high"}`, 400, "request-invalid", "/priority", "", nil},
+		{"out of range", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x","priority":9}`, 400, "request-invalid", "/priority", "", nil},
+		{"missing field", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", "", nil},
+		{"nested wrong type", "POST", "/api/notes", "same-origin", "application/json", `{"title":"x","priority":1,"tags":["a",7]}`, 400, "request-invalid", "/tags/1", "", nil},
+		{"case variant Express dispatches", "POST", "/API/Notes", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", "", nil},
+		{"trailing slash Express dispatches", "POST", "/api/notes/", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", "", nil},
+		{"method override", "POST", "/api/notes?_method=PUT", "same-origin", "application/json", `{"title":"x"}`, 400, "request-invalid", "/priority", "", nil},
+		{"missing body", "POST", "/api/notes", "same-origin", "application/json", "", 400, "request-invalid", "=", "", nil},
+		{"JSON of another media type", "POST", "/api/notes", "same-origin", "application/vnd.api+json", `{"title":"x","priority":1}`, 415, "media-type-unsupported", "=", "", nil},
+		{"oversize body", "POST", "/api/notes", "same-origin", "application/json", big, 413, "request-too-large", "=", "", nil},
 		// The state-changing GET, marked unsafe.
-		{"cross-site unsafe GET", "GET", "/api/notes/1/archive", "cross-site", "", "", 403, "sec-fetch-site-cross-site", "", ""},
-		{"unsafe GET without token", "GET", "/api/notes/1/archive", "no-token", "", "", 403, "token-missing", "", ""},
-		{"unsafe GET, bad path parameter", "GET", "/api/notes/abc/archive", "same-origin", "", "", 400, "request-invalid", "", "id"},
+		{"cross-site unsafe GET", "GET", "/api/notes/1/archive", "cross-site", "", "", 403, "sec-fetch-site-cross-site", "", "", nil},
+		{"unsafe GET without token", "GET", "/api/notes/1/archive", "no-token", "", "", 403, "token-missing", "", "", nil},
+		{"unsafe GET, bad path parameter", "GET", "/api/notes/abc/archive", "same-origin", "", "", 400, "request-invalid", "", "id", nil},
 		// The sensitive operation: step-up required.
-		{"sensitive without proof", "POST", "/api/account/delete", "same-origin", "", "", 401, "reauth-required", "", ""},
-		{"sensitive, cross-site", "POST", "/api/account/delete", "cross-site", "", "", 403, "sec-fetch-site-cross-site", "", ""},
+		{"sensitive without proof", "POST", "/api/account/delete", "same-origin", "", "", 401, "reauth-required", "", "", nil},
+		{"sensitive, cross-site", "POST", "/api/account/delete", "cross-site", "", "", 403, "sec-fetch-site-cross-site", "", "", nil},
+		// The sensitive operation's role, from the description.
+		{"sensitive without identity", "POST", "/api/account/delete", "same-origin", "", "", 401, "unauthenticated", "", "", []string{"Authorization", ""}},
+		{"sensitive without the role", "POST", "/api/account/delete", "same-origin", "", "", 403, "role-forbidden", "", "", []string{"Authorization", "Bearer " + teller}},
 		// The webhook is bypassed but still validated.
-		{"webhook, bad event", "POST", "/hooks/payment", "cross-site", "application/json", `{"event":"stolen"}`, 400, "request-invalid", "/event", ""},
+		{"webhook, bad event", "POST", "/hooks/payment", "cross-site", "application/json", `{"event":"stolen"}`, 400, "request-invalid", "/event", "", nil},
 		// Not in the description.
-		{"unknown path", "GET", "/_log", "same-origin", "", "", 404, "operation-unknown", "", ""},
-		{"unknown method", "DELETE", "/api/notes", "same-origin", "", "", 404, "operation-unknown", "", ""},
+		{"unknown path", "GET", "/_log", "same-origin", "", "", 404, "operation-unknown", "", "", nil},
+		{"unknown method", "DELETE", "/api/notes", "same-origin", "", "", 404, "operation-unknown", "", "", nil},
 	}
 	before := len(d.backendLog())
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
-			code, m := d.do(tc.method, tc.path, tc.site, tc.ctype, tc.body)
+			code, m := d.do(tc.method, tc.path, tc.site, tc.ctype, tc.body, tc.header...)
 			if code != tc.status || m["reason"] != tc.reason {
 				t.Fatalf("%d %v, want %d %s", code, m, tc.status, tc.reason)
 			}

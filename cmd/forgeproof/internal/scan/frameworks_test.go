@@ -97,6 +97,10 @@ var frameworkApps = []frameworkApp{
 		testenv.NpmCI(t, dir)
 		return testenv.StartApp(t, dir, node, "server.js")
 	}},
+	{"rails", func(t *testing.T, dir string) string {
+		rackup := testenv.Rackup(t)
+		return testenv.StartApp(t, dir, rackup, "-E", "production", "-o", "127.0.0.1", "config.ru", "-p")
+	}},
 }
 
 // appState reads GET /api/state/ of a zoo application.
@@ -122,8 +126,8 @@ type scoreRow struct {
 	confirmed            string
 }
 
-// TestFrameworkZoo scans real Django, Flask + Flask-WTF and Express 5
-// applications with planted weaknesses and protected endpoints, and scores
+// TestFrameworkZoo scans real Django, Flask + Flask-WTF, Express 5 and
+// Rails 6.1 applications with planted weaknesses and protected endpoints, and scores
 // the high and medium findings against each application's answer key:
 // every planted weakness found (recall 100%) and nothing else (no false
 // positive).

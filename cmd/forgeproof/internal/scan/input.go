@@ -35,6 +35,9 @@ type Operation struct {
 	// them, forged ones do not (a cross-site page cannot set a header).
 	Header  http.Header
 	Cookies []*http.Cookie
+	// Policy is the protection that the input declares for the
+	// operation (the x-forgeproof extension of OpenAPI), or nil.
+	Policy *checks.Policy
 }
 
 // unsafe reports whether the operation's method changes state.
@@ -168,6 +171,23 @@ func LoadOpenAPI(ctx context.Context, file string) ([]Operation, []checks.Declar
 			if o.RequestBody != nil && o.RequestBody.Value != nil {
 				op.ContentType, op.Body = bodyExample(o.RequestBody.Value.Content)
 			}
+			pol, err := decodePolicy(item.Extensions[PolicyExtension], o.Extensions[PolicyExtension])
+			if err != nil {
+				return nil, nil, fmt.Errorf("openapi %s: %s %s: %w", file, m, p, err)
+			}
+			if pol != nil && pol.RequireHeader != "" && op.Header.Get(pol.RequireHeader) == "" {
+				// A legitimate client sends the header the operation
+				// requires.
+				if op.Header == nil {
+					op.Header = http.Header{}
+				}
+				v := "1"
+				if strings.EqualFold(pol.RequireHeader, "X-Requested-With") {
+					v = "XMLHttpRequest"
+				}
+				op.Header.Set(pol.RequireHeader, v)
+			}
+			op.Policy = pol
 			declared = append(declared, checks.Declared{Method: m, Path: op.Path, OperationID: o.OperationID, Summary: o.Summary})
 			ops = append(ops, op)
 		}

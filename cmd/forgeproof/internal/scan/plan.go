@@ -53,11 +53,37 @@ func Plan(opts Options) []string {
 		}
 	}
 	for _, op := range opts.Operations {
-		if !op.unsafe() {
+		pol := op.Policy
+		if !op.unsafe() && (pol == nil || !pol.Unsafe) {
 			continue
 		}
 		u := sc.urlOf(sc.pathOf(op.URLPath), op.Query)
+		if pol != nil && pol.Bypass {
+			add("%s %s  (declared x-forgeproof bypass: not probed)", op.Method, u)
+			continue
+		}
 		add("%s %s  (%s)", op.Method, u, checks.ProbeBaseline)
+		if pol.Enforced() {
+			if pol.OneTimeTokens {
+				add("%s %s  (%s: the baseline again)", op.Method, u, checks.ProbePolicyReplay)
+			}
+			if pol.Unsafe && !op.unsafe() {
+				add("%s %s  (%s)", op.Method, u, checks.ProbePolicyCrossSiteGet)
+			}
+			if pol.JSONOnly && op.unsafe() {
+				add("%s %s  (%s)", op.Method, u, checks.ProbePolicyTextPlain)
+				add("%s %s  (%s)", op.Method, u, checks.ProbePolicyForm)
+			}
+			if pol.RequireHeader != "" {
+				add("%s %s  (%s: without %s)", op.Method, u, checks.ProbePolicyNoHeader, pol.RequireHeader)
+			}
+			if len(pol.Roles) > 0 {
+				add("%s %s  (%s: without the session's credentials)", op.Method, u, checks.ProbePolicyAnonymous)
+			}
+		}
+		if !op.unsafe() {
+			continue
+		}
 		mt := mediaType(op.ContentType)
 		if isJSONType(mt) {
 			add("%s %s  (%s: text/plain, then form-urlencoded)", op.Method, u, checks.ProbeContentType)

@@ -460,7 +460,7 @@ func (sc *scanner) urlOf(path string, q url.Values) *url.URL {
 func (sc *scanner) probeAll(ctx context.Context) error {
 	var ops []Operation
 	for _, op := range sc.opts.Operations {
-		if op.unsafe() {
+		if op.unsafe() || (op.Policy != nil && op.Policy.Unsafe) {
 			ops = append(ops, op)
 		}
 	}
@@ -526,7 +526,11 @@ func isJSONType(mt string) bool {
 func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error) {
 	path := sc.pathOf(op.URLPath)
 	tok := sc.tokenFor(path)
-	res := &checks.Op{Method: op.Method, Path: op.Path, Token: tok.Value != "", Probes: map[string]*checks.Exchange{}}
+	res := &checks.Op{Method: op.Method, Path: op.Path, Token: tok.Value != "", Probes: map[string]*checks.Exchange{}, Policy: op.Policy}
+	if op.Policy != nil && op.Policy.Bypass {
+		res.Note = "declared x-forgeproof bypass: accepts cross-site requests by design, not probed"
+		return res, nil
+	}
 	mt := mediaType(op.ContentType)
 
 	// The fields of the body, without any token, for re-encoding.
@@ -579,6 +583,11 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	res.Baseline = bex
 	if !bex.Accepted {
 		res.Note = fmt.Sprintf("no baseline: the legitimate request got %d%s; nothing was probed", bex.Status, reasonSuffix(bex.Reason))
+		if op.Policy.Enforced() && op.Policy.ReauthMaxAge > 0 && bex.Status == http.StatusUnauthorized {
+			// The scanner holds no re-authentication proof: a refusal
+			// is the declared step-up at work.
+			res.Note = fmt.Sprintf("declared step-up enforced: the legitimate request without a re-authentication proof got %d%s; nothing else was probed", bex.Status, reasonSuffix(bex.Reason))
+		}
 		return res, nil
 	}
 	if why := sc.badRedirect(bex); why != "" {
@@ -603,6 +612,16 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		checks.Judge(bex, ex)
 		res.Probes[id] = ex
 		return ex, nil
+	}
+
+	if op.Policy.Enforced() {
+		if err := sc.policyProbes(op, path, base, jsonObj, fields, send); err != nil {
+			return nil, err
+		}
+	}
+	if !op.unsafe() {
+		// A GET declared unsafe: its policy probes are all it gets.
+		return res, nil
 	}
 
 	// How a cross-site form can send this body: as is, or re-encoded.

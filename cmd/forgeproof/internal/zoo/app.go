@@ -124,6 +124,10 @@ type App struct {
 	// RequireHeader, if set, names a header every unsafe request must
 	// carry (a defense).
 	RequireHeader string
+	// Declares maps a declared path ("/api/transfer") to the x-forgeproof
+	// extension (a JSON object) that its operation carries in OpenAPI():
+	// the protection the description promises, enforced or not.
+	Declares map[string]string
 
 	mu        sync.Mutex
 	sessions  map[string]*session
@@ -525,6 +529,15 @@ func (a *App) balance(w http.ResponseWriter, r *http.Request) {
 }
 
 // OpenAPI returns the app's OpenAPI 3.1 description (JSON).
+// declared returns the x-forgeproof member of the operation at path, with
+// its trailing comma, or "".
+func (a *App) declared(path string) string {
+	if ext, ok := a.Declares[path]; ok {
+		return ` "x-forgeproof": ` + ext + `,`
+	}
+	return ""
+}
+
 func (a *App) OpenAPI() []byte {
 	legacy := ""
 	if a.GetAction {
@@ -538,11 +551,11 @@ func (a *App) OpenAPI() []byte {
   "openapi": "3.1.0",
   "info": {"title": "Zoo bank", "version": "1.0.0"},
   "paths": {
-    "/transfer": {"post": {"operationId": "formTransfer",
+    "/transfer": {"post": {"operationId": "formTransfer",` + a.declared("/transfer") + `
       "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object",
         "properties": {"to": {"type": "string", "example": "bob"}, "amount": {"type": "integer", "example": 5}}}}}},
       "responses": {"200": {"description": "done"}}}},
-    "/api/transfer": {"post": {"operationId": "jsonTransfer",
+    "/api/transfer": {"post": {"operationId": "jsonTransfer",` + a.declared("/api/transfer") + `
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
         "properties": {"to": {"type": "string", "example": "bob"}, "amount": {"type": "integer", "example": 5}}}}}},
       "responses": {"200": {"description": "done"}}}},

@@ -90,6 +90,9 @@ func Variants() []*Variant {
 			Expect: []string{"token-in-url GET /api/balance"}, App: (&App{Tokens: SessionTokens, TokenInURL: true})},
 		{Name: "token-not-rotated", Description: "the anonymous session and its token survive login",
 			Expect: []string{"token-not-rotated POST /login"}, App: (&App{Tokens: SessionTokens, KeepSessionAtLogin: true})},
+		{Name: "declared-not-enforced", Description: "the API description declares the JSON transfer json_only, but the app decodes any body",
+			Expect: []string{"policy-not-enforced POST /api/transfer"},
+			App:    (&App{Tokens: SessionTokens, LaxJSON: true, Declares: map[string]string{"/api/transfer": `{"json_only": true}`}})},
 
 		{Name: "forgeproof-middleware", Description: "no defense of its own, wrapped in forgeproof.New(...).Handler",
 			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session", ErrorLog: quiet})},
@@ -97,6 +100,11 @@ func Variants() []*Variant {
 			App: (&App{LaxJSON: true}), Wrap: middleware(forgeproof.Config{SessionCookie: "session", Tokens: forgeproof.SynchronizerTokens, DenyMissingOrigin: true, ErrorLog: quiet})},
 		{Name: "forgeproof-gateway", Description: "the no-defense bank behind forgeproof's gateway",
 			App: (&App{LaxJSON: true}), Wrap: gatewayed},
+		{Name: "declared-and-enforced", Description: "the lax bank behind the gateway, whose routes enforce what the API description declares",
+			App: (&App{LaxJSON: true, Declares: map[string]string{"/api/transfer": `{"json_only": true}`, "/transfer": `{"require_header": "X-Requested-With"}`}}),
+			Wrap: gatewayWith(
+				gateway.Route{Pattern: "POST /api/transfer", Protect: forgeproof.Route{JSONOnly: true}},
+				gateway.Route{Pattern: "POST /transfer", Protect: forgeproof.Route{RequireHeader: "X-Requested-With"}})},
 		{Name: "go-cross-origin-protection", Description: "no defense of its own, wrapped in net/http.CrossOriginProtection",
 			App: (&App{LaxJSON: true}), Wrap: func(h http.Handler) (http.Handler, error) {
 				return http.NewCrossOriginProtection().Handler(h), nil
@@ -132,12 +140,18 @@ func middleware(cfg forgeproof.Config) func(http.Handler) (http.Handler, error) 
 
 // gatewayed returns forgeproof's gateway in front of h. The gateway
 // reaches h through an in-memory transport, as if over the network.
-func gatewayed(h http.Handler) (http.Handler, error) {
-	u, _ := url.Parse("http://zoo-backend.internal")
-	return gateway.New(gateway.Options{
-		Upstreams:  []gateway.Upstream{{URL: u, Transport: handlerTransport{h}}},
-		Protection: forgeproof.Config{SessionCookie: "session", ErrorLog: quiet},
-	})
+func gatewayed(h http.Handler) (http.Handler, error) { return gatewayWith()(h) }
+
+// gatewayWith is gatewayed with routes.
+func gatewayWith(routes ...gateway.Route) func(http.Handler) (http.Handler, error) {
+	return func(h http.Handler) (http.Handler, error) {
+		u, _ := url.Parse("http://zoo-backend.internal")
+		return gateway.New(gateway.Options{
+			Upstreams:  []gateway.Upstream{{URL: u, Transport: handlerTransport{h}}},
+			Protection: forgeproof.Config{SessionCookie: "session", ErrorLog: quiet},
+			Routes:     routes,
+		})
+	}
 }
 
 // handlerTransport serves requests with a handler instead of a network.

@@ -269,11 +269,22 @@ var MethodOverride = &Check{
 	Run: func(c *Check, p *Pass) {
 		for _, op := range p.Ops {
 			for _, id := range []string{ProbeOverrideGet, ProbeOverridePost, ProbeOverrideHeader} {
-				if ex := accepted(op, id); ex != nil {
+				ex := accepted(op, id)
+				switch {
+				case ex == nil:
+					continue
+				case id == ProbeOverridePost:
+					// A POST is checked whatever it overrides: the operation
+					// itself is unprotected, and the override (Rails's
+					// Rack::MethodOverride, Laravel, Express's
+					// method-override) lets any page's form reach it.
+					c.reportProbe(p, op, ex, fmt.Sprintf(
+						"%s %s was performed by a cross-site form POST with _method=%s: the application applies the method override, and the operation verifies neither a token nor the origin, so a browser's inability to send %s cross-site does not protect it", op.Method, op.Path, op.Method, op.Method))
+				default:
 					c.reportProbe(p, op, ex, fmt.Sprintf(
 						"%s %s was performed by a %s request carrying a method override (%s); the CSRF check ran on the original method", op.Method, op.Path, ex.Request.Method, id))
-					break
 				}
+				break
 			}
 		}
 	},

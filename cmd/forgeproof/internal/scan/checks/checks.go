@@ -101,6 +101,9 @@ type Op struct {
 	Note string
 	// Probes maps a probe id to its exchange.
 	Probes map[string]*Exchange
+	// Policy is the protection the API description declares for the
+	// operation (x-forgeproof), or nil.
+	Policy *Policy
 }
 
 // A Page is a response to a GET the scan made or read from a HAR file.
@@ -208,6 +211,7 @@ var All = []*Check{
 	SRIMissing,
 	TokenInURL,
 	TokenNotRotated,
+	PolicyNotEnforced,
 }
 
 // Lookup returns the check with the given id.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
@@ -31,6 +32,10 @@ import (
 //	-- declared --                     "METHOD PATH operationId" lines
 //	-- geteffect PATH OBSERVER --      GET PATH changed GET OBSERVER's answer
 //	-- observers --                    how many read-backs judged GETs
+//	-- policy METHOD PATH --            the op's declared x-forgeproof, "key value" lines
+//
+// A comment line "detail: TEXT" requires TEXT in the detail of every
+// finding reported.
 //
 // A body "problem:REASON" stands for a forgeproof problem+json rejection.
 func TestFixtures(t *testing.T) {
@@ -49,6 +54,11 @@ func TestFixtures(t *testing.T) {
 			var got []string
 			pass.Report = func(f report.Finding) {
 				got = append(got, f.Check)
+				for _, line := range strings.Split(string(ar.Comment), "\n") {
+					if text, ok := strings.CutPrefix(line, "detail: "); ok && !strings.Contains(f.Evidence.Detail, text) {
+						t.Errorf("finding %s: detail %q does not say %q", f.Check, f.Evidence.Detail, text)
+					}
+				}
 				if f.Doc != checks.DocBase+f.Check+".md" || f.Title == "" || f.Evidence.Detail == "" {
 					t.Errorf("finding %s lacks doc, title or detail: %+v", f.Check, f)
 				}
@@ -155,6 +165,40 @@ func fixture(t *testing.T, ar *txtar.Archive) (*checks.Pass, []string) {
 			p.Observers = 1
 		case "observers":
 			p.Observers, _ = strconv.Atoi(strings.TrimSpace(lines[0]))
+		case "policy":
+			var op *checks.Op
+			for _, o := range p.Ops {
+				if o.Method == fields[1] && o.Path == fields[2] {
+					op = o
+				}
+			}
+			if op == nil {
+				t.Fatalf("policy for %s %s, which has no probes section before it", fields[1], fields[2])
+			}
+			op.Policy = &checks.Policy{}
+			for _, line := range lines {
+				k, v, _ := strings.Cut(line, " ")
+				switch k {
+				case "json_only":
+					op.Policy.JSONOnly = true
+				case "require_header":
+					op.Policy.RequireHeader = v
+				case "one_time_tokens":
+					op.Policy.OneTimeTokens = true
+				case "reauth_max_age":
+					op.Policy.ReauthMaxAge, _ = time.ParseDuration(v)
+				case "unsafe":
+					op.Policy.Unsafe = true
+				case "report_only":
+					op.Policy.ReportOnly = true
+				case "bypass":
+					op.Policy.Bypass = true
+				case "roles":
+					op.Policy.Roles = strings.Fields(v)
+				default:
+					t.Fatalf("unknown policy key %q", k)
+				}
+			}
 		case "declared":
 			for _, line := range lines {
 				f := strings.Fields(line)
@@ -183,7 +227,7 @@ func exchange(t *testing.T, target *url.URL, op *checks.Op, line string) *checks
 		ex.Reason = r
 	}
 	method := "POST"
-	if strings.HasPrefix(probe, "get") || probe == checks.ProbeOverrideGet || probe == checks.ProbeOverrideHeader {
+	if strings.HasPrefix(probe, "get") || probe == checks.ProbeOverrideGet || probe == checks.ProbeOverrideHeader || probe == checks.ProbePolicyCrossSiteGet {
 		method = "GET"
 	}
 	if probe == checks.ProbeBaseline {
