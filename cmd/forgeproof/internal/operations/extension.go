@@ -1,6 +1,7 @@
 package operations
 
 import (
+	"errors"
 	"fmt"
 	"net/textproto"
 	"slices"
@@ -183,6 +184,48 @@ func ParseExtension(v any) (Rule, map[string]bool, []*KeyError) {
 		set[key] = true
 	}
 	return r, set, errs
+}
+
+// DecodeRule decodes the x-forgeproof extensions of a path item and of one
+// of its operations (either may be nil; the operation's keys win), as
+// [Load] does, for a tool that reads the description on its own (the
+// scanner). declared is false when neither is set. The error joins a
+// [*KeyError] for every problem.
+func DecodeRule(item, op any) (r Rule, declared bool, err error) {
+	var errs []error
+	set := map[string]bool{}
+	for _, v := range []any{item, op} {
+		if v == nil {
+			continue
+		}
+		declared = true
+		x, s, kerrs := ParseExtension(v)
+		for _, e := range kerrs {
+			errs = append(errs, e)
+		}
+		r = r.merge(x, s)
+		for k := range s {
+			set[k] = true
+		}
+	}
+	if e := bypassConflict(r, sortedKeys(set)); e != nil {
+		errs = append(errs, e)
+	}
+	return r, declared, errors.Join(errs...)
+}
+
+// bypassConflict returns the problem of a rule that sets bypass beside
+// CSRF keys, which would never apply, or nil. Roles still apply to a
+// bypassed operation (a webhook may require an identity), and report_only
+// to its role refusals.
+func bypassConflict(r Rule, declared []string) *KeyError {
+	others := slices.DeleteFunc(slices.Clone(declared), func(k string) bool {
+		return k == "bypass" || k == "roles" || k == "report_only"
+	})
+	if !r.Bypass || len(others) == 0 {
+		return nil
+	}
+	return &KeyError{Key: "bypass", Msg: fmt.Sprintf("bypass turns every check off, so the operation's other keys (%s) would never apply: remove them or the bypass", strings.Join(others, ", "))}
 }
 
 // merge returns r with the keys of o that are set in oset.

@@ -149,3 +149,32 @@ func TestSchemaMatchesParser(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRule merges a path item's extension and an operation's, as the
+// scanner reads them.
+func TestDecodeRule(t *testing.T) {
+	tests := []struct {
+		item, op string
+		declared bool
+		err      string
+	}{
+		{`null`, `null`, false, ""},
+		{`{"json_only":true}`, `{"json_only":false,"unsafe":true}`, true, ""},
+		{`{"bypass":true}`, `{"roles":["hooks"],"report_only":true}`, true, ""},
+		{`{"bypass":true}`, `{"json_only":true}`, true, "bypass turns every check off, so the operation's other keys (json_only)"},
+		{`{"tokenz":"off"}`, `{"reauth_max_age":300}`, true, `unknown key "tokenz"`},
+	}
+	for _, tt := range tests {
+		var item, op any
+		json.Unmarshal([]byte(tt.item), &item)
+		json.Unmarshal([]byte(tt.op), &op)
+		r, declared, err := DecodeRule(item, op)
+		if declared != tt.declared || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("DecodeRule(%s, %s) = %+v, %v, %v; want declared %v, error %q", tt.item, tt.op, r, declared, err, tt.declared, tt.err)
+		}
+	}
+	r, _, _ := DecodeRule(map[string]any{"json_only": true}, map[string]any{"json_only": false, "unsafe": true})
+	if r.JSONOnly || !r.Unsafe {
+		t.Errorf("the operation's keys must win: %+v", r)
+	}
+}

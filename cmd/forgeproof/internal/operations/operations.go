@@ -221,10 +221,8 @@ func Load(ctx context.Context, file string) (*Description, error) {
 			}
 			o.Declared = sortedKeys(declared)
 			if o.Rule.Bypass {
-				if len(o.Declared) > 1 {
-					report("bypass", append(slices.Clone(opAt), Extension, "bypass"),
-						"bypass turns every check off, so the operation's other keys (%s) would never apply: remove them or the bypass",
-						strings.Join(slices.DeleteFunc(slices.Clone(o.Declared), func(k string) bool { return k == "bypass" }), ", "))
+				if e := bypassConflict(o.Rule, o.Declared); e != nil {
+					report(e.Key, append(slices.Clone(opAt), Extension, e.Key), "%s", e.Msg)
 				}
 			} else {
 				o.infer(declared)

@@ -153,12 +153,12 @@ func TestDeclaredPolicies(t *testing.T) {
 func TestPolicyExtensionErrors(t *testing.T) {
 	tests := []struct{ ext, want string }{
 		{`{json_onyl: true}`, `unknown key "json_onyl"`},
-		{`{json_only: "yes"}`, "json_only must be a bool"},
-		{`{tokens: double}`, `tokens "double" is not one of`},
-		{`{reauth_max_age: soon}`, `"soon" is not a positive duration`},
-		{`{require_header: "X Bad"}`, `require_header "X Bad" is not a header name`},
+		{`{json_only: "yes"}`, `json_only: expected true or false, found "yes"`},
+		{`{tokens: double}`, `tokens: expected one of signed, synchronizer, off, found "double"`},
+		{`{reauth_max_age: soon}`, `invalid duration "soon"`},
+		{`{require_header: "X Bad"}`, `require_header: expected a header name`},
 		{`{bypass: true, json_only: true}`, "bypass turns every check off"},
-		{`true`, "must be an object"},
+		{`true`, "expected a mapping of keys to values"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ext, func(t *testing.T) {
