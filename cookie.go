@@ -21,21 +21,30 @@ func newCookieScanner(h http.Header) cookieScanner {
 // next returns the value of the next cookie called name.
 func (c *cookieScanner) next(name string) (value string, ok bool) {
 	for {
+		n, v, ok := c.pair()
+		if !ok || n == name {
+			return v, ok
+		}
+	}
+}
+
+// pair returns the name and value of the next cookie.
+func (c *cookieScanner) pair() (name, value string, ok bool) {
+	for {
 		for c.line != "" {
 			var part string
 			part, c.line, _ = strings.Cut(c.line, ";")
-			part = trimSpace(part)
-			n, v, found := strings.Cut(part, "=")
-			if !found || n != name {
+			n, v, found := strings.Cut(trimSpace(part), "=")
+			if !found {
 				continue
 			}
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			return v, true
+			return n, v, true
 		}
 		if len(c.lines) == 0 {
-			return "", false
+			return "", "", false
 		}
 		c.line, c.lines = c.lines[0], c.lines[1:]
 	}
@@ -70,6 +79,60 @@ func conflictingCookie(h http.Header, name string) bool {
 func hasCookie(h http.Header, name string) bool {
 	_, ok := cookieValue(h, name)
 	return ok
+}
+
+// requestCookies holds the cookies of a request that the token layer
+// reads, found in one pass over its Cookie headers.
+type requestCookies struct {
+	session  string    // the value of Config.SessionCookie, if it is read
+	token    [2]string // the token cookie's values: see tokens.tokenCookieNames
+	seen     [2]bool   // whether token[i] was sent
+	conflict bool      // some cookie of these was sent twice with different values
+}
+
+// tokenCookieNames returns the names under which a request's token cookie
+// is read: Config.CookieName, or else __Host-forgeproof and forgeproof.
+func (t *tokens) tokenCookieNames() [2]string {
+	if t.cookieName != "" {
+		return [2]string{t.cookieName, ""}
+	}
+	return [2]string{secureCookieName, plainCookieName}
+}
+
+// readCookies reads the session cookie (unless Config.SessionID replaces
+// it) and the token cookies of h in one pass. It does not allocate.
+func (t *tokens) readCookies(h http.Header) requestCookies {
+	var rc requestCookies
+	session := t.sessionCookie
+	if t.sessionFunc != nil {
+		session = ""
+	}
+	names := t.tokenCookieNames()
+	var sessionSeen bool
+	sc := newCookieScanner(h)
+	for {
+		name, v, ok := sc.pair()
+		if !ok {
+			return rc
+		}
+		if session != "" && name == session {
+			if !sessionSeen {
+				rc.session, sessionSeen = v, true
+			} else if v != rc.session {
+				rc.conflict = true
+			}
+		}
+		for i, n := range names {
+			if n == "" || name != n {
+				continue
+			}
+			if !rc.seen[i] {
+				rc.token[i], rc.seen[i] = v, true
+			} else if v != rc.token[i] {
+				rc.conflict = true
+			}
+		}
+	}
 }
 
 // trimSpace trims spaces and tabs, the white space of HTTP headers.
