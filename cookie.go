@@ -32,16 +32,21 @@ func (c *cookieScanner) next(name string) (value string, ok bool) {
 func (c *cookieScanner) pair() (name, value string, ok bool) {
 	for {
 		for c.line != "" {
-			var part string
-			part, c.line, _ = strings.Cut(c.line, ";")
-			n, v, found := strings.Cut(trimSpace(part), "=")
-			if !found {
+			part := c.line
+			c.line = ""
+			if i := strings.IndexByte(part, ';'); i >= 0 {
+				part, c.line = part[:i], part[i+1:]
+			}
+			part = trimSpace(part)
+			i := strings.IndexByte(part, '=')
+			if i < 0 {
 				continue
 			}
+			v := part[i+1:]
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			return n, v, true
+			return part[:i], v, true
 		}
 		if len(c.lines) == 0 {
 			return "", "", false
@@ -85,18 +90,9 @@ func hasCookie(h http.Header, name string) bool {
 // reads, found in one pass over its Cookie headers.
 type requestCookies struct {
 	session  string    // the value of Config.SessionCookie, if it is read
-	token    [2]string // the token cookie's values: see tokens.tokenCookieNames
+	token    [2]string // the token cookie's values, under the names of tokens.readNames
 	seen     [2]bool   // whether token[i] was sent
 	conflict bool      // some cookie of these was sent twice with different values
-}
-
-// tokenCookieNames returns the names under which a request's token cookie
-// is read: Config.CookieName, or else __Host-forgeproof and forgeproof.
-func (t *tokens) tokenCookieNames() [2]string {
-	if t.cookieName != "" {
-		return [2]string{t.cookieName, ""}
-	}
-	return [2]string{secureCookieName, plainCookieName}
 }
 
 // readCookies reads the session cookie (unless Config.SessionID replaces
@@ -107,7 +103,6 @@ func (t *tokens) readCookies(h http.Header) requestCookies {
 	if t.sessionFunc != nil {
 		session = ""
 	}
-	names := t.tokenCookieNames()
 	var sessionSeen bool
 	sc := newCookieScanner(h)
 	for {
@@ -122,7 +117,7 @@ func (t *tokens) readCookies(h http.Header) requestCookies {
 				rc.conflict = true
 			}
 		}
-		for i, n := range names {
+		for i, n := range &t.readNames {
 			if n == "" || name != n {
 				continue
 			}

@@ -82,11 +82,12 @@ func appendSyncKey[T string | []byte](dst []byte, binding T) []byte {
 // getInto reads the value that s stores under key into dst, and returns
 // its length, or an error as Get does. A value longer than dst is cut short
 // (its length is still returned). It does not allocate if s is a
-// MemoryStore; any other Store, including one that embeds a MemoryStore to
-// wrap it, is read with Get.
-func getInto(ctx context.Context, s Store, key []byte, dst []byte) (int, error) {
+// MemoryStore, which then judges expiry at now, so that one verification
+// reads the clock once; any other Store, including one that embeds a
+// MemoryStore to wrap it, is read with Get.
+func getInto(ctx context.Context, s Store, key []byte, dst []byte, now time.Time) (int, error) {
 	if ms, ok := s.(*MemoryStore); ok {
-		return ms.getInto(ctx, key, dst)
+		return ms.getInto(ctx, key, dst, now)
 	}
 	v, err := s.Get(ctx, string(key))
 	if err != nil {

@@ -46,8 +46,9 @@ type tokens struct {
 	store         Store
 	sessionCookie string
 	sessionFunc   func(*http.Request) string
-	cookieName    string // Config.CookieName; "" chooses by scheme
-	headerKey     string // the canonical form of headerName
+	cookieName    string    // Config.CookieName; "" chooses by scheme
+	readNames     [2]string // the token cookie is read under: Config.CookieName, or __Host-forgeproof and forgeproof
+	headerKey     string    // the canonical form of headerName
 	headerName    string
 	fieldName     string
 	maxAge        time.Duration
@@ -128,6 +129,10 @@ func (t *tokens) init(cfg *Config) error {
 		sync:          cfg.Tokens == SynchronizerTokens,
 		errorLog:      cfg.ErrorLog,
 		now:           time.Now,
+	}
+	t.readNames = [2]string{secureCookieName, plainCookieName}
+	if t.cookieName != "" {
+		t.readNames = [2]string{t.cookieName, ""}
 	}
 	for _, rt := range cfg.Routes {
 		t.sync = t.sync || rt.Tokens == SynchronizerTokens
@@ -239,37 +244,38 @@ func (p *Protection) requestCookie(r *http.Request, session string) (signedToken
 	name := p.tokenCookieName(r)
 	sc := newCookieScanner(r.Header)
 	reason := ReasonCookieMissing
+	now := p.tok.now().Unix()
 	for {
 		v, ok := sc.next(name)
 		if !ok {
 			return signedToken{}, reason
 		}
 		var c signedToken
-		if c, reason = p.tok.cookieToken(v, session); reason == ReasonNone {
+		if c, reason = p.tok.cookieToken(v, session, now); reason == ReasonNone {
 			return c, ReasonNone
 		}
 	}
 }
 
 // cookieToken decodes the token cookie value v and checks that it is
-// genuine, unexpired and bound to session.
-func (t *tokens) cookieToken(v, session string) (signedToken, Reason) {
+// genuine, unexpired at now (Unix seconds) and bound to session.
+func (t *tokens) cookieToken(v, session string, now int64) (signedToken, Reason) {
 	var c signedToken
 	if !decodeBase64(c[:], v) || c[0] != versionSigned {
 		return c, ReasonTokenInvalid
 	}
-	return c, t.check(&c, session)
+	return c, t.check(&c, session, now)
 }
 
 // preSessionCookie returns r's token cookie, read into rc, if it is
-// genuine, unexpired and bound to no session: the cookie that a
+// genuine, unexpired at now and bound to no session: the cookie that a
 // pre-session identifier is derived from.
-func (p *Protection) preSessionCookie(r *http.Request, rc *requestCookies) (signedToken, Reason) {
+func (p *Protection) preSessionCookie(r *http.Request, rc *requestCookies, now int64) (signedToken, Reason) {
 	v, ok := p.tokenCookie(r, rc)
 	if !ok {
 		return signedToken{}, ReasonCookieMissing
 	}
-	return p.tok.cookieToken(v, "")
+	return p.tok.cookieToken(v, "", now)
 }
 
 // mint returns a new signed token of the given version bound to session,
@@ -293,8 +299,9 @@ func (t *tokens) mint(version byte, session string, nonce []byte) signedToken {
 	return tok
 }
 
-// check verifies a signed token's MAC for session and its age.
-func (t *tokens) check(tok *signedToken, session string) Reason {
+// check verifies a signed token's MAC for session and its age at now
+// (Unix seconds).
+func (t *tokens) check(tok *signedToken, session string, now int64) Reason {
 	k := t.keys.lookup(tok.keyID())
 	if k == nil {
 		return ReasonTokenInvalid
@@ -310,7 +317,7 @@ func (t *tokens) check(tok *signedToken, session string) Reason {
 		}
 		return ReasonTokenInvalid
 	}
-	now, issued := t.now().Unix(), tok.issued()
+	issued := tok.issued()
 	switch {
 	case issued > now+maxClockSkew:
 		return ReasonTokenInvalid
@@ -391,7 +398,7 @@ func (p *Protection) verifySigned(r *http.Request, s string, rc *requestCookies)
 	if !cookieNonce(&nonce, v) || subtle.ConstantTimeCompare(nonce[:nonceLen], tok.nonce()) != 1 {
 		return ReasonTokenInvalid
 	}
-	return p.tok.check(tok, p.session(r, rc))
+	return p.tok.check(tok, p.session(r, rc), p.tok.now().Unix())
 }
 
 // verifySync checks a masked token s of two parts: the second must be the
@@ -412,6 +419,7 @@ func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) R
 	// The store key, of the session or else of the pre-session identifier
 	// (whose cookie is then checked already), built without allocating.
 	sid := p.session(r, rc)
+	now := p.tok.now()
 	var key [syncKeyMaxLen]byte
 	var k []byte
 	var cookie signedToken
@@ -419,14 +427,14 @@ func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) R
 		k = appendSyncKey(key[:0], sid)
 	} else {
 		var reason Reason
-		if cookie, reason = p.preSessionCookie(r, rc); reason != ReasonNone {
+		if cookie, reason = p.preSessionCookie(r, rc, now.Unix()); reason != ReasonNone {
 			return reason
 		}
 		var id [preSessionLen]byte
 		k = appendSyncKey(key[:0], appendPreSessionID(id[:0], &cookie))
 	}
 	var stored [syncStoredLen]byte
-	n, err := getInto(r.Context(), p.tok.store, k, stored[:])
+	n, err := getInto(r.Context(), p.tok.store, k, stored[:], now)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ReasonTokenInvalid
@@ -441,7 +449,7 @@ func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) R
 			return ReasonCookieMissing
 		}
 		var reason Reason
-		if cookie, reason = p.tok.cookieToken(v, sid); reason != ReasonNone {
+		if cookie, reason = p.tok.cookieToken(v, sid, now.Unix()); reason != ReasonNone {
 			return reason
 		}
 	}
@@ -459,14 +467,15 @@ func (p *Protection) verifyOneTime(r *http.Request, s string, rc *requestCookies
 		return ReasonTokenInvalid
 	}
 	binding := p.session(r, rc)
+	now := p.tok.now().Unix()
 	if binding == "" {
-		cookie, reason := p.preSessionCookie(r, rc)
+		cookie, reason := p.preSessionCookie(r, rc, now)
 		if reason != ReasonNone {
 			return reason
 		}
 		binding = preSessionID(&cookie)
 	}
-	if reason := p.tok.check(&tok, binding); reason != ReasonNone {
+	if reason := p.tok.check(&tok, binding, now); reason != ReasonNone {
 		return reason
 	}
 	_, err := p.tok.store.Take(r.Context(), onceKey(binding, tok.nonce()))
