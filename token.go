@@ -128,7 +128,7 @@ func (t *tokens) init(cfg *Config) error {
 		maxForm:       cfg.MaxFormBytes,
 		sync:          cfg.Tokens == SynchronizerTokens,
 		errorLog:      cfg.ErrorLog,
-		now:           time.Now,
+		now:           clock.now,
 	}
 	t.readNames = [2]string{secureCookieName, plainCookieName}
 	if t.cookieName != "" {
