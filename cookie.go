@@ -61,25 +61,6 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	return c.next(name)
 }
 
-// conflictingCookie reports whether h carries two cookies called name with
-// different values. It does not allocate.
-func conflictingCookie(h http.Header, name string) bool {
-	c := newCookieScanner(h)
-	first, ok := c.next(name)
-	if !ok {
-		return false
-	}
-	for {
-		v, ok := c.next(name)
-		if !ok {
-			return false
-		}
-		if v != first {
-			return true
-		}
-	}
-}
-
 // hasCookie reports whether h carries a cookie called name.
 func hasCookie(h http.Header, name string) bool {
 	_, ok := cookieValue(h, name)
