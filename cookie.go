@@ -32,21 +32,31 @@ func (c *cookieScanner) next(name string) (value string, ok bool) {
 func (c *cookieScanner) pair() (name, value string, ok bool) {
 	for {
 		for c.line != "" {
-			part := c.line
-			c.line = ""
-			if i := strings.IndexByte(part, ';'); i >= 0 {
-				part, c.line = part[:i], part[i+1:]
+			line := c.line
+			// The name runs to the first "=" of the pair; a pair without
+			// one is skipped. Names are short: a byte loop finds the end
+			// sooner than a search for ";" over the value would.
+			i := 0
+			for i < len(line) && line[i] != '=' && line[i] != ';' {
+				i++
 			}
-			part = trimSpace(part)
-			i := strings.IndexByte(part, '=')
-			if i < 0 {
+			if i == len(line) || line[i] == ';' {
+				c.line = ""
+				if i < len(line) {
+					c.line = line[i+1:]
+				}
 				continue
 			}
-			v := part[i+1:]
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
+			name, value = trimLeftSpace(line[:i]), line[i+1:]
+			c.line = ""
+			if j := strings.IndexByte(value, ';'); j >= 0 {
+				value, c.line = value[:j], value[j+1:]
 			}
-			return part[:i], v, true
+			value = trimRightSpace(value)
+			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			return name, value, true
 		}
 		if len(c.lines) == 0 {
 			return "", "", false
@@ -112,10 +122,18 @@ func (t *tokens) readCookies(h http.Header) requestCookies {
 }
 
 // trimSpace trims spaces and tabs, the white space of HTTP headers.
-func trimSpace(s string) string {
+func trimSpace(s string) string { return trimRightSpace(trimLeftSpace(s)) }
+
+// trimLeftSpace trims leading spaces and tabs.
+func trimLeftSpace(s string) string {
 	for s != "" && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
 	}
+	return s
+}
+
+// trimRightSpace trims trailing spaces and tabs.
+func trimRightSpace(s string) string {
 	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
 		s = s[:len(s)-1]
 	}
