@@ -21,21 +21,45 @@ func newCookieScanner(h http.Header) cookieScanner {
 // next returns the value of the next cookie called name.
 func (c *cookieScanner) next(name string) (value string, ok bool) {
 	for {
+		n, v, ok := c.pair()
+		if !ok || n == name {
+			return v, ok
+		}
+	}
+}
+
+// pair returns the name and value of the next cookie.
+func (c *cookieScanner) pair() (name, value string, ok bool) {
+	for {
 		for c.line != "" {
-			var part string
-			part, c.line, _ = strings.Cut(c.line, ";")
-			part = trimSpace(part)
-			n, v, found := strings.Cut(part, "=")
-			if !found || n != name {
+			line := c.line
+			// The name runs to the first "=" of the pair; a pair without
+			// one is skipped. Names are short: a byte loop finds the end
+			// sooner than a search for ";" over the value would.
+			i := 0
+			for i < len(line) && line[i] != '=' && line[i] != ';' {
+				i++
+			}
+			if i == len(line) || line[i] == ';' {
+				c.line = ""
+				if i < len(line) {
+					c.line = line[i+1:]
+				}
 				continue
 			}
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
+			name, value = trimLeftSpace(line[:i]), line[i+1:]
+			c.line = ""
+			if j := strings.IndexByte(value, ';'); j >= 0 {
+				value, c.line = value[:j], value[j+1:]
 			}
-			return v, true
+			value = trimRightSpace(value)
+			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			return name, value, true
 		}
 		if len(c.lines) == 0 {
-			return "", false
+			return "", "", false
 		}
 		c.line, c.lines = c.lines[0], c.lines[1:]
 	}
@@ -47,36 +71,69 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	return c.next(name)
 }
 
-// conflictingCookie reports whether h carries two cookies called name with
-// different values. It does not allocate.
-func conflictingCookie(h http.Header, name string) bool {
-	c := newCookieScanner(h)
-	first, ok := c.next(name)
-	if !ok {
-		return false
-	}
-	for {
-		v, ok := c.next(name)
-		if !ok {
-			return false
-		}
-		if v != first {
-			return true
-		}
-	}
-}
-
 // hasCookie reports whether h carries a cookie called name.
 func hasCookie(h http.Header, name string) bool {
 	_, ok := cookieValue(h, name)
 	return ok
 }
 
+// requestCookies holds the cookies of a request that the token layer
+// reads, found in one pass over its Cookie headers.
+type requestCookies struct {
+	session  string    // the value of Config.SessionCookie, if it is read
+	token    [2]string // the token cookie's values, under the names of tokens.readNames
+	seen     [2]bool   // whether token[i] was sent
+	conflict bool      // some cookie of these was sent twice with different values
+}
+
+// readCookies reads the session cookie (unless Config.SessionID replaces
+// it) and the token cookies of h in one pass. It does not allocate.
+func (t *tokens) readCookies(h http.Header) requestCookies {
+	var rc requestCookies
+	session := t.sessionCookie
+	if t.sessionFunc != nil {
+		session = ""
+	}
+	var sessionSeen bool
+	sc := newCookieScanner(h)
+	for {
+		name, v, ok := sc.pair()
+		if !ok {
+			return rc
+		}
+		if session != "" && name == session {
+			if !sessionSeen {
+				rc.session, sessionSeen = v, true
+			} else if v != rc.session {
+				rc.conflict = true
+			}
+		}
+		for i, n := range &t.readNames {
+			if n == "" || name != n {
+				continue
+			}
+			if !rc.seen[i] {
+				rc.token[i], rc.seen[i] = v, true
+			} else if v != rc.token[i] {
+				rc.conflict = true
+			}
+		}
+	}
+}
+
 // trimSpace trims spaces and tabs, the white space of HTTP headers.
-func trimSpace(s string) string {
+func trimSpace(s string) string { return trimRightSpace(trimLeftSpace(s)) }
+
+// trimLeftSpace trims leading spaces and tabs.
+func trimLeftSpace(s string) string {
 	for s != "" && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
 	}
+	return s
+}
+
+// trimRightSpace trims trailing spaces and tabs.
+func trimRightSpace(s string) string {
 	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
 		s = s[:len(s)-1]
 	}

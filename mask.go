@@ -3,7 +3,6 @@ package forgeproof
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 )
@@ -86,29 +85,64 @@ func mask(raw []byte) string {
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// unmask decodes a masked token of exactly len(dst) raw bytes into dst and
-// reports whether it was well-formed. It does not allocate.
+// unmask decodes a masked token of exactly len(dst) raw bytes, a multiple
+// of 3, into dst and reports whether it was well-formed. It does not
+// allocate.
+//
+// The pad and the masked token have the same length, a multiple of 3, so
+// each half of s encodes whole groups, and a raw 6-bit group is the XOR of
+// the values of a character of the pad and the corresponding character of
+// the masked half: unmask decodes both halves and XORs them in one pass.
 func unmask(dst []byte, s string) bool {
-	var buf [2 * (signedLen + syncLen)]byte
-	n := 2 * len(dst)
-	if n > len(buf) || !decodeBase64(buf[:n], s) {
+	if len(dst)%3 != 0 || len(s) != 2*(len(dst)/3*4) {
 		return false
 	}
-	subtle.XORBytes(dst, buf[:len(dst)], buf[len(dst):n])
-	return true
+	pad, masked := s[:len(s)/2], s[len(s)/2:]
+	var bad uint32
+	for len(pad) >= 8 && len(masked) >= 8 && len(dst) >= 6 {
+		v := group(&b64[0], pad) ^ group(&b64[1], masked)
+		w := group(&b64[0], pad[4:]) ^ group(&b64[1], masked[4:])
+		bad |= v | w
+		dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = byte(v>>16), byte(v>>8), byte(v), byte(w>>16), byte(w>>8), byte(w)
+		pad, masked, dst = pad[8:], masked[8:], dst[6:]
+	}
+	if len(pad) >= 4 && len(masked) >= 4 && len(dst) >= 3 {
+		v := group(&b64[0], pad) ^ group(&b64[1], masked)
+		bad |= v
+		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
+	}
+	return bad < 1<<24
 }
 
-// b64 maps a base64url character to its 6-bit value, or to 0xff.
-var b64 = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
+// b64 decodes base64url by table. For each position k of a group of four
+// characters, b64[h][k][c] is the 6-bit value of the character c shifted
+// into its place in the group's 24 bits, so that XORing the entries of a
+// group's characters yields its 24 bits. The tables of h = 0 and 1 are the
+// same but for the characters outside the alphabet: each such entry is a
+// bit of its own above the 24 (bit 24+4h+k), which no other entry of the
+// two tables sets, so that XORing the entries of a group of each half (see
+// unmask) cannot cancel it.
+var b64 = func() (t [2][4][256]uint32) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = byte(i)
+	for h := range t {
+		for k := range t[h] {
+			for c := range t[h][k] {
+				t[h][k][c] = 1 << (24 + 4*h + k)
+			}
+			for v := 0; v < len(alphabet); v++ {
+				t[h][k][alphabet[v]] = uint32(v) << (18 - 6*k)
+			}
+		}
 	}
 	return t
 }()
+
+// group returns the XOR of the entries of t for the first four characters
+// of s: their 24 bits, and a bit above them for each character outside the
+// alphabet.
+func group(t *[4][256]uint32, s string) uint32 {
+	return t[0][s[0]] ^ t[1][s[1]] ^ t[2][s[2]] ^ t[3][s[3]]
+}
 
 // decodeBase64 decodes the unpadded base64url string s into dst, whose
 // length must be a multiple of 3, and reports whether s was exactly the
@@ -118,20 +152,17 @@ func decodeBase64(dst []byte, s string) bool {
 	if len(dst)%3 != 0 || len(s) != len(dst)/3*4 {
 		return false
 	}
-	var bad byte // 0xff marks a character outside the alphabet
+	var bad uint32
 	for len(s) >= 8 && len(dst) >= 6 {
-		a, b, c, d := b64[s[0]], b64[s[1]], b64[s[2]], b64[s[3]]
-		e, f, g, h := b64[s[4]], b64[s[5]], b64[s[6]], b64[s[7]]
-		bad |= a | b | c | d | e | f | g | h
-		v := uint64(a)<<42 | uint64(b)<<36 | uint64(c)<<30 | uint64(d)<<24 |
-			uint64(e)<<18 | uint64(f)<<12 | uint64(g)<<6 | uint64(h)
-		dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+		v, w := group(&b64[0], s), group(&b64[0], s[4:])
+		bad |= v | w
+		dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = byte(v>>16), byte(v>>8), byte(v), byte(w>>16), byte(w>>8), byte(w)
 		s, dst = s[8:], dst[6:]
 	}
 	if len(s) >= 4 && len(dst) >= 3 {
-		a, b, c, d := b64[s[0]], b64[s[1]], b64[s[2]], b64[s[3]]
-		bad |= a | b | c | d
-		dst[0], dst[1], dst[2] = a<<2|b>>4, b<<4|c>>2, c<<6|d
+		v := group(&b64[0], s)
+		bad |= v
+		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
 	}
-	return bad&0xc0 == 0
+	return bad < 1<<24
 }

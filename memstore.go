@@ -114,7 +114,7 @@ func (s *MemoryStore) lookup(ctx context.Context, key string, take bool) ([]byte
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.live(key)
+	e := s.live(s.items[key], s.now())
 	if e == nil {
 		return nil, ErrNotFound
 	}
@@ -123,6 +123,23 @@ func (s *MemoryStore) lookup(ctx context.Context, key string, take bool) ([]byte
 		return e.value, nil
 	}
 	return bytes.Clone(e.value), nil
+}
+
+// getInto copies the value stored under key into dst, like Get but
+// without allocating, and returns its length (see getInto). Whether the
+// value has expired is judged at now, the caller's reading of the clock.
+func (s *MemoryStore) getInto(ctx context.Context, key []byte, dst []byte, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.live(s.items[string(key)], now)
+	if e == nil {
+		return 0, ErrNotFound
+	}
+	copy(dst, e.value)
+	return len(e.value), nil
 }
 
 // Delete removes key. Deleting a missing key is not an error.
@@ -144,16 +161,16 @@ func (s *MemoryStore) Len() int {
 	return len(s.items)
 }
 
-// live returns the entry of key if it has not expired, and removes it if
-// it has. s.mu must be held.
-func (s *MemoryStore) live(key string) *memEntry {
-	el, ok := s.items[key]
-	if !ok {
+// live returns the entry that el holds if it has not expired at now, and
+// removes it if it has. el may be nil, for a key not held. s.mu must be
+// held.
+func (s *MemoryStore) live(el *list.Element, now time.Time) *memEntry {
+	if el == nil {
 		return nil
 	}
 	e := el.Value.(*memEntry)
-	if !e.expires.IsZero() && !s.now().Before(e.expires) {
-		s.remove(key)
+	if !e.expires.IsZero() && !now.Before(e.expires) {
+		s.remove(e.key)
 		return nil
 	}
 	return e

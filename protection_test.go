@@ -463,3 +463,55 @@ func TestRoutePattern(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocsValidToken pins the promise that a POST with a valid token
+// costs no allocation: in the signed mode, and in the synchronizer mode with
+// the in-memory store, with a session and before login.
+func TestAllocsValidToken(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocation counts are not meaningful under -cover or -race")
+	}
+	for _, tt := range []struct {
+		name    string
+		mode    forgeproof.TokenMode
+		session string
+	}{
+		{"signed", forgeproof.SignedTokens, "s3cr3t-session-id"},
+		{"signed before login", forgeproof.SignedTokens, ""},
+		{"synchronizer", forgeproof.SynchronizerTokens, "s3cr3t-session-id"},
+		{"synchronizer before login", forgeproof.SynchronizerTokens, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := forgeproof.New(forgeproof.Config{Tokens: tt.mode, SessionCookie: "session"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := httptest.NewRequest("GET", "https://bank.test/form", nil)
+			if tt.session != "" {
+				page.AddCookie(&http.Cookie{Name: "session", Value: tt.session})
+			}
+			w := httptest.NewRecorder()
+			tok, err := p.Token(w, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("POST", "https://bank.test/transfer", nil)
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			r.Header.Set("X-Forgeproof-Token", tok)
+			if tt.session != "" {
+				r.AddCookie(&http.Cookie{Name: "session", Value: tt.session})
+			}
+			for _, c := range w.Result().Cookies() {
+				r.AddCookie(c)
+			}
+			h := p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+			n, status := allocsOver(t, h, r)
+			if status != http.StatusOK {
+				t.Fatalf("status %d, want 200", status)
+			}
+			if n != 0 {
+				t.Errorf("%.1f allocs per request over the bare handler, want 0", n)
+			}
+		})
+	}
+}

@@ -52,23 +52,49 @@ const (
 
 // anonymous reports whether binding is a pre-session identifier, whose
 // first byte is NUL (see preSessionID), rather than a session's.
-func anonymous(binding string) bool {
+func anonymous[T string | []byte](binding T) bool {
 	return len(binding) > 0 && binding[0] == 0
 }
 
+// syncKeyMaxLen is the length of the longest synchronizer key.
+const syncKeyMaxLen = len(anonSyncKeyPrefix) + 2*sha256.Size
+
 // syncKey returns the store key of the synchronizer token of a binding (a
-// session identifier, or a pre-session identifier; see bindingID).
+// session identifier, or a pre-session identifier; see preSessionID).
 func syncKey(binding string) string {
+	var key [syncKeyMaxLen]byte
+	return string(appendSyncKey(key[:0], binding))
+}
+
+// appendSyncKey appends the store key of the synchronizer token of a
+// binding to dst, like syncKey.
+func appendSyncKey[T string | []byte](dst []byte, binding T) []byte {
 	var in [128]byte
 	h := sha256.Sum256(append(append(in[:0], "forgeproof/v1/sync\x00"...), binding...))
-	prefix := syncKeyPrefix
 	if anonymous(binding) {
-		prefix = anonSyncKeyPrefix
+		dst = append(dst, anonSyncKeyPrefix...)
+	} else {
+		dst = append(dst, syncKeyPrefix...)
 	}
-	var key [len(anonSyncKeyPrefix) + 2*sha256.Size]byte
-	n := copy(key[:], prefix)
-	hex.Encode(key[n:], h[:])
-	return string(key[:n+2*sha256.Size])
+	return hex.AppendEncode(dst, h[:])
+}
+
+// getInto reads the value that s stores under key into dst, and returns
+// its length, or an error as Get does. A value longer than dst is cut short
+// (its length is still returned). It does not allocate if s is a
+// MemoryStore, which then judges expiry at now, so that one verification
+// reads the clock once; any other Store, including one that embeds a
+// MemoryStore to wrap it, is read with Get.
+func getInto(ctx context.Context, s Store, key []byte, dst []byte, now time.Time) (int, error) {
+	if ms, ok := s.(*MemoryStore); ok {
+		return ms.getInto(ctx, key, dst, now)
+	}
+	v, err := s.Get(ctx, string(key))
+	if err != nil {
+		return 0, err
+	}
+	copy(dst, v)
+	return len(v), nil
 }
 
 // onceKey returns the store key of the nonce of a one-time token bound to

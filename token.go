@@ -46,8 +46,9 @@ type tokens struct {
 	store         Store
 	sessionCookie string
 	sessionFunc   func(*http.Request) string
-	cookieName    string // Config.CookieName; "" chooses by scheme
-	headerKey     string // the canonical form of headerName
+	cookieName    string    // Config.CookieName; "" chooses by scheme
+	readNames     [2]string // the token cookie is read under: Config.CookieName, or __Host-forgeproof and forgeproof
+	headerKey     string    // the canonical form of headerName
 	headerName    string
 	fieldName     string
 	maxAge        time.Duration
@@ -127,7 +128,11 @@ func (t *tokens) init(cfg *Config) error {
 		maxForm:       cfg.MaxFormBytes,
 		sync:          cfg.Tokens == SynchronizerTokens,
 		errorLog:      cfg.ErrorLog,
-		now:           time.Now,
+		now:           clock.now,
+	}
+	t.readNames = [2]string{secureCookieName, plainCookieName}
+	if t.cookieName != "" {
+		t.readNames = [2]string{t.cookieName, ""}
 	}
 	for _, rt := range cfg.Routes {
 		t.sync = t.sync || rt.Tokens == SynchronizerTokens
@@ -151,12 +156,34 @@ func (p *Protection) sessionID(r *http.Request) string {
 	return ""
 }
 
-// preSessionID returns the identifier that synchronizer and one-time
-// tokens are bound to before login: one derived from the nonce of the
+// session returns the session identifier of r, whose cookies rc holds:
+// like sessionID, without reading the cookies again.
+func (p *Protection) session(r *http.Request, rc *requestCookies) string {
+	if f := p.tok.sessionFunc; f != nil {
+		return f(r)
+	}
+	return rc.session
+}
+
+// The pre-session identifier is the prefix followed by the nonce of the
 // token cookie. Its first byte, NUL, keeps it apart from session
 // identifiers.
+const (
+	preSessionPrefix = "\x00pre-session\x00"
+	preSessionLen    = len(preSessionPrefix) + nonceLen
+)
+
+// preSessionID returns the identifier that synchronizer and one-time
+// tokens are bound to before login: one derived from the nonce of the
+// token cookie.
 func preSessionID(cookie *signedToken) string {
-	return "\x00pre-session\x00" + string(cookie.nonce())
+	var id [preSessionLen]byte
+	return string(appendPreSessionID(id[:0], cookie))
+}
+
+// appendPreSessionID appends the pre-session identifier of cookie to dst.
+func appendPreSessionID(dst []byte, cookie *signedToken) []byte {
+	return append(append(dst, preSessionPrefix...), cookie.nonce()...)
 }
 
 // binding returns what the synchronizer and one-time tokens of r are bound
@@ -201,26 +228,54 @@ func (p *Protection) tokenCookieName(r *http.Request) string {
 	return plainCookieName
 }
 
+// tokenCookie returns the value of r's token cookie, from the cookies rc
+// read from r, and whether r has one. The name is chosen as in
+// tokenCookieName.
+func (p *Protection) tokenCookie(r *http.Request, rc *requestCookies) (string, bool) {
+	if rc.seen[0] || p.tok.cookieName != "" || p.isHTTPS(r) {
+		return rc.token[0], rc.seen[0]
+	}
+	return rc.token[1], rc.seen[1]
+}
+
 // requestCookie returns the first token cookie of r that is genuine,
 // unexpired and bound to session, or the reason why there is none.
 func (p *Protection) requestCookie(r *http.Request, session string) (signedToken, Reason) {
 	name := p.tokenCookieName(r)
 	sc := newCookieScanner(r.Header)
 	reason := ReasonCookieMissing
+	now := p.tok.now().Unix()
 	for {
 		v, ok := sc.next(name)
 		if !ok {
 			return signedToken{}, reason
 		}
 		var c signedToken
-		if !decodeBase64(c[:], v) || c[0] != versionSigned {
-			reason = ReasonTokenInvalid
-			continue
-		}
-		if reason = p.tok.check(&c, session); reason == ReasonNone {
+		if c, reason = p.tok.cookieToken(v, session, now); reason == ReasonNone {
 			return c, ReasonNone
 		}
 	}
+}
+
+// cookieToken decodes the token cookie value v and checks that it is
+// genuine, unexpired at now (Unix seconds) and bound to session.
+func (t *tokens) cookieToken(v, session string, now int64) (signedToken, Reason) {
+	var c signedToken
+	if !decodeBase64(c[:], v) || c[0] != versionSigned {
+		return c, ReasonTokenInvalid
+	}
+	return c, t.check(&c, session, now)
+}
+
+// preSessionCookie returns r's token cookie, read into rc, if it is
+// genuine, unexpired at now and bound to no session: the cookie that a
+// pre-session identifier is derived from.
+func (p *Protection) preSessionCookie(r *http.Request, rc *requestCookies, now int64) (signedToken, Reason) {
+	v, ok := p.tokenCookie(r, rc)
+	if !ok {
+		return signedToken{}, ReasonCookieMissing
+	}
+	return p.tok.cookieToken(v, "", now)
 }
 
 // mint returns a new signed token of the given version bound to session,
@@ -244,8 +299,9 @@ func (t *tokens) mint(version byte, session string, nonce []byte) signedToken {
 	return tok
 }
 
-// check verifies a signed token's MAC for session and its age.
-func (t *tokens) check(tok *signedToken, session string) Reason {
+// check verifies a signed token's MAC for session and its age at now
+// (Unix seconds).
+func (t *tokens) check(tok *signedToken, session string, now int64) Reason {
 	k := t.keys.lookup(tok.keyID())
 	if k == nil {
 		return ReasonTokenInvalid
@@ -261,7 +317,7 @@ func (t *tokens) check(tok *signedToken, session string) Reason {
 		}
 		return ReasonTokenInvalid
 	}
-	now, issued := t.now().Unix(), tok.issued()
+	issued := tok.issued()
 	switch {
 	case issued > now+maxClockSkew:
 		return ReasonTokenInvalid
@@ -289,8 +345,9 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 	if mode == TokensOff {
 		return ReasonNone
 	}
-	if reason := p.cookieConflict(r); reason != ReasonNone {
-		return reason
+	rc := t.readCookies(r.Header)
+	if rc.conflict {
+		return ReasonCookieConflict
 	}
 	s := ""
 	if vs := r.Header[t.headerKey]; len(vs) > 0 && vs[0] != "" {
@@ -303,39 +360,22 @@ func (p *Protection) verifyToken(r *http.Request, mode TokenMode, oneTime bool) 
 	}
 	switch {
 	case oneTime:
-		return p.verifyOneTime(r, s)
+		return p.verifyOneTime(r, s, &rc)
 	case mode == SynchronizerTokens:
-		return p.verifySync(r, s)
+		return p.verifySync(r, s, &rc)
 	}
-	return p.verifySigned(r, s)
-}
-
-// cookieConflict returns ReasonCookieConflict when r carries the session
-// cookie or a token cookie twice with different values.
-func (p *Protection) cookieConflict(r *http.Request) Reason {
-	t := &p.tok
-	if t.sessionFunc == nil && t.sessionCookie != "" && conflictingCookie(r.Header, t.sessionCookie) {
-		return ReasonCookieConflict
-	}
-	if t.cookieName != "" {
-		if conflictingCookie(r.Header, t.cookieName) {
-			return ReasonCookieConflict
-		}
-	} else if conflictingCookie(r.Header, secureCookieName) || conflictingCookie(r.Header, plainCookieName) {
-		return ReasonCookieConflict
-	}
-	return ReasonNone
+	return p.verifySigned(r, s, &rc)
 }
 
 // verifySigned checks a masked double-submit token s against the token
-// cookie of r. It does not allocate.
+// cookie of r, read into rc. It does not allocate.
 //
 // The token must carry the nonce of the cookie: the nonce is what the
 // browser holds and a forger cannot read. The token itself must be genuine
 // for the request's session and unexpired. Comparing nonces rather than
 // whole tokens lets a page rendered before the cookie was renewed (which
 // keeps the nonce; see ensureCookie) be submitted after it.
-func (p *Protection) verifySigned(r *http.Request, s string) Reason {
+func (p *Protection) verifySigned(r *http.Request, s string, rc *requestCookies) Reason {
 	var raw [signedLen + syncLen]byte
 	var n int
 	switch len(s) {
@@ -350,39 +390,15 @@ func (p *Protection) verifySigned(r *http.Request, s string) Reason {
 		return ReasonTokenInvalid
 	}
 	tok := (*signedToken)(raw[:signedLen])
-	// As in tokenCookieName, without scanning the cookies twice.
-	name := p.tok.cookieName
-	if name == "" {
-		name = secureCookieName
-	}
-	matched, seen := matchCookie(r.Header, name, tok)
-	if !seen && p.tok.cookieName == "" && !p.isHTTPS(r) {
-		matched, seen = matchCookie(r.Header, plainCookieName, tok)
-	}
-	switch {
-	case !seen:
+	v, ok := p.tokenCookie(r, rc)
+	if !ok {
 		return ReasonCookieMissing
-	case !matched:
+	}
+	var nonce [cookieNonceLen]byte
+	if !cookieNonce(&nonce, v) || subtle.ConstantTimeCompare(nonce[:nonceLen], tok.nonce()) != 1 {
 		return ReasonTokenInvalid
 	}
-	return p.tok.check(tok, p.sessionID(r))
-}
-
-// matchCookie reports whether h carries a cookie called name with the
-// nonce of tok, and whether it carries a cookie called name at all.
-func matchCookie(h http.Header, name string, tok *signedToken) (matched, seen bool) {
-	sc := newCookieScanner(h)
-	for {
-		v, ok := sc.next(name)
-		if !ok {
-			return false, seen
-		}
-		seen = true
-		var nonce [cookieNonceLen]byte
-		if cookieNonce(&nonce, v) && subtle.ConstantTimeCompare(nonce[:nonceLen], tok.nonce()) == 1 {
-			return true, true
-		}
-	}
+	return p.tok.check(tok, p.session(r, rc), p.tok.now().Unix())
 }
 
 // verifySync checks a masked token s of two parts: the second must be the
@@ -393,28 +409,49 @@ func matchCookie(h http.Header, name string, tok *signedToken) (matched, seen bo
 // subdomain that plants its own session cookie gains nothing without the
 // token cookie that goes with it. The first part's own age does not count:
 // the stored token's lifetime governs, so that open pages stay valid while
-// the session is in use.
-func (p *Protection) verifySync(r *http.Request, s string) Reason {
+// the session is in use. rc holds r's cookies. With a MemoryStore,
+// verifySync does not allocate.
+func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) Reason {
 	var raw [signedLen + syncLen]byte
 	if len(s) != maskedBothLen || !unmask(raw[:], s) || raw[0] != versionSigned || raw[signedLen] != versionSync {
 		return ReasonTokenInvalid
 	}
-	binding, reason := p.binding(r)
-	if reason != ReasonNone {
-		return reason
+	// The store key, of the session or else of the pre-session identifier
+	// (whose cookie is then checked already), built without allocating.
+	sid := p.session(r, rc)
+	now := p.tok.now()
+	var key [syncKeyMaxLen]byte
+	var k []byte
+	var cookie signedToken
+	if sid != "" {
+		k = appendSyncKey(key[:0], sid)
+	} else {
+		var reason Reason
+		if cookie, reason = p.preSessionCookie(r, rc, now.Unix()); reason != ReasonNone {
+			return reason
+		}
+		var id [preSessionLen]byte
+		k = appendSyncKey(key[:0], appendPreSessionID(id[:0], &cookie))
 	}
-	stored, err := p.tok.store.Get(r.Context(), syncKey(binding))
+	var stored [syncStoredLen]byte
+	n, err := getInto(r.Context(), p.tok.store, k, stored[:], now)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ReasonTokenInvalid
 	case err != nil:
 		return ReasonStoreUnavailable
-	case len(stored) != syncStoredLen || subtle.ConstantTimeCompare(stored[:syncLen], raw[signedLen:]) != 1:
+	case n != syncStoredLen || subtle.ConstantTimeCompare(stored[:syncLen], raw[signedLen:]) != 1:
 		return ReasonTokenInvalid
 	}
-	cookie, reason := p.requestCookie(r, p.sessionID(r))
-	if reason != ReasonNone {
-		return reason
+	if sid != "" {
+		v, ok := p.tokenCookie(r, rc)
+		if !ok {
+			return ReasonCookieMissing
+		}
+		var reason Reason
+		if cookie, reason = p.tok.cookieToken(v, sid, now.Unix()); reason != ReasonNone {
+			return reason
+		}
 	}
 	if subtle.ConstantTimeCompare(cookie.nonce(), (*signedToken)(raw[:signedLen]).nonce()) != 1 {
 		return ReasonTokenInvalid
@@ -422,17 +459,23 @@ func (p *Protection) verifySync(r *http.Request, s string) Reason {
 	return ReasonNone
 }
 
-// verifyOneTime checks a masked one-time token s and uses it up.
-func (p *Protection) verifyOneTime(r *http.Request, s string) Reason {
+// verifyOneTime checks a masked one-time token s and uses it up. rc holds
+// r's cookies.
+func (p *Protection) verifyOneTime(r *http.Request, s string, rc *requestCookies) Reason {
 	var tok signedToken
 	if len(s) != maskedSignedLen || !unmask(tok[:], s) || tok[0] != versionOneTime {
 		return ReasonTokenInvalid
 	}
-	binding, reason := p.binding(r)
-	if reason != ReasonNone {
-		return reason
+	binding := p.session(r, rc)
+	now := p.tok.now().Unix()
+	if binding == "" {
+		cookie, reason := p.preSessionCookie(r, rc, now)
+		if reason != ReasonNone {
+			return reason
+		}
+		binding = preSessionID(&cookie)
 	}
-	if reason := p.tok.check(&tok, binding); reason != ReasonNone {
+	if reason := p.tok.check(&tok, binding, now); reason != ReasonNone {
 		return reason
 	}
 	_, err := p.tok.store.Take(r.Context(), onceKey(binding, tok.nonce()))

@@ -19,9 +19,16 @@
 // expired or signed by an unknown key, and a key set that cannot be
 // fetched, all give an error, never roles. No error, and no log line,
 // carries the token.
+//
+// A Verifier remembers the tokens it verified (their SHA-256, never the
+// token), so that a token sent again is not verified again: at most about
+// ten thousand of them, each until its expiry or for five minutes,
+// whichever comes first, and only while the key set that verified it is
+// unchanged.
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +41,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -163,6 +171,7 @@ type Verifier struct {
 	cookie   string
 	claim    ClaimPath
 	leeway   time.Duration
+	cache    *tokenCache
 
 	// Header
 	header  string
@@ -243,6 +252,7 @@ func New(opts Options, fromTrustedProxy func(*http.Request) bool) (*Verifier, er
 	if v.claim, err = ParseClaimPath(claim); err != nil {
 		bad("roles_claim: %v", err)
 	}
+	v.cache = new(tokenCache)
 	v.leeway = j.Leeway
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
@@ -318,6 +328,8 @@ func (v *Verifier) HeaderName() string { return v.header }
 // Roles returns the roles of r's sender, or an error that wraps
 // [ErrNoCredential], [ErrInvalid] or [ErrKeysUnavailable]. A verified
 // identity may hold no role: the result is then empty and the error nil.
+// The result may be shared with other calls: the caller must not modify
+// its elements.
 func (v *Verifier) Roles(r *http.Request) ([]string, error) {
 	if v.header != "" {
 		vs := r.Header.Values(v.header)
@@ -368,18 +380,47 @@ func (v *Verifier) token(r *http.Request) (string, error) {
 	return "", ErrNoCredential
 }
 
-// verify checks raw and returns the roles it grants.
+// verify checks raw and returns the roles it grants, remembering them
+// when raw may be believed again without a new verification.
 func (v *Verifier) verify(raw string) ([]string, error) {
 	if raw == "" || len(raw) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: empty or oversized token", ErrInvalid)
 	}
+	k := keyOf(raw)
+	if e, ok := v.cache.get(&k); ok && v.believe(e) {
+		return e.roles, nil
+	}
+	e, cacheable, err := v.check(raw)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		v.cache.put(&k, e)
+	}
+	return e.roles, nil
+}
+
+// believe reports whether the cached verification e still holds: its
+// time has not passed, and the key set that verified it is still the
+// current one and not due for refresh.
+func (v *Verifier) believe(e cacheEntry) bool {
+	if !v.now().Before(e.notAfter) {
+		return false
+	}
+	return v.remote == nil || v.remote.holds(e.keyGen)
+}
+
+// check verifies raw. It returns what raw grants, and whether it may be
+// cached: only a token valid without the leeway, whose exp is ahead and
+// whose nbf and iat are not in the future, is.
+func (v *Verifier) check(raw string) (e cacheEntry, cacheable bool, err error) {
 	tok, err := jwt.ParseSigned(raw, v.algs)
 	if err != nil {
 		// The library's message names the algorithm, never the token.
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return e, false, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(tok.Headers) != 1 {
-		return nil, fmt.Errorf("%w: a token has one signature", ErrInvalid)
+		return e, false, fmt.Errorf("%w: a token has one signature", ErrInvalid)
 	}
 	h := tok.Headers[0]
 	var std jwt.Claims
@@ -389,8 +430,8 @@ func (v *Verifier) verify(raw string) ([]string, error) {
 		err = tok.Claims(v.hmac, &std, &all)
 	default:
 		var keys *jose.JSONWebKeySet
-		if keys, err = v.keySet(h.KeyID); err != nil {
-			return nil, err
+		if keys, e.keyGen, err = v.keySet(h.KeyID); err != nil {
+			return e, false, err
 		}
 		err = errNoKey
 		for _, k := range candidateKeys(keys, h.KeyID, h.Algorithm) {
@@ -400,24 +441,34 @@ func (v *Verifier) verify(raw string) ([]string, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return e, false, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if std.Expiry == nil {
-		return nil, fmt.Errorf("%w: the token has no exp claim", ErrInvalid)
+		return e, false, fmt.Errorf("%w: the token has no exp claim", ErrInvalid)
 	}
-	exp := jwt.Expected{Issuer: v.issuer, AnyAudience: jwt.Audience{v.audience}, Time: v.now()}
+	now := v.now()
+	exp := jwt.Expected{Issuer: v.issuer, AnyAudience: jwt.Audience{v.audience}, Time: now}
 	if err := std.ValidateWithLeeway(exp, v.leeway); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return e, false, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return v.claim.Roles(all), nil
+	e.roles = slices.Clip(v.claim.Roles(all))
+	e.notAfter = std.Expiry.Time()
+	if limit := now.Add(cacheTTL); limit.Before(e.notAfter) {
+		e.notAfter = limit
+	}
+	cacheable = now.Before(e.notAfter) &&
+		(std.NotBefore == nil || !std.NotBefore.Time().After(now)) &&
+		(std.IssuedAt == nil || !std.IssuedAt.Time().After(now))
+	return e, cacheable, nil
 }
 
 var errNoKey = errors.New("no key of the key set matches the token's kid and alg")
 
-// keySet returns the keys to verify a token that names kid.
-func (v *Verifier) keySet(kid string) (*jose.JSONWebKeySet, error) {
+// keySet returns the keys to verify a token that names kid, and their
+// generation.
+func (v *Verifier) keySet(kid string) (*jose.JSONWebKeySet, uint64, error) {
 	if v.fileKeys != nil {
-		return v.fileKeys, nil
+		return v.fileKeys, 0, nil
 	}
 	return v.remote.get(kid)
 }
@@ -473,24 +524,33 @@ type remoteKeys struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	fetchMu sync.Mutex // held while fetching
+	fetchMu sync.Mutex // held while fetching, and while storing keys
 
-	mu      sync.Mutex
-	set     *jose.JSONWebKeySet
-	fetched time.Time // when set was fetched
-	tried   time.Time // the last fetch attempt
+	keys atomic.Pointer[fetchedKeys] // nil until a fetch succeeds
+
+	mu    sync.Mutex
+	tried time.Time // the last fetch attempt
 }
 
-// get returns the key set to verify a token naming kid, fetching it when
-// it is missing, due for refresh, or lacks kid.
-func (k *remoteKeys) get(kid string) (*jose.JSONWebKeySet, error) {
-	if set, ok := k.current(kid); ok {
-		return set, nil
+// fetchedKeys is a key set as fetched.
+type fetchedKeys struct {
+	set     *jose.JSONWebKeySet
+	doc     []byte    // the document, to tell a changed set from the same one fetched again
+	fetched time.Time // when set was fetched
+	gen     uint64    // counts the changes of the document
+}
+
+// get returns the key set to verify a token naming kid, and its
+// generation, fetching it when it is missing, due for refresh, or lacks
+// kid.
+func (k *remoteKeys) get(kid string) (*jose.JSONWebKeySet, uint64, error) {
+	if f, ok := k.current(kid); ok {
+		return f.set, f.gen, nil
 	}
 	k.fetchMu.Lock()
 	defer k.fetchMu.Unlock()
-	if set, ok := k.current(kid); ok {
-		return set, nil // fetched while this request waited
+	if f, ok := k.current(kid); ok {
+		return f.set, f.gen, nil // fetched while this request waited
 	}
 	k.mu.Lock()
 	mayFetch := k.tried.IsZero() || k.now().Sub(k.tried) >= k.minRefetch
@@ -499,62 +559,78 @@ func (k *remoteKeys) get(kid string) (*jose.JSONWebKeySet, error) {
 	}
 	k.mu.Unlock()
 	if mayFetch {
-		set, err := k.fetch()
-		k.mu.Lock()
-		if err == nil {
-			k.set, k.fetched = set, k.now()
-		}
-		k.mu.Unlock()
+		set, doc, err := k.fetch()
 		if err != nil {
 			k.log.Warn("the identity provider's key set could not be fetched", "jwks_url", k.url, "error", err.Error())
+		} else {
+			next := &fetchedKeys{set: set, doc: doc, fetched: k.now()}
+			if prev := k.keys.Load(); prev != nil {
+				next.gen = prev.gen
+				if !bytes.Equal(prev.doc, doc) {
+					next.gen++ // what the old set verified is not believed
+				}
+			}
+			k.keys.Store(next)
 		}
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.set == nil || k.now().Sub(k.fetched) >= k.refresh+jwksMaxStale {
-		return nil, ErrKeysUnavailable
+	f := k.keys.Load()
+	if f == nil || k.now().Sub(f.fetched) >= k.refresh+jwksMaxStale {
+		return nil, 0, ErrKeysUnavailable
 	}
-	return k.set, nil
+	return f.set, f.gen, nil
 }
 
 // current returns the cached set when no fetch is due for kid.
-func (k *remoteKeys) current(kid string) (*jose.JSONWebKeySet, bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.set == nil || k.now().Sub(k.fetched) >= k.refresh {
+func (k *remoteKeys) current(kid string) (*fetchedKeys, bool) {
+	f := k.keys.Load()
+	if f == nil || k.now().Sub(f.fetched) >= k.refresh {
 		return nil, false
 	}
-	if kid != "" && len(k.set.Key(kid)) == 0 && k.now().Sub(k.tried) >= k.minRefetch {
-		return nil, false // a new key may have been published
+	if kid != "" && len(f.set.Key(kid)) == 0 {
+		k.mu.Lock()
+		tried := k.tried
+		k.mu.Unlock()
+		if k.now().Sub(tried) >= k.minRefetch {
+			return nil, false // a new key may have been published
+		}
 	}
-	return k.set, true
+	return f, true
 }
 
-// fetch downloads and decodes the key set.
-func (k *remoteKeys) fetch() (*jose.JSONWebKeySet, error) {
+// holds reports whether the set of generation gen is the current one and
+// not due for refresh, so that what it verified may still be believed.
+func (k *remoteKeys) holds(gen uint64) bool {
+	f := k.keys.Load()
+	return f != nil && f.gen == gen && k.now().Sub(f.fetched) < k.refresh
+}
+
+// fetch downloads and decodes the key set, and returns it with its
+// document.
+func (k *remoteKeys) fetch() (*jose.JSONWebKeySet, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), jwksTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := k.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return nil, nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(b) > maxJWKSBytes {
-		return nil, fmt.Errorf("the key set is larger than %d bytes", maxJWKSBytes)
+		return nil, nil, fmt.Errorf("the key set is larger than %d bytes", maxJWKSBytes)
 	}
-	return parseKeySet(b)
+	set, err := parseKeySet(b)
+	return set, b, err
 }
 
 // isToken reports whether s is an RFC 9110 token (a header or cookie
