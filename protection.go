@@ -144,6 +144,17 @@ func (p *Protection) decide(r *http.Request, withRoute bool) verdict {
 		v.safe = true
 		return v
 	}
+	if !safe && len(p.routes) == 0 && (r.URL == nil || !mayOverride(r.URL.RawQuery)) {
+		// No routes: every method and path has the default rules, and an
+		// unsafe request is checked whatever a router dispatches it as.
+		// Without a _method query parameter, no override can be invalid
+		// (override headers and fields count only when routes differ).
+		v.reportOnly = p.reportOnly
+		if v.reason = p.checkOrigin(r); v.reason == ReasonNone && p.mode != TokensOff {
+			v.reason = p.verifyToken(r, p.mode, false)
+		}
+		return v
+	}
 	var ms methodSet
 	p.requestMethods(r, safe, &ms)
 	mustCheck := ms.invalid || ms.any
