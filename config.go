@@ -126,6 +126,15 @@ type Config struct {
 	// retain the Event's strings beyond the call unless it copies them.
 	OnDecision func(Event)
 
+	// OnRequestDecision, if set, is called where OnDecision is, after it,
+	// with the request the Event is about. A layer built on top that runs
+	// checks of its own after the library's (see [Protection.Refuse]) can
+	// use it to find its state for the request in r's context, and so
+	// report one Event per request that merges its verdict with the
+	// library's. The same rules as for OnDecision apply; it must not keep
+	// r beyond the call.
+	OnRequestDecision func(r *http.Request, e Event)
+
 	// ErrorLog receives warnings about the configuration seen at run time
 	// (such as a token cookie served over plain HTTP). If nil, the log
 	// package's standard logger is used.

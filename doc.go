@@ -138,6 +138,9 @@
 // [Config.DenyHandler] replaces that response. [Config.OnDecision] receives
 // an [Event] for every request, allowed or not; it carries no token, cookie
 // or session value, so it can feed logs, metrics and alerts.
+// [Config.OnRequestDecision] receives the same Event with the request, for
+// a layer built on top that merges its own verdicts into one event per
+// request.
 //
 // # Caching
 //

@@ -50,10 +50,11 @@ func (p *Protection) CandidatePatterns(r *http.Request) []string {
 
 // Refuse reports a rejection for reason decided by a layer built on top
 // of the library, as the library reports its own: it calls
-// [Config.OnDecision] with a denial event for r and, unless the denial is
-// report-only (reportOnly, or [Config.ReportOnly]), answers r with
-// [Config.DenyHandler] or the default problem+json body. It reports
-// whether r was answered; if not, the caller goes on serving it.
+// [Config.OnDecision] and [Config.OnRequestDecision] with a denial event
+// for r and, unless the denial is report-only (reportOnly, or
+// [Config.ReportOnly]), answers r with [Config.DenyHandler] or the
+// default problem+json body. It reports whether r was answered; if not,
+// the caller goes on serving it.
 func (p *Protection) Refuse(w http.ResponseWriter, r *http.Request, reason Reason, reportOnly bool) bool {
 	if reason == ReasonNone || reason >= numReasons {
 		return false
@@ -63,7 +64,7 @@ func (p *Protection) Refuse(w http.ResponseWriter, r *http.Request, reason Reaso
 		v.route = p.match(r.Method, cleanPath(r.URL.Path), false)
 	}
 	if p.onDecision != nil {
-		p.onDecision(p.event(r, &v))
+		p.onDecision(r, p.event(r, &v))
 	}
 	if v.reportOnly {
 		return false

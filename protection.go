@@ -30,7 +30,7 @@ type Protection struct {
 	overrides    bool // an override header or _method form field can change the rules
 	reportOnly   bool
 	deny         func(http.ResponseWriter, *http.Request, *Error)
-	onDecision   func(Event)
+	onDecision   func(*http.Request, Event) // OnDecision and OnRequestDecision
 	errorLog     *log.Logger
 	bodies       *[numReasons][]byte // problem+json bodies that name TrustedOriginsName; nil for the defaults
 
@@ -46,11 +46,18 @@ func New(cfg Config) (*Protection, error) {
 		mode:        cfg.Tokens,
 		reportOnly:  cfg.ReportOnly,
 		deny:        cfg.DenyHandler,
-		onDecision:  cfg.OnDecision,
 		errorLog:    cfg.ErrorLog,
 	}
 	if p.errorLog == nil {
 		p.errorLog = log.Default()
+	}
+	switch f, g := cfg.OnDecision, cfg.OnRequestDecision; {
+	case f != nil && g != nil:
+		p.onDecision = func(r *http.Request, e Event) { f(e); g(r, e) }
+	case f != nil:
+		p.onDecision = func(_ *http.Request, e Event) { f(e) }
+	default:
+		p.onDecision = g
 	}
 	var errs []error
 	for i, s := range cfg.PublicOrigins {
@@ -382,7 +389,7 @@ func (p *Protection) Handler(h http.Handler) http.Handler {
 // rejection that is not report-only, and otherwise passes r to h.
 func (p *Protection) serve(w http.ResponseWriter, r *http.Request, h http.Handler, v *verdict) {
 	if p.onDecision != nil {
-		p.onDecision(p.event(r, v))
+		p.onDecision(r, p.event(r, v))
 	}
 	if v.reason != ReasonNone && !v.reportOnly {
 		p.reject(w, r, v.reason)

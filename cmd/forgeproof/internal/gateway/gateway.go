@@ -74,6 +74,8 @@ type Gateway struct {
 	unknown     UnknownPolicy          // for requests that match no route
 	reportOnly  bool                   // Protection.ReportOnly
 	onDecision  func(forgeproof.Event) // Protection.OnDecision
+	// Protection.OnRequestDecision
+	onRequestDecision func(*http.Request, forgeproof.Event)
 
 	protected  http.Handler // library in front of the proxy
 	wsChecked  http.Handler // library in front of the proxy, for upgrades
@@ -123,6 +125,8 @@ func New(opts Options) (*Gateway, error) {
 		unknown:       opts.UnknownPaths,
 		reportOnly:    opts.Protection.ReportOnly,
 		onDecision:    opts.Protection.OnDecision,
+
+		onRequestDecision: opts.Protection.OnRequestDecision,
 	}
 	if g.maxValidate == 0 {
 		g.maxValidate = DefaultMaxValidatedBodyBytes
@@ -185,6 +189,12 @@ func New(opts Options) (*Gateway, error) {
 
 	// Routes, and the library rules that go with them.
 	cfg := opts.Protection
+	// The library's events go through the gateway, which merges them with
+	// its own layers' verdicts (decision.go).
+	cfg.OnDecision, cfg.OnRequestDecision = nil, nil
+	if g.observed() {
+		cfg.OnRequestDecision = g.decided
+	}
 	cfg.Routes = slices.Clone(cfg.Routes)
 	if cfg.PublicSuffixList == nil {
 		// Refuse trusted-origin patterns over any public suffix, private
@@ -302,6 +312,8 @@ type exchange struct {
 	in    *http.Request // the request as the gateway received it
 	route *route
 	body  *limitedBody // nil when the request has no body
+
+	verdict verdict // the request's decision event (decision.go)
 }
 
 type exchangeKey struct{}
@@ -335,6 +347,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = ex.body
 		}
 	}
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if c := g.preflightPolicy(r); c != nil {
 		if origin := r.Header.Get("Origin"); origin != "" {
 			g.preflight(w, r, c, origin)
@@ -347,7 +360,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.unknown != UnknownPass && ex.route == g.dflt && !g.known(r) && !g.refuse(w, r, g.dflt, forgeproof.ReasonOperationUnknown, nil) {
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if isUpgrade(r) {
 		// The handshake is judged and proxied as the same request.
 		g.wsChecked.ServeHTTP(w, r)

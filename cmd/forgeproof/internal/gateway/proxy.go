@@ -265,6 +265,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 // proxyUpgrade proxies a protocol upgrade (WebSocket) whose handshake the
 // library checked under its mirror path.
 func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request) {
+	g.flushDecision(r)
 	ex := exchangeOf(r)
 	in := ex.in.WithContext(r.Context())
 	g.proxy(w, in)

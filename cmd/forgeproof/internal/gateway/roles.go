@@ -22,8 +22,10 @@ import (
 // (role-forbidden). The refusal is reported through the library's Refuse,
 // so that it reaches OnDecision (logs, metrics, monitor, dashboard) and
 // is answered like every other rejection; in report-only mode it is only
-// reported, and the request goes on to the CSRF checks, which report
-// their own verdict.
+// noted, and the request goes on to the CSRF checks. Either way the
+// request has one decision event (decision.go): a report-only role
+// refusal is the one reported, unless a later layer refuses the request
+// for good.
 
 // roleGate is the state of the role check.
 type roleGate struct {

@@ -85,12 +85,17 @@ const reasonDocs = "https://github.com/forgeproof/forgeproof/blob/main/docs/REAS
 // serveChecked validates a request that the library let through against
 // the operations it might reach, and proxies it if it passes.
 func (g *Gateway) serveChecked(w http.ResponseWriter, r *http.Request) {
+	pass := true
 	if g.validating {
-		if rts := g.toValidate(r); len(rts) > 0 && !g.validate(w, r, rts) {
-			return
+		if rts := g.toValidate(r); len(rts) > 0 {
+			pass = g.validate(w, r, rts)
 		}
 	}
-	g.proxy(w, r)
+	// Every layer has decided.
+	g.flushDecision(r)
+	if pass {
+		g.proxy(w, r)
+	}
 }
 
 // toValidate returns the routes with a validator that r must pass: those
@@ -186,14 +191,14 @@ func setBody(r *http.Request, b []byte) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }
 
-// refuse tells OnDecision about a request refused by validation or by the
-// unknown-path policy, and answers it with a problem+json body naming the
+// refuse notes the verdict on a request refused by validation or by the
+// unknown-path policy (decision.go), and answers it with a problem+json body naming the
 // reason and the offending field, unless the refusal is report-only. It
 // returns whether the request is to be proxied all the same.
 func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, rt *route, reason forgeproof.Reason, inv *Invalid) bool {
 	reportOnly := g.reportOnly || rt.reportOnly || (reason == forgeproof.ReasonOperationUnknown && g.unknown == UnknownReport)
-	if g.onDecision != nil {
-		g.onDecision(forgeproof.Event{
+	if g.observed() {
+		g.noteDecision(r, forgeproof.Event{
 			Decision:      forgeproof.Denied,
 			Reason:        reason,
 			ReportOnly:    reportOnly,
@@ -204,7 +209,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, rt *route, reas
 			RefererOrigin: refererOrigin(r.Header.Get("Referer")),
 			SecFetchSite:  r.Header.Get("Sec-Fetch-Site"),
 			RemoteAddr:    r.RemoteAddr,
-		})
+		}, false)
 	}
 	if reportOnly {
 		return true
