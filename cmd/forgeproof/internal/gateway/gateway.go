@@ -274,6 +274,24 @@ func exchangeOf(r *http.Request) *exchange {
 	return ex
 }
 
+// exchangeCtx is a request's context with its exchange and the bounded
+// body in the same allocation, where context.WithValue, the exchange and
+// the body would each take one: the gateway pays it on every request.
+type exchangeCtx struct {
+	context.Context
+	ex   exchange
+	body limitedBody
+}
+
+// Value returns the exchange for exchangeKey and asks the parent context
+// for every other key.
+func (c *exchangeCtx) Value(key any) any {
+	if _, ok := key.(exchangeKey); ok {
+		return &c.ex
+	}
+	return c.Context.Value(key)
+}
+
 // ServeHTTP answers requests under the reserved prefix itself, checks every
 // other request with the library and proxies the ones that pass.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -287,16 +305,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveReserved(w, r)
 		return
 	}
-	ex := &exchange{in: r, route: g.match(r.Method, r.URL.Path)}
-	if r.Body != nil && r.Body != http.NoBody {
-		if g.maxBody > 0 {
-			if r.ContentLength > g.maxBody {
-				g.tooLarge(w)
-				return
-			}
-			ex.body = &limitedBody{rc: r.Body, left: g.maxBody}
-			r.Body = ex.body
-		}
+	if r.Body != nil && r.Body != http.NoBody && g.maxBody > 0 && r.ContentLength > g.maxBody {
+		g.tooLarge(w)
+		return
 	}
 	if c := g.preflightPolicy(r); c != nil {
 		if origin := r.Header.Get("Origin"); origin != "" {
@@ -304,7 +315,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	xc := &exchangeCtx{Context: r.Context()}
+	ex := &xc.ex
+	*ex = exchange{in: r, route: g.match(r.Method, r.URL.Path)}
+	if r.Body != nil && r.Body != http.NoBody && g.maxBody > 0 {
+		xc.body = limitedBody{rc: r.Body, left: g.maxBody}
+		ex.body = &xc.body
+		r.Body = ex.body
+	}
+	r = r.WithContext(xc)
 	if isUpgrade(r) {
 		// The handshake is judged and proxied as the same request.
 		g.wsChecked.ServeHTTP(w, r)

@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +94,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 			}
 		},
 		Transport:      rt,
+		BufferPool:     copyBuffers,
 		FlushInterval:  flush,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -156,36 +158,80 @@ func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
 }
 
 // forwardedElement returns this hop's Forwarded element: the client's
-// address, the Host it asked for and the scheme.
+// address, the Host it asked for and the scheme. It allocates only the
+// string it returns.
 func forwardedElement(in *http.Request, proto string) string {
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		ip = in.RemoteAddr
 	}
-	forIP := `"[` + ip + `]"`
-	if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().Is4() {
-		forIP = a.Unmap().String()
-	} else if err != nil {
-		forIP = "unknown"
-	}
+	a, err := netip.ParseAddr(ip)
 	if proto == "" {
 		proto = "http"
 		if in.TLS != nil {
 			proto = "https"
 		}
 	}
-	return "for=" + forIP + ";host=" + quoteForwarded(in.Host) + ";proto=" + proto
+	var buf [128]byte // enough for most elements: b stays on the stack
+	b := buf[:0]
+	b = append(b, "for="...)
+	switch {
+	case err != nil:
+		b = append(b, "unknown"...)
+	case a.Is4():
+		b = append(b, ip...) // ParseAddr accepts only the canonical form
+	case a.Is4In6():
+		b = a.Unmap().AppendTo(b)
+	default:
+		b = append(b, `"[`...)
+		b = append(b, ip...)
+		b = append(b, `]"`...)
+	}
+	b = append(b, ";host="...)
+	b = appendForwardedValue(b, in.Host)
+	b = append(b, ";proto="...)
+	b = append(b, proto...)
+	return string(b)
 }
 
-// quoteForwarded returns v as an RFC 7239 value: a token as it is, anything
-// else as a quoted string.
-func quoteForwarded(v string) string {
-	for _, c := range []byte(v) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
-		}
+// appendForwardedValue appends v as an RFC 7239 value: a token as it is,
+// anything else as a quoted string.
+func appendForwardedValue(b []byte, v string) []byte {
+	if v == "" || isToken(v) {
+		return append(b, v...)
 	}
-	return v
+	b = append(b, '"')
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' || v[i] == '"' {
+			b = append(b, '\\')
+		}
+		b = append(b, v[i])
+	}
+	return append(b, '"')
+}
+
+// copyBuffers lends every reverse proxy its body copy buffers:
+// httputil.ReverseProxy otherwise allocates a new 32 KiB buffer for every
+// response, which then dominates the gateway's garbage.
+var copyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool of 32 KiB buffers. It stores
+// pointers to arrays, so that neither Get nor Put allocates.
+type bufferPool struct{ p sync.Pool }
+
+const copyBufferSize = 32 << 10
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return buf[:]
+	}
+	return new([copyBufferSize]byte)[:]
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
+	}
 }
 
 // acceptsGzip reports whether the client accepts gzip-encoded responses.
