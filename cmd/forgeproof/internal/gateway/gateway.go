@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -265,6 +266,9 @@ type exchange struct {
 	in    *http.Request // the request as the gateway received it
 	route *route
 	body  *limitedBody // nil when the request has no body
+	// smallBody is the request body read whole before proxying, or nil
+	// (see Gateway.proxy).
+	smallBody io.ReadCloser
 }
 
 type exchangeKey struct{}

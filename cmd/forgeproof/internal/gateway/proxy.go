@@ -85,13 +85,23 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 				pr.Out.Host = pr.In.Host
 			}
 			g.forwardHeaders(pr)
-			if ex := exchangeOf(pr.In); ex != nil && ex.route.inject {
+			ex := exchangeOf(pr.In)
+			if ex == nil {
+				return
+			}
+			if ex.route.inject {
 				// Ask only for encodings the injector can rewrite.
 				if acceptsGzip(pr.In.Header) {
 					pr.Out.Header["Accept-Encoding"] = gzipValue
 				} else {
 					pr.Out.Header.Del("Accept-Encoding")
 				}
+			}
+			if ex.smallBody != nil && pr.Out.Body != nil {
+				// ReverseProxy wraps the body in a reader of its own,
+				// which net/http does not know to be in memory: it
+				// would flush the header on its own first.
+				pr.Out.Body = ex.smallBody
 			}
 		},
 		Transport:      rt,
@@ -307,7 +317,11 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lb, ok := r.Body.(*limitedBody); ok && r.ContentLength > 0 && r.ContentLength <= smallBody {
-		r.Body = readSmallBody(lb, r.ContentLength)
+		var whole bool
+		r.Body, whole = readSmallBody(lb, r.ContentLength)
+		if ex := exchangeOf(r); ex != nil && whole {
+			ex.smallBody = r.Body
+		}
 	}
 	up.proxy.ServeHTTP(w, r)
 }
@@ -320,19 +334,21 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 const smallBody = 4 << 10
 
 // readSmallBody reads the n bytes of a small request body and returns them
-// as a body in memory. If the client does not send them, the body returned
-// gives what was read and then the error, which the proxy handles as it
-// would have while streaming.
-func readSmallBody(b *limitedBody, n int64) io.ReadCloser {
+// as a body in memory, and true. If the client does not send them, the
+// body returned gives what was read and then the error, which the proxy
+// handles as it would have while streaming, and false.
+func readSmallBody(b *limitedBody, n int64) (io.ReadCloser, bool) {
 	buf := make([]byte, n)
 	got, err := io.ReadFull(b, buf)
 	if err != nil {
 		return struct {
 			io.Reader
 			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf[:got]), errReader{err}), b}
+		}{io.MultiReader(bytes.NewReader(buf[:got]), errReader{err}), b}, false
 	}
-	return io.NopCloser(bytes.NewReader(buf))
+	// An io.NopCloser over a bytes.Reader is a body net/http knows to be
+	// in memory.
+	return io.NopCloser(bytes.NewReader(buf)), true
 }
 
 // errReader is a reader that fails with its error.
