@@ -4,9 +4,17 @@
 //
 // Usage:
 //
-//	gateway backend              # serves GET and POST /api/item
-//	gateway proxy -upstream URL  # a bare reverse proxy to URL
-//	gateway freeport             # prints a free loopback port
+//	gateway backend                          # serves GET and POST /api/item
+//	gateway proxy -upstream URL [-config C]  # a bare reverse proxy to URL
+//	gateway freeport                         # prints a free loopback port
+//
+// The proxy's configuration C is one of:
+//
+//	default  http.DefaultTransport, no BufferPool: ReverseProxy as it comes
+//	pooled   the gateway's transport settings (idle connections kept per
+//	         host for every client connection), no BufferPool
+//	tuned    the gateway's transport settings and a BufferPool, as the
+//	         gateway has them
 //
 // backend and proxy listen on a free loopback port (or -addr) and print
 // their base URL on the first line of standard output.
@@ -22,6 +30,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -34,6 +43,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen on `ADDR`")
 	upstream := fs.String("upstream", "", "proxy to the backend at `URL`")
+	config := fs.String("config", "pooled", "proxy `configuration`: default, pooled or tuned")
 	fs.Parse(os.Args[2:])
 
 	var h http.Handler
@@ -45,7 +55,9 @@ func main() {
 		if err != nil || u.Host == "" {
 			log.Fatalf("proxy needs -upstream http://HOST:PORT, got %q", *upstream)
 		}
-		h = bareProxy(u)
+		if h = bareProxy(u, *config); h == nil {
+			log.Fatalf("unknown proxy configuration %q: want default, pooled or tuned", *config)
+		}
 	case "freeport":
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -91,22 +103,52 @@ func backend() http.Handler {
 	return mux
 }
 
-// bareProxy is httputil.ReverseProxy with Rewrite and the same transport
-// settings as the gateway's, and nothing else.
-func bareProxy(target *url.URL) http.Handler {
-	return &httputil.ReverseProxy{
+// bareProxy is httputil.ReverseProxy with Rewrite calling SetURL and
+// SetXForwarded, and nothing else, in the named configuration (see the
+// package comment), or nil.
+func bareProxy(target *url.URL, config string) http.Handler {
+	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport: &http.Transport{
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			ResponseHeaderTimeout: 60 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			MaxIdleConns:          512,
-			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
-			DisableCompression:    true,
-		},
+	}
+	switch config {
+	case "default":
+		return rp
+	case "tuned":
+		rp.BufferPool = &bufferPool{}
+	case "pooled":
+	default:
+		return nil
+	}
+	// The settings of the gateway's own transport
+	// (cmd/forgeproof/internal/gateway/proxy.go).
+	rp.Transport = &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+	}
+	return rp
+}
+
+// bufferPool is an httputil.BufferPool of 32 KiB buffers, like the
+// gateway's.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[32 << 10]byte); ok {
+		return buf[:]
+	}
+	return new([32 << 10]byte)[:]
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= 32<<10 {
+		b.p.Put((*[32 << 10]byte)(buf[:32<<10]))
 	}
 }

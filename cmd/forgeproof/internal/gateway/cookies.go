@@ -24,6 +24,12 @@ type setCookie struct {
 // name=value pair, the name is not an RFC 9110 token, or the line holds a
 // control character: such a line is passed on unchanged.
 func parseSetCookie(line string) (setCookie, bool) {
+	return parseSetCookieInto(line, nil)
+}
+
+// parseSetCookieInto is parseSetCookie that appends the attributes to
+// attrs, so that a caller can keep them in an array on its stack.
+func parseSetCookieInto(line string, attrs []string) (setCookie, bool) {
 	for i := 0; i < len(line); i++ {
 		if c := line[i]; c < 0x20 && c != '\t' || c == 0x7f {
 			return setCookie{}, false
@@ -39,7 +45,7 @@ func parseSetCookie(line string) (setCookie, bool) {
 	if !isToken(name) {
 		return setCookie{}, false
 	}
-	c := setCookie{pair: pair, name: name, value: value}
+	c := setCookie{pair: pair, name: name, value: value, attrs: attrs}
 	for rest != "" {
 		var a string
 		a, rest, _ = strings.Cut(rest, ";")
@@ -102,7 +108,12 @@ func (c *setCookie) deletes() bool {
 
 // String returns the Set-Cookie line for c.
 func (c *setCookie) String() string {
+	n := len(c.pair)
+	for _, a := range c.attrs {
+		n += 2 + len(a)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(c.pair)
 	for _, a := range c.attrs {
 		b.WriteString("; ")
@@ -111,19 +122,21 @@ func (c *setCookie) String() string {
 	return b.String()
 }
 
-// set replaces the attribute key by attr, or appends attr. It reports
-// whether c changed.
-func (c *setCookie) set(key, attr string) bool {
+// setAttr replaces the attribute key of a cookie's attrs by attr, or
+// appends attr. It returns the attributes and whether they changed. (A
+// function rather than a method, so that attributes kept on the caller's
+// stack stay there.)
+func setAttr(attrs []string, key, attr string) ([]string, bool) {
+	c := setCookie{attrs: attrs}
 	i, _ := c.attr(key)
 	if i < 0 {
-		c.attrs = append(c.attrs, attr)
-		return true
+		return append(attrs, attr), true
 	}
-	if c.attrs[i] == attr {
-		return false
+	if attrs[i] == attr {
+		return attrs, false
 	}
-	c.attrs[i] = attr
-	return true
+	attrs[i] = attr
+	return attrs, true
 }
 
 // checkCookieRules reports rules that name the same cookie twice or use a
@@ -196,7 +209,8 @@ func cookieName(line string) string {
 // is returned unchanged. When nothing needs to change, line itself is
 // returned.
 func hardenCookie(line string, rules []CookieRule, sessionCookie string, https bool) (string, string) {
-	c, ok := parseSetCookie(line)
+	var attrs [8]string // room for the attributes of most cookies
+	c, ok := parseSetCookieInto(line, attrs[:0])
 	if !ok {
 		return line, "Set-Cookie header does not parse; passed through unchanged"
 	}
@@ -204,30 +218,31 @@ func hardenCookie(line string, rules []CookieRule, sessionCookie string, https b
 	if r.Skip {
 		return line, ""
 	}
-	changed := false
+	changed, set := false, false
 	warn := ""
 
 	// SameSite.
 	sameSite := ""
 	if i, v := c.attr("SameSite"); i >= 0 {
-		sameSite = strings.ToLower(v)
+		sameSite = v
 	}
 	switch r.SameSite {
 	case 0:
 		if sameSite == "" {
-			changed = c.set("SameSite", "SameSite=Lax") || changed
+			c.attrs, set = setAttr(c.attrs, "SameSite", "SameSite=Lax")
 			sameSite = "lax"
 		}
 	case http.SameSiteLaxMode:
-		changed = c.set("SameSite", "SameSite=Lax") || changed
+		c.attrs, set = setAttr(c.attrs, "SameSite", "SameSite=Lax")
 		sameSite = "lax"
 	case http.SameSiteStrictMode:
-		changed = c.set("SameSite", "SameSite=Strict") || changed
+		c.attrs, set = setAttr(c.attrs, "SameSite", "SameSite=Strict")
 		sameSite = "strict"
 	case http.SameSiteNoneMode:
-		changed = c.set("SameSite", "SameSite=None") || changed
+		c.attrs, set = setAttr(c.attrs, "SameSite", "SameSite=None")
 		sameSite = "none"
 	}
+	changed = changed || set
 
 	// Secure: asked for, required by SameSite=None, or by a name prefix.
 	secure := false
@@ -238,7 +253,7 @@ func hardenCookie(line string, rules []CookieRule, sessionCookie string, https b
 		secure = true
 	}
 	host := strings.HasPrefix(c.name, "__Host-")
-	if sameSite == "none" || host || strings.HasPrefix(c.name, "__Secure-") {
+	if strings.EqualFold(sameSite, "none") || host || strings.HasPrefix(c.name, "__Secure-") {
 		secure = true
 	}
 	if i, _ := c.attr("Secure"); i < 0 && secure {

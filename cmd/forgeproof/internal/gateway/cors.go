@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/forgeproof/forgeproof"
@@ -23,7 +24,15 @@ type compiledCORS struct {
 	expose      string
 	credentials bool
 	maxAge      string // "" to omit
+
+	// last is the verdict on the last origin that had to be normalized:
+	// most requests come from one page's origin, and normalizing it
+	// allocates.
+	last atomic.Pointer[corsVerdict]
 }
+
+// corsVerdict is the Access-Control-Allow-Origin value for an origin.
+type corsVerdict struct{ origin, allow string }
 
 func compileCORS(c *CORS, tokenHeader string) (*compiledCORS, error) {
 	if c == nil {
@@ -121,13 +130,17 @@ func (c *compiledCORS) allowed(origin string) string {
 	if c.origins[origin] { // already in normal form: no allocation
 		return origin
 	}
+	if v := c.last.Load(); v != nil && v.origin == origin {
+		return v.allow
+	}
+	allow := ""
 	if n, ok := normalizeOrigin(origin); ok && c.origins[n] {
-		return origin
+		allow = origin
+	} else if c.any {
+		allow = "*"
 	}
-	if c.any {
-		return "*"
-	}
-	return ""
+	c.last.Store(&corsVerdict{origin: origin, allow: allow})
+	return allow
 }
 
 // apply replaces the backend's CORS response headers by the policy's.

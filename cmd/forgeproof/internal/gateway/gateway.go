@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -312,6 +313,9 @@ type exchange struct {
 	in    *http.Request // the request as the gateway received it
 	route *route
 	body  *limitedBody // nil when the request has no body
+	// smallBody is the request body read whole before proxying, or nil
+	// (see Gateway.proxy).
+	smallBody io.ReadCloser
 
 	verdict verdict // the request's decision event (decision.go)
 }
@@ -321,6 +325,24 @@ type exchangeKey struct{}
 func exchangeOf(r *http.Request) *exchange {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	return ex
+}
+
+// exchangeCtx is a request's context with its exchange and the bounded
+// body in the same allocation, where context.WithValue, the exchange and
+// the body would each take one: the gateway pays it on every request.
+type exchangeCtx struct {
+	context.Context
+	ex   exchange
+	body limitedBody
+}
+
+// Value returns the exchange for exchangeKey and asks the parent context
+// for every other key.
+func (c *exchangeCtx) Value(key any) any {
+	if _, ok := key.(exchangeKey); ok {
+		return &c.ex
+	}
+	return c.Context.Value(key)
 }
 
 // ServeHTTP answers requests under the reserved prefix itself, checks every
@@ -336,18 +358,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveReserved(w, r)
 		return
 	}
-	ex := &exchange{in: r, route: g.match(r.Method, r.URL.Path)}
-	if r.Body != nil && r.Body != http.NoBody {
-		if g.maxBody > 0 {
-			if r.ContentLength > g.maxBody {
-				g.tooLarge(w)
-				return
-			}
-			ex.body = &limitedBody{rc: r.Body, left: g.maxBody}
-			r.Body = ex.body
-		}
+	if r.Body != nil && r.Body != http.NoBody && g.maxBody > 0 && r.ContentLength > g.maxBody {
+		g.tooLarge(w)
+		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	xc := &exchangeCtx{Context: r.Context()}
+	ex := &xc.ex
+	*ex = exchange{in: r, route: g.match(r.Method, r.URL.Path)}
+	if r.Body != nil && r.Body != http.NoBody && g.maxBody > 0 {
+		xc.body = limitedBody{rc: r.Body, left: g.maxBody}
+		ex.body = &xc.body
+		r.Body = ex.body
+	}
+	// Attached before the role check, so that every layer's verdict is
+	// merged into the request's one decision event (decision.go).
+	r = r.WithContext(xc)
 	if c := g.preflightPolicy(r); c != nil {
 		if origin := r.Header.Get("Origin"); origin != "" {
 			g.preflight(w, r, c, origin)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,7 +85,11 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 				pr.Out.Host = pr.In.Host
 			}
 			g.forwardHeaders(pr)
-			if ex := exchangeOf(pr.In); ex != nil && ex.route.inject {
+			ex := exchangeOf(pr.In)
+			if ex == nil {
+				return
+			}
+			if ex.route.inject {
 				// Ask only for encodings the injector can rewrite.
 				if acceptsGzip(pr.In.Header) {
 					pr.Out.Header["Accept-Encoding"] = gzipValue
@@ -91,8 +97,15 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 					pr.Out.Header.Del("Accept-Encoding")
 				}
 			}
+			if ex.smallBody != nil && pr.Out.Body != nil {
+				// ReverseProxy wraps the body in a reader of its own,
+				// which net/http does not know to be in memory: it
+				// would flush the header on its own first.
+				pr.Out.Body = ex.smallBody
+			}
 		},
 		Transport:      rt,
+		BufferPool:     copyBuffers,
 		FlushInterval:  flush,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -156,36 +169,80 @@ func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
 }
 
 // forwardedElement returns this hop's Forwarded element: the client's
-// address, the Host it asked for and the scheme.
+// address, the Host it asked for and the scheme. It allocates only the
+// string it returns.
 func forwardedElement(in *http.Request, proto string) string {
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		ip = in.RemoteAddr
 	}
-	forIP := `"[` + ip + `]"`
-	if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().Is4() {
-		forIP = a.Unmap().String()
-	} else if err != nil {
-		forIP = "unknown"
-	}
+	a, err := netip.ParseAddr(ip)
 	if proto == "" {
 		proto = "http"
 		if in.TLS != nil {
 			proto = "https"
 		}
 	}
-	return "for=" + forIP + ";host=" + quoteForwarded(in.Host) + ";proto=" + proto
+	var buf [128]byte // enough for most elements: b stays on the stack
+	b := buf[:0]
+	b = append(b, "for="...)
+	switch {
+	case err != nil:
+		b = append(b, "unknown"...)
+	case a.Is4():
+		b = append(b, ip...) // ParseAddr accepts only the canonical form
+	case a.Is4In6():
+		b = a.Unmap().AppendTo(b)
+	default:
+		b = append(b, `"[`...)
+		b = append(b, ip...)
+		b = append(b, `]"`...)
+	}
+	b = append(b, ";host="...)
+	b = appendForwardedValue(b, in.Host)
+	b = append(b, ";proto="...)
+	b = append(b, proto...)
+	return string(b)
 }
 
-// quoteForwarded returns v as an RFC 7239 value: a token as it is, anything
-// else as a quoted string.
-func quoteForwarded(v string) string {
-	for _, c := range []byte(v) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
-		}
+// appendForwardedValue appends v as an RFC 7239 value: a token as it is,
+// anything else as a quoted string.
+func appendForwardedValue(b []byte, v string) []byte {
+	if v == "" || isToken(v) {
+		return append(b, v...)
 	}
-	return v
+	b = append(b, '"')
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' || v[i] == '"' {
+			b = append(b, '\\')
+		}
+		b = append(b, v[i])
+	}
+	return append(b, '"')
+}
+
+// copyBuffers lends every reverse proxy its body copy buffers:
+// httputil.ReverseProxy otherwise allocates a new 32 KiB buffer for every
+// response, which then dominates the gateway's garbage.
+var copyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool of 32 KiB buffers. It stores
+// pointers to arrays, so that neither Get nor Put allocates.
+type bufferPool struct{ p sync.Pool }
+
+const copyBufferSize = 32 << 10
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return buf[:]
+	}
+	return new([copyBufferSize]byte)[:]
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
+	}
 }
 
 // acceptsGzip reports whether the client accepts gzip-encoded responses.
@@ -259,8 +316,45 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 			"no upstream serves this host and path; add an upstream whose Hosts and PathPrefix match it")
 		return
 	}
+	if lb, ok := r.Body.(*limitedBody); ok && r.ContentLength > 0 && r.ContentLength <= smallBody {
+		var whole bool
+		r.Body, whole = readSmallBody(lb, r.ContentLength)
+		if ex := exchangeOf(r); ex != nil && whole {
+			ex.smallBody = r.Body
+		}
+	}
 	up.proxy.ServeHTTP(w, r)
 }
+
+// smallBody is the size up to which a request body of declared length is
+// read whole before the request is proxied (nginx's request buffering, for
+// small bodies only): net/http writes a body that is not in memory after
+// flushing the header on its own, so that a small request would cost the
+// gateway two writes to the upstream instead of one.
+const smallBody = 4 << 10
+
+// readSmallBody reads the n bytes of a small request body and returns them
+// as a body in memory, and true. If the client does not send them, the
+// body returned gives what was read and then the error, which the proxy
+// handles as it would have while streaming, and false.
+func readSmallBody(b *limitedBody, n int64) (io.ReadCloser, bool) {
+	buf := make([]byte, n)
+	got, err := io.ReadFull(b, buf)
+	if err != nil {
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf[:got]), errReader{err}), b}, false
+	}
+	// An io.NopCloser over a bytes.Reader is a body net/http knows to be
+	// in memory.
+	return io.NopCloser(bytes.NewReader(buf)), true
+}
+
+// errReader is a reader that fails with its error.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // proxyUpgrade proxies a protocol upgrade (WebSocket) whose handshake the
 // library checked under its mirror path.

@@ -32,21 +32,23 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 
-	// The library writes its cookies and headers to rec; they are merged
-	// after the backend's cookies were hardened, so that the gateway's own
-	// token cookie is left as the library made it.
-	var rec headerRecorder
+	// The library writes its cookies and headers to rec, made only when a
+	// token is issued; they are merged after the backend's cookies were
+	// hardened, so that the gateway's own token cookie is left as the
+	// library made it.
+	var rec *headerRecorder
 	pageToken := ""
 	if g.sessionCookie != "" {
 		if sid, changed := sessionChange(h, in, g.sessionCookie); changed {
-			tok, err := g.prot.Rotate(&rec, in, sid)
+			rec = new(headerRecorder)
+			tok, err := g.prot.Rotate(rec, in, sid)
 			if err != nil {
 				// Only synchronizer tokens need the store here. The
 				// response goes out unrotated: the old session's tokens
 				// are refused in the new session, and every check on a
 				// store-backed route fails closed until the store is back.
 				g.log.Error("token not rotated at session change", "path", in.URL.Path, "error", err.Error())
-				rec = headerRecorder{}
+				rec = nil
 			} else {
 				pageToken = tok
 				h.Set(g.rotatedHeader, pageToken)
@@ -67,7 +69,11 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		h.Set("Cache-Control", "no-store")
 		addVary(h, "Cookie")
 	}
-	for k, vs := range rec.h {
+	var recorded http.Header
+	if rec != nil {
+		recorded = rec.h
+	}
+	for k, vs := range recorded {
 		switch k {
 		case "Set-Cookie":
 			h[k] = append(h[k], vs...)
@@ -79,7 +85,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			h[k] = vs
 		}
 	}
-	if pageToken != "" || len(rec.h["Set-Cookie"]) > 0 {
+	if pageToken != "" || len(recorded["Set-Cookie"]) > 0 {
 		noStoreAnywhere(h)
 	}
 	return nil
@@ -136,7 +142,7 @@ func isHTML(h http.Header) bool {
 // script and hidden form fields as it streams. A gzip-encoded body is
 // decompressed and compressed again; a body in any other encoding is left
 // alone (and logged).
-func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *string, rec *headerRecorder) error {
+func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *string, rec **headerRecorder) error {
 	h := resp.Header
 	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
 	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
@@ -144,8 +150,10 @@ func (g *Gateway) injectBody(resp *http.Response, ex *exchange, pageToken *strin
 		return nil
 	}
 	if *pageToken == "" {
-		tok, err := g.prot.Token(rec, ex.in)
+		*rec = new(headerRecorder)
+		tok, err := g.prot.Token(*rec, ex.in)
 		if err != nil {
+			*rec = nil
 			g.log.Error("html not rewritten: no token", "path", ex.in.URL.Path, "error", err.Error())
 			return nil
 		}
@@ -234,6 +242,11 @@ var (
 func sessionChange(h http.Header, in *http.Request, name string) (sid string, changed bool) {
 	found, deleted := false, false
 	for _, line := range h["Set-Cookie"] {
+		if n, _, _ := strings.Cut(line, "="); strings.TrimSpace(n) != name {
+			// Not the session cookie, or no cookie at all: parsed as
+			// parseSetCookie would, without its allocations.
+			continue
+		}
 		c, ok := parseSetCookie(line)
 		if !ok || c.name != name {
 			continue
