@@ -9,6 +9,7 @@ import (
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 )
 
 // Defaults of the openapi section.
@@ -61,8 +62,8 @@ func (v *validator) openapi() {
 			}
 			msg := p.Msg
 			if p.Key != "" && strings.HasPrefix(msg, "unknown key") {
-				if s := Closest(p.Key, operations.Keys()); s != "" {
-					msg = fmt.Sprintf("unknown key %q (did you mean %q?); the keys are %s", p.Key, s, strings.Join(operations.Keys(), ", "))
+				if s := Closest(p.Key, rule.Keys()); s != "" {
+					msg = fmt.Sprintf("unknown key %q (did you mean %q?); the keys are %s", p.Key, s, strings.Join(rule.Keys(), ", "))
 				}
 			}
 			v.errs = append(v.errs, &Error{Pos: Pos{File: p.File, Line: p.Line, Col: p.Col}, Path: p.Path, Msg: msg})
@@ -147,7 +148,7 @@ func (c *Config) OperationRoutes() []OperationRoute {
 		}
 		var from []string
 		if len(op.Declared) > 0 {
-			from = append(from, operations.Extension)
+			from = append(from, rule.Extension)
 		}
 		if len(op.Inferred) > 0 {
 			from = append(from, "inferred")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 )
 
 // TestLoad compiles the 3.0 and 3.1 fixtures: every operation with its
@@ -63,7 +64,7 @@ func TestLoadRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := map[string]operations.Rule{}
+	rules := map[string]rule.Rule{}
 	for _, o := range d.Operations {
 		rules[o.Pattern] = o.Rule
 	}

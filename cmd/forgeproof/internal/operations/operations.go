@@ -9,9 +9,9 @@
 //
 // x-forgeproof, on an operation or on a path item (for all its
 // operations, each key of the operation's own extension winning), is a
-// mapping of the keys documented on [Rule]: tokens, json_only,
+// mapping of the keys documented on [rule.Rule]: tokens, json_only,
 // require_header, one_time_tokens, reauth_max_age, roles, report_only,
-// unsafe and bypass. It is decoded strictly by [ParseExtension]: an
+// unsafe and bypass. It is decoded strictly by [rule.Parse]: an
 // unknown key or a value of the wrong type is a [Problem] that names its
 // line in the description.
 //
@@ -53,6 +53,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/forgeproof/forgeproof"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 )
 
 // maxFileBytes bounds a description file.
@@ -80,7 +81,7 @@ type Operation struct {
 	Pattern string
 	// Rule is the operation's rule: its extension's keys, then the path
 	// item's, then the inferred ones.
-	Rule Rule
+	Rule rule.Rule
 	// Declared are the keys set by an x-forgeproof extension.
 	Declared []string
 	// Inferred are the keys inferred from the description, with why.
@@ -177,13 +178,13 @@ func Load(ctx context.Context, file string) (*Description, error) {
 	for _, p := range keys {
 		item := paths[p]
 		at := []string{"paths", p}
-		var base Rule
+		var base rule.Rule
 		baseSet := map[string]bool{}
-		if ext, ok := item.Extensions[Extension]; ok {
-			var errs []*KeyError
-			base, baseSet, errs = ParseExtension(ext)
+		if ext, ok := item.Extensions[rule.Extension]; ok {
+			var errs []*rule.KeyError
+			base, baseSet, errs = rule.Parse(ext)
 			for _, e := range errs {
-				report(e.Key, append(slices.Clone(at), Extension, e.Key), "%s", e.Msg)
+				report(e.Key, append(slices.Clone(at), rule.Extension, e.Key), "%s", e.Msg)
 			}
 		}
 		segs, pattern, err := pathPattern(prefix + p)
@@ -209,26 +210,26 @@ func Load(ctx context.Context, file string) (*Description, error) {
 			o.Line, o.Col = lines.find(opAt)
 			o.hasParams = slices.ContainsFunc(segs, func(s string) bool { return strings.HasPrefix(s, "{") })
 			declared := maps.Clone(baseSet)
-			if ext, ok := op.Extensions[Extension]; ok {
-				r, set, errs := ParseExtension(ext)
+			if ext, ok := op.Extensions[rule.Extension]; ok {
+				r, set, errs := rule.Parse(ext)
 				for _, e := range errs {
-					report(e.Key, append(slices.Clone(opAt), Extension, e.Key), "%s", e.Msg)
+					report(e.Key, append(slices.Clone(opAt), rule.Extension, e.Key), "%s", e.Msg)
 				}
-				o.Rule = o.Rule.merge(r, set)
+				o.Rule = o.Rule.Merge(r, set)
 				for k := range set {
 					declared[k] = true
 				}
 			}
-			o.Declared = sortedKeys(declared)
+			o.Declared = rule.SortedKeys(declared)
 			if o.Rule.Bypass {
-				if e := bypassConflict(o.Rule, o.Declared); e != nil {
-					report(e.Key, append(slices.Clone(opAt), Extension, e.Key), "%s", e.Msg)
+				if e := rule.BypassConflict(o.Rule, o.Declared); e != nil {
+					report(e.Key, append(slices.Clone(opAt), rule.Extension, e.Key), "%s", e.Msg)
 				}
 			} else {
 				o.infer(declared)
 			}
 			if o.Rule.Unsafe && !safe(method) {
-				report("unsafe", append(slices.Clone(opAt), Extension, "unsafe"),
+				report("unsafe", append(slices.Clone(opAt), rule.Extension, "unsafe"),
 					"unsafe marks a GET (or HEAD, OPTIONS) that changes state; %s is checked anyway: remove the key", method)
 			}
 			if _, _, err := forgeproof.SplitPattern(o.Pattern); err != nil {
@@ -253,16 +254,6 @@ func safe(method string) bool {
 		return true
 	}
 	return false
-}
-
-func sortedKeys(m map[string]bool) []string {
-	var ks []string
-	for _, k := range Keys() { // in the extension's key order
-		if m[k] {
-			ks = append(ks, k)
-		}
-	}
-	return ks
 }
 
 // infer sets the keys that no extension declared and that the description

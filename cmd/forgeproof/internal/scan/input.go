@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
 )
 
@@ -37,7 +38,7 @@ type Operation struct {
 	Cookies []*http.Cookie
 	// Policy is the protection that the input declares for the
 	// operation (the x-forgeproof extension of OpenAPI), or nil.
-	Policy *checks.Policy
+	Policy *rule.Rule
 }
 
 // unsafe reports whether the operation's method changes state.

@@ -63,7 +63,7 @@ func Plan(opts Options) []string {
 			continue
 		}
 		add("%s %s  (%s)", op.Method, u, checks.ProbeBaseline)
-		if pol.Enforced() {
+		if checks.Enforced(pol) {
 			if pol.OneTimeTokens {
 				add("%s %s  (%s: the baseline again)", op.Method, u, checks.ProbePolicyReplay)
 			}

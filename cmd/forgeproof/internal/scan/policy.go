@@ -4,33 +4,27 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
 )
 
 // PolicyExtension is the OpenAPI extension that declares an operation's
 // protection, on an operation or on a path item (whose keys apply to each
 // of its operations unless the operation sets them itself).
-const PolicyExtension = operations.Extension
+const PolicyExtension = rule.Extension
 
 // decodePolicy reads the x-forgeproof values of a path item and of one of
-// its operations (either may be nil) into a Policy; nil when neither
-// declares one. The extension is decoded by the gateway's own parser
-// (package operations), so that the scanner expects exactly what the
-// gateway enforces: unknown keys and values of the wrong type are errors
-// that name the key.
-func decodePolicy(item, op any) (*checks.Policy, error) {
-	r, declared, err := operations.DecodeRule(item, op)
-	if err != nil {
+// its operations (either may be nil) into the rule the target is expected
+// to enforce; nil when neither declares one. The extension is decoded by
+// the gateway's own parser (package rule), so that the scanner expects
+// exactly what the gateway enforces: unknown keys and values of the wrong
+// type are errors that name the key.
+func decodePolicy(item, op any) (*rule.Rule, error) {
+	r, declared, err := rule.Decode(item, op)
+	if err != nil || !declared {
 		return nil, err
 	}
-	if !declared {
-		return nil, nil
-	}
-	return &checks.Policy{
-		Tokens: r.Tokens, JSONOnly: r.JSONOnly, RequireHeader: r.RequireHeader, OneTimeTokens: r.OneTimeTokens,
-		ReauthMaxAge: r.ReauthMaxAge, Roles: r.Roles, ReportOnly: r.ReportOnly, Unsafe: r.Unsafe, Bypass: r.Bypass,
-	}, nil
+	return &r, nil
 }
 
 // policyProbes sends, for an operation whose input declares a policy, the

@@ -583,7 +583,7 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 	res.Baseline = bex
 	if !bex.Accepted {
 		res.Note = fmt.Sprintf("no baseline: the legitimate request got %d%s; nothing was probed", bex.Status, reasonSuffix(bex.Reason))
-		if op.Policy.Enforced() && op.Policy.ReauthMaxAge > 0 && bex.Status == http.StatusUnauthorized {
+		if checks.Enforced(op.Policy) && op.Policy.ReauthMaxAge > 0 && bex.Status == http.StatusUnauthorized {
 			// The scanner holds no re-authentication proof: a refusal
 			// is the declared step-up at work.
 			res.Note = fmt.Sprintf("declared step-up enforced: the legitimate request without a re-authentication proof got %d%s; nothing else was probed", bex.Status, reasonSuffix(bex.Reason))
@@ -614,7 +614,7 @@ func (sc *scanner) probe(ctx context.Context, op *Operation) (*checks.Op, error)
 		return ex, nil
 	}
 
-	if op.Policy.Enforced() {
+	if checks.Enforced(op.Policy) {
 		if err := sc.policyProbes(op, path, base, jsonObj, fields, send); err != nil {
 			return nil, err
 		}

@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 )
 
@@ -103,7 +104,7 @@ type Op struct {
 	Probes map[string]*Exchange
 	// Policy is the protection the API description declares for the
 	// operation (x-forgeproof), or nil.
-	Policy *Policy
+	Policy *rule.Rule
 }
 
 // A Page is a response to a GET the scan made or read from a HAR file.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
 )
@@ -175,7 +176,7 @@ func fixture(t *testing.T, ar *txtar.Archive) (*checks.Pass, []string) {
 			if op == nil {
 				t.Fatalf("policy for %s %s, which has no probes section before it", fields[1], fields[2])
 			}
-			op.Policy = &checks.Policy{}
+			op.Policy = &rule.Rule{}
 			for _, line := range lines {
 				k, v, _ := strings.Cut(line, " ")
 				switch k {

@@ -3,42 +3,15 @@ package checks
 import (
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/report"
 )
 
-// A Policy is the protection that an API description declares for one
-// operation, in the x-forgeproof extension of OpenAPI (see
-// docs/OPENAPI.md): the rules the target is expected to enforce.
-type Policy struct {
-	// Tokens is "signed", "synchronizer", "off" or "" (the default).
-	Tokens string
-	// JSONOnly: bodies that an HTML form can send must be refused.
-	JSONOnly bool
-	// RequireHeader: a request without this header must be refused.
-	RequireHeader string
-	// OneTimeTokens: a token must be accepted once.
-	OneTimeTokens bool
-	// ReauthMaxAge: a request without a fresh re-authentication proof
-	// must be refused.
-	ReauthMaxAge time.Duration
-	// Roles: only senders holding one of these roles are admitted.
-	Roles []string
-	// ReportOnly: the operation's denials are only reported, so no rule
-	// is expected to be enforced.
-	ReportOnly bool
-	// Unsafe: a GET that changes state, which must be checked like a
-	// POST (a cross-site GET refused).
-	Unsafe bool
-	// Bypass: the operation accepts cross-site requests by design
-	// (webhooks) and is not expected to be protected.
-	Bypass bool
-}
-
-// Enforced reports whether the rules of p are expected to be enforced:
-// not report-only and not bypassed.
-func (p *Policy) Enforced() bool { return p != nil && !p.ReportOnly && !p.Bypass }
+// Enforced reports whether the rules of p, the protection that the API
+// description declares for an operation, are expected to be enforced:
+// declared, not report-only and not bypassed.
+func Enforced(p *rule.Rule) bool { return p != nil && !p.ReportOnly && !p.Bypass }
 
 // The probes of declared policies. Each is the legitimate request (the
 // session's cookies and token, same-origin headers) changed in the one
@@ -73,7 +46,7 @@ var PolicyNotEnforced = &Check{
 	Run: func(c *Check, p *Pass) {
 		for _, op := range p.Ops {
 			pol := op.Policy
-			if !pol.Enforced() || op.Baseline == nil || !op.Baseline.Accepted {
+			if !Enforced(pol) || op.Baseline == nil || !op.Baseline.Accepted {
 				continue
 			}
 			// One finding per operation, naming every declared rule

@@ -1,4 +1,8 @@
-package operations
+// Package rule decodes the x-forgeproof extension of OpenAPI into the
+// rules of one operation. Package operations applies them to the
+// gateway's routes; the scanner reads them as the protection it expects
+// the target to enforce, so that both read the extension the same way.
+package rule
 
 import (
 	"errors"
@@ -81,12 +85,12 @@ func (e *KeyError) Error() string {
 	return Extension + "." + e.Key + ": " + e.Msg
 }
 
-// ParseExtension decodes the value of an x-forgeproof extension, as
+// Parse decodes the value of an x-forgeproof extension, as
 // decoded from JSON or YAML (a map of strings to values), strictly: an
 // unknown key and a value of the wrong type are errors, all of them
 // reported, in key order. It returns the rule and the set of keys that
 // were given a valid value.
-func ParseExtension(v any) (Rule, map[string]bool, []*KeyError) {
+func Parse(v any) (Rule, map[string]bool, []*KeyError) {
 	var r Rule
 	set := map[string]bool{}
 	m, ok := v.(map[string]any)
@@ -186,12 +190,12 @@ func ParseExtension(v any) (Rule, map[string]bool, []*KeyError) {
 	return r, set, errs
 }
 
-// DecodeRule decodes the x-forgeproof extensions of a path item and of one
+// Decode decodes the x-forgeproof extensions of a path item and of one
 // of its operations (either may be nil; the operation's keys win), as
-// [Load] does, for a tool that reads the description on its own (the
+// operations.Load does, for a tool that reads the description on its own (the
 // scanner). declared is false when neither is set. The error joins a
 // [*KeyError] for every problem.
-func DecodeRule(item, op any) (r Rule, declared bool, err error) {
+func Decode(item, op any) (r Rule, declared bool, err error) {
 	var errs []error
 	set := map[string]bool{}
 	for _, v := range []any{item, op} {
@@ -199,26 +203,26 @@ func DecodeRule(item, op any) (r Rule, declared bool, err error) {
 			continue
 		}
 		declared = true
-		x, s, kerrs := ParseExtension(v)
+		x, s, kerrs := Parse(v)
 		for _, e := range kerrs {
 			errs = append(errs, e)
 		}
-		r = r.merge(x, s)
+		r = r.Merge(x, s)
 		for k := range s {
 			set[k] = true
 		}
 	}
-	if e := bypassConflict(r, sortedKeys(set)); e != nil {
+	if e := BypassConflict(r, SortedKeys(set)); e != nil {
 		errs = append(errs, e)
 	}
 	return r, declared, errors.Join(errs...)
 }
 
-// bypassConflict returns the problem of a rule that sets bypass beside
+// BypassConflict returns the problem of a rule that sets bypass beside
 // CSRF keys, which would never apply, or nil. Roles still apply to a
 // bypassed operation (a webhook may require an identity), and report_only
 // to its role refusals.
-func bypassConflict(r Rule, declared []string) *KeyError {
+func BypassConflict(r Rule, declared []string) *KeyError {
 	others := slices.DeleteFunc(slices.Clone(declared), func(k string) bool {
 		return k == "bypass" || k == "roles" || k == "report_only"
 	})
@@ -229,7 +233,7 @@ func bypassConflict(r Rule, declared []string) *KeyError {
 }
 
 // merge returns r with the keys of o that are set in oset.
-func (r Rule) merge(o Rule, oset map[string]bool) Rule {
+func (r Rule) Merge(o Rule, oset map[string]bool) Rule {
 	for key := range oset {
 		switch key {
 		case "tokens":
@@ -290,4 +294,16 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// SortedKeys returns the keys that are true in m, in the extension's key
+// order.
+func SortedKeys(m map[string]bool) []string {
+	var ks []string
+	for _, k := range Keys() {
+		if m[k] {
+			ks = append(ks, k)
+		}
+	}
+	return ks
 }

@@ -1,4 +1,4 @@
-package operations
+package rule
 
 import (
 	"encoding/json"
@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// TestParseExtension decodes valid and invalid extensions.
-func TestParseExtension(t *testing.T) {
+// TestParse decodes valid and invalid extensions.
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name string
 		json string
@@ -40,11 +40,11 @@ func TestParseExtension(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.json), &v); err != nil {
 				t.Fatal(err)
 			}
-			r, set, errs := ParseExtension(v)
+			r, set, errs := Parse(v)
 			if !reflect.DeepEqual(r, tt.want) {
 				t.Errorf("rule %+v, want %+v", r, tt.want)
 			}
-			if got := sortedKeys(set); !slices.Equal(got, tt.set) {
+			if got := SortedKeys(set); !slices.Equal(got, tt.set) {
 				t.Errorf("set %v, want %v", got, tt.set)
 			}
 			var keys []string
@@ -58,9 +58,9 @@ func TestParseExtension(t *testing.T) {
 	}
 }
 
-// FuzzParseExtension feeds the parser any JSON value: it never panics,
+// FuzzParse feeds the parser any JSON value: it never panics,
 // sets only known keys, and blames only keys of the input.
-func FuzzParseExtension(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{`{}`, `{"tokens":"off","roles":["a"]}`, `{"reauth_max_age":"5m","unsafe":true}`, `null`, `{"roles":[null,1]}`} {
 		f.Add([]byte(s))
 	}
@@ -69,7 +69,7 @@ func FuzzParseExtension(f *testing.F) {
 		if json.Unmarshal(data, &v) != nil {
 			return
 		}
-		r, set, errs := ParseExtension(v)
+		r, set, errs := Parse(v)
 		m, isMap := v.(map[string]any)
 		for k := range set {
 			if !slices.Contains(Keys(), k) {
@@ -102,7 +102,7 @@ func FuzzParseExtension(f *testing.F) {
 // TestSchemaMatchesParser keeps docs/x-forgeproof.schema.json, the schema
 // for editors, in step with the parser's keys.
 func TestSchemaMatchesParser(t *testing.T) {
-	b, err := os.ReadFile("../../../../docs/x-forgeproof.schema.json")
+	b, err := os.ReadFile("../../../../../docs/x-forgeproof.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +150,9 @@ func TestSchemaMatchesParser(t *testing.T) {
 	}
 }
 
-// TestDecodeRule merges a path item's extension and an operation's, as the
+// TestDecode merges a path item's extension and an operation's, as the
 // scanner reads them.
-func TestDecodeRule(t *testing.T) {
+func TestDecode(t *testing.T) {
 	tests := []struct {
 		item, op string
 		declared bool
@@ -168,12 +168,12 @@ func TestDecodeRule(t *testing.T) {
 		var item, op any
 		json.Unmarshal([]byte(tt.item), &item)
 		json.Unmarshal([]byte(tt.op), &op)
-		r, declared, err := DecodeRule(item, op)
+		r, declared, err := Decode(item, op)
 		if declared != tt.declared || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
-			t.Errorf("DecodeRule(%s, %s) = %+v, %v, %v; want declared %v, error %q", tt.item, tt.op, r, declared, err, tt.declared, tt.err)
+			t.Errorf("Decode(%s, %s) = %+v, %v, %v; want declared %v, error %q", tt.item, tt.op, r, declared, err, tt.declared, tt.err)
 		}
 	}
-	r, _, _ := DecodeRule(map[string]any{"json_only": true}, map[string]any{"json_only": false, "unsafe": true})
+	r, _, _ := Decode(map[string]any{"json_only": true}, map[string]any{"json_only": false, "unsafe": true})
 	if r.JSONOnly || !r.Unsafe {
 		t.Errorf("the operation's keys must win: %+v", r)
 	}
