@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/identity"
 )
 
@@ -99,7 +100,7 @@ func (v *validator) identity() {
 		return
 	}
 	if h := id.Header; h != nil {
-		if !isToken(h.Name) {
+		if !httpsyntax.IsToken(h.Name) {
 			v.errorf("identity.header.name", "%q is not a header name: name the header in which the proxy passes the roles, such as X-Auth-Roles", h.Name)
 		}
 		if len(v.c.Protection.TrustedProxies) == 0 {
@@ -155,7 +156,7 @@ func (v *validator) jwt(j *JWT) {
 			v.errorf(fmt.Sprintf("%s.algorithms[%d]", p, i), "%q cannot verify these tokens: choose among %s", a, strings.Join(allowed, ", "))
 		}
 	}
-	if j.Cookie != "" && !isToken(j.Cookie) {
+	if j.Cookie != "" && !httpsyntax.IsToken(j.Cookie) {
 		v.errorf(p+".cookie", "%q is not a cookie name", j.Cookie)
 	}
 	if j.RolesClaim != "" {

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 )
 
 // Defaults of the monitor section.
@@ -56,7 +58,7 @@ func (v *validator) monitor() {
 		switch {
 		case ok.Header == "" || ok.Value == "":
 			v.errorf("reauth_verify", "needs reauth_success with header and value: the response header, such as X-Reauth-Verified: true, that reauth_verify sets only when the credential is right (any other answer, even a 2xx, then mints no proof)")
-		case !isToken(ok.Header):
+		case !httpsyntax.IsToken(ok.Header):
 			v.errorf("reauth_success.header", "%q is not a valid header name", ok.Header)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 	"github.com/forgeproof/forgeproof/redisstore"
 )
@@ -188,7 +189,7 @@ func (v *validator) protection() {
 	// Origins, proxies, token names and route patterns are the
 	// library's to check (see library).
 	p := &v.c.Protection
-	if h := v.c.TokenResponseHeader; h != "" && !isToken(h) {
+	if h := v.c.TokenResponseHeader; h != "" && !httpsyntax.IsToken(h) {
 		v.errorf("token_response_header", "%q is not a valid header name", h)
 	}
 	seen := map[string]int{}
@@ -297,7 +298,7 @@ func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CO
 	names := map[string]int{}
 	for j, ck := range cookies {
 		cp := join(path, fmt.Sprintf("cookies[%d]", j))
-		if ck.Name != "*" && !isToken(ck.Name) {
+		if ck.Name != "*" && !httpsyntax.IsToken(ck.Name) {
 			v.errorf(cp+".name", "%q is not a cookie name (or * for every other cookie)", ck.Name)
 		}
 		if k, dup := names[ck.Name]; dup {
@@ -339,33 +340,18 @@ func (v *validator) response(path string, cookies []Cookie, h *Headers, cors *CO
 		}
 	}
 	for j, m := range cors.AllowMethods {
-		if !isToken(m) || strings.ToUpper(m) != m {
+		if !httpsyntax.IsToken(m) || strings.ToUpper(m) != m {
 			v.errorf(fmt.Sprintf("%s.allow_methods[%d]", cp, j), "%q is not an upper-case HTTP method", m)
 		}
 	}
 	for j, h := range cors.AllowHeaders {
-		if !isToken(h) {
+		if !httpsyntax.IsToken(h) {
 			v.errorf(fmt.Sprintf("%s.allow_headers[%d]", cp, j), "%q is not a header name", h)
 		}
 	}
 	for j, h := range cors.ExposeHeaders {
-		if !isToken(h) {
+		if !httpsyntax.IsToken(h) {
 			v.errorf(fmt.Sprintf("%s.expose_headers[%d]", cp, j), "%q is not a header name", h)
 		}
 	}
-}
-
-// isToken reports whether s is an RFC 9110 token (a valid header or cookie
-// name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 )
 
 // setCookie is a Set-Cookie header line split into its parts. The parts
@@ -42,7 +44,7 @@ func parseSetCookieInto(line string, attrs []string) (setCookie, bool) {
 		return setCookie{}, false
 	}
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-	if !isToken(name) {
+	if !httpsyntax.IsToken(name) {
 		return setCookie{}, false
 	}
 	c := setCookie{pair: pair, name: name, value: value, attrs: attrs}
@@ -54,23 +56,6 @@ func parseSetCookieInto(line string, attrs []string) (setCookie, bool) {
 		}
 	}
 	return c, true
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // attr returns the index and value of the attribute named key (compared
@@ -149,7 +134,7 @@ func checkCookieRules(rules []CookieRule) error {
 			errs = append(errs, fmt.Errorf("[%d] repeats the rule for cookie %q; merge them", i, r.Name))
 		}
 		seen[r.Name] = true
-		if r.Name != "" && !isToken(r.Name) {
+		if r.Name != "" && !httpsyntax.IsToken(r.Name) {
 			errs = append(errs, fmt.Errorf("[%d] name %q is not a cookie name", i, r.Name))
 		}
 		if r.SameSite > http.SameSiteNoneMode {
@@ -198,7 +183,7 @@ func (g *Gateway) hardenCookies(h http.Header, rules []CookieRule, in *http.Requ
 func cookieName(line string) string {
 	name, _, _ := strings.Cut(line, "=")
 	name = strings.TrimSpace(name)
-	if !isToken(name) || len(name) > 64 {
+	if !httpsyntax.IsToken(name) || len(name) > 64 {
 		return "?"
 	}
 	return name

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 )
 
 // compiledCORS is a [CORS] policy with its defaults filled in.
@@ -68,7 +70,7 @@ func compileCORS(c *CORS, tokenHeader string) (*compiledCORS, error) {
 		methods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
 	}
 	for i, m := range methods {
-		if !isToken(m) {
+		if !httpsyntax.IsToken(m) {
 			errs = append(errs, fmt.Errorf("AllowMethods[%d] %q is not a method", i, m))
 			continue
 		}
@@ -80,7 +82,7 @@ func compileCORS(c *CORS, tokenHeader string) (*compiledCORS, error) {
 		headers = []string{"Content-Type", tokenHeader}
 	}
 	for i, h := range headers {
-		if !isToken(h) {
+		if !httpsyntax.IsToken(h) {
 			errs = append(errs, fmt.Errorf("AllowHeaders[%d] %q is not a header name", i, h))
 			continue
 		}
@@ -88,7 +90,7 @@ func compileCORS(c *CORS, tokenHeader string) (*compiledCORS, error) {
 	}
 	cc.headersList = strings.Join(sortedKeys(cc.headers), ", ")
 	for i, h := range c.ExposeHeaders {
-		if !isToken(h) {
+		if !httpsyntax.IsToken(h) {
 			errs = append(errs, fmt.Errorf("ExposeHeaders[%d] %q is not a header name", i, h))
 		}
 	}
@@ -174,7 +176,7 @@ func (g *Gateway) preflightPolicy(r *http.Request) *compiledCORS {
 		return nil
 	}
 	m := r.Header.Get("Access-Control-Request-Method")
-	if m == "" || !isToken(m) {
+	if m == "" || !httpsyntax.IsToken(m) {
 		return nil
 	}
 	return g.match(m, r.URL.Path).cors

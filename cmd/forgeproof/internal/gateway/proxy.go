@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/redact"
 )
 
@@ -208,7 +209,7 @@ func forwardedElement(in *http.Request, proto string) string {
 // appendForwardedValue appends v as an RFC 7239 value: a token as it is,
 // anything else as a quoted string.
 func appendForwardedValue(b []byte, v string) []byte {
-	if v == "" || isToken(v) {
+	if v == "" || httpsyntax.IsToken(v) {
 		return append(b, v...)
 	}
 	b = append(b, '"')

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/forgeproof/forgeproof"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 )
 
 // Step-up through the gateway.
@@ -75,7 +77,7 @@ func (g *Gateway) initReauth(opts *Options, cfg *forgeproof.Config) error {
 	if ok.Status == 0 {
 		ok.Status = http.StatusOK
 	}
-	if ok.Header == "" || ok.Value == "" || !isToken(ok.Header) || ok.Status < 200 || ok.Status > 299 {
+	if ok.Header == "" || ok.Value == "" || !httpsyntax.IsToken(ok.Header) || ok.Status < 200 || ok.Status > 299 {
 		return errors.New("gateway: ReauthSuccess needs a 2xx Status and a Header with its Value, the explicit answer by which ReauthVerify confirms the credential, such as X-Reauth-Verified: true; any other answer mints no proof")
 	}
 	g.reauth.ok = ok

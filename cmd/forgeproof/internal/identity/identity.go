@@ -46,6 +46,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 )
 
 // Defaults of [JWT] fields left zero.
@@ -189,7 +191,7 @@ func New(opts Options, fromTrustedProxy func(*http.Request) bool) (*Verifier, er
 	case (opts.JWT == nil) == (opts.Header == nil):
 		return nil, errors.New("identity: set exactly one source of identities, jwt or header")
 	case opts.Header != nil:
-		if !isToken(opts.Header.Name) {
+		if !httpsyntax.IsToken(opts.Header.Name) {
 			return nil, fmt.Errorf("identity: header name %q is not a valid header name", opts.Header.Name)
 		}
 		if fromTrustedProxy == nil {
@@ -240,7 +242,7 @@ func New(opts Options, fromTrustedProxy func(*http.Request) bool) (*Verifier, er
 		bad("audience is required: the aud claim that tokens meant for this API carry")
 	}
 	v.issuer, v.audience = j.Issuer, j.Audience
-	if j.Cookie != "" && !isToken(j.Cookie) {
+	if j.Cookie != "" && !httpsyntax.IsToken(j.Cookie) {
 		bad("cookie %q is not a valid cookie name", j.Cookie)
 	}
 	v.cookie = j.Cookie
@@ -631,21 +633,6 @@ func (k *remoteKeys) fetch() (*jose.JSONWebKeySet, []byte, error) {
 	}
 	set, err := parseKeySet(b)
 	return set, b, err
-}
-
-// isToken reports whether s is an RFC 9110 token (a header or cookie
-// name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // ReadKeySetFile reports whether the file at path holds a usable JSON Web

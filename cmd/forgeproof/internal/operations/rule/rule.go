@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/httpsyntax"
 )
 
 // Extension is the name of the vendor extension that sets an operation's
@@ -143,7 +145,7 @@ func Parse(v any) (Rule, map[string]bool, []*KeyError) {
 			r.Tokens = s
 		case kind == "header":
 			s, ok := val.(string)
-			if !ok || !isToken(s) {
+			if !ok || !httpsyntax.IsToken(s) {
 				bad(key, "expected a header name such as X-Requested-With, found %s", describe(val))
 				continue
 			}
@@ -280,20 +282,6 @@ func describe(v any) string {
 		return "a mapping"
 	}
 	return fmt.Sprintf("a %T", v)
-}
-
-// isToken reports whether s is an RFC 9110 token, as header names are.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // SortedKeys returns the keys that are true in m, in the extension's key
