@@ -128,33 +128,9 @@ func (p *Problem) Error() string {
 // or the paths are all returned, as *Problem values joined with
 // errors.Join, with the Description of the operations that compiled.
 func Load(ctx context.Context, file string) (*Description, error) {
-	st, err := os.Stat(file)
+	doc, src, err := ReadDescription(ctx, file)
 	if err != nil {
-		return nil, fmt.Errorf("openapi: %w", err)
-	}
-	if st.Size() > maxFileBytes {
-		return nil, fmt.Errorf("openapi: %s is larger than %d bytes", file, maxFileBytes)
-	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: %w", err)
-	}
-	loader := openapi3.NewLoader()
-	loader.Context = ctx
-	loader.IsExternalRefsAllowed = true
-	// Read local files afresh, never fetch a URL.
-	loader.ReadFromURIFunc = func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
-		if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
-			return nil, fmt.Errorf("%s: only references to local files are followed", u.Redacted())
-		}
-		return openapi3.ReadFromFile(l, u)
-	}
-	doc, err := loader.LoadFromFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: %s: %w", file, err)
-	}
-	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation()); err != nil {
-		return nil, fmt.Errorf("openapi: %s is not a valid OpenAPI description: %w", file, err)
+		return nil, err
 	}
 	d := &Description{File: file}
 	lines := newLocator(src)
@@ -163,12 +139,7 @@ func Load(ctx context.Context, file string) (*Description, error) {
 		line, col := lines.find(at)
 		problems = append(problems, &Problem{File: file, Line: line, Col: col, Path: strings.Join(at, "."), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	prefix := ""
-	if len(doc.Servers) > 0 {
-		if u, err := url.Parse(doc.Servers[0].URL); err == nil && !strings.Contains(u.Path, "{") {
-			prefix = strings.TrimSuffix(u.Path, "/")
-		}
-	}
+	prefix := BasePath(doc)
 	paths := doc.Paths.Map()
 	keys := make([]string, 0, len(paths))
 	for k := range paths {
@@ -240,6 +211,55 @@ func Load(ctx context.Context, file string) (*Description, error) {
 		}
 	}
 	return d, errors.Join(problems...)
+}
+
+// ReadDescription reads the OpenAPI 3.0 or 3.1 description in file as
+// [Load] does, for a tool that reads the operations on its own (the
+// scanner): at most 16 MiB, its references resolved (local files only;
+// nothing is fetched from the network) and validated. It returns the
+// document and the file's content.
+func ReadDescription(ctx context.Context, file string) (*openapi3.T, []byte, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("openapi: %w", err)
+	}
+	if st.Size() > maxFileBytes {
+		return nil, nil, fmt.Errorf("openapi: %s is larger than %d bytes", file, maxFileBytes)
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("openapi: %w", err)
+	}
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	loader.IsExternalRefsAllowed = true
+	// Read local files afresh, never fetch a URL.
+	loader.ReadFromURIFunc = func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
+		if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
+			return nil, fmt.Errorf("%s: only references to local files are followed", u.Redacted())
+		}
+		return openapi3.ReadFromFile(l, u)
+	}
+	doc, err := loader.LoadFromFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("openapi: %s: %w", file, err)
+	}
+	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation()); err != nil {
+		return nil, nil, fmt.Errorf("openapi: %s is not a valid OpenAPI description: %w", file, err)
+	}
+	return doc, src, nil
+}
+
+// BasePath returns the path of the description's first server, without
+// its trailing slash, which prefixes the paths of its operations; "" when
+// there is no server or its path has variables.
+func BasePath(doc *openapi3.T) string {
+	if len(doc.Servers) > 0 {
+		if u, err := url.Parse(doc.Servers[0].URL); err == nil && !strings.Contains(u.Path, "{") {
+			return strings.TrimSuffix(u.Path, "/")
+		}
+	}
+	return ""
 }
 
 // methods are the operation methods of a path item, in table order.

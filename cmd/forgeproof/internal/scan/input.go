@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/operations/rule"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/scan/checks"
 )
@@ -101,27 +102,15 @@ func validMethod(m string) bool {
 	return true
 }
 
-// LoadOpenAPI reads an OpenAPI 3.0 or 3.1 document and returns its
-// operations, with example bodies built from the request schemas.
+// LoadOpenAPI reads an OpenAPI 3.0 or 3.1 document as the gateway does
+// (operations.ReadDescription) and returns its operations, with example
+// bodies built from the request schemas.
 func LoadOpenAPI(ctx context.Context, file string) ([]Operation, []checks.Declared, error) {
-	loader := openapi3.NewLoader()
-	loader.Context = ctx
-	// Read the local file afresh (the default reader caches by path) and
-	// never fetch a remote reference: the scanner talks to the target only.
-	loader.ReadFromURIFunc = openapi3.ReadFromFile
-	doc, err := loader.LoadFromFile(file)
+	doc, _, err := operations.ReadDescription(ctx, file)
 	if err != nil {
-		return nil, nil, fmt.Errorf("openapi %s: %w", file, err)
+		return nil, nil, err
 	}
-	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation()); err != nil {
-		return nil, nil, fmt.Errorf("openapi %s: %w", file, err)
-	}
-	prefix := ""
-	if len(doc.Servers) > 0 {
-		if u, err := url.Parse(doc.Servers[0].URL); err == nil && !strings.Contains(u.Path, "{") {
-			prefix = strings.TrimSuffix(u.Path, "/")
-		}
-	}
+	prefix := operations.BasePath(doc)
 	var ops []Operation
 	var declared []checks.Declared
 	paths := doc.Paths.Map()

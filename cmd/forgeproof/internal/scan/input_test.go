@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -142,6 +143,30 @@ func TestLoadOpenAPI(t *testing.T) {
 	os.WriteFile(file, []byte(`{"openapi":"3.0.3","info":{"title":"x","version":"1"},"paths":{"/x":{"post":{"responses":"nope"}}}}`), 0o644)
 	if _, _, err := scan.LoadOpenAPI(context.Background(), file); err == nil {
 		t.Error("an invalid document loaded")
+	}
+}
+
+// TestLoadOpenAPIReferences reads a description as the gateway does: a
+// reference to a local file is followed (its example builds the body),
+// one to a URL is refused, never fetched.
+func TestLoadOpenAPIReferences(t *testing.T) {
+	dir := t.TempDir()
+	api := "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /notes:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {$ref: '%s'}\n      responses: {'200': {description: ok}}\n"
+	schemas := "components:\n  schemas:\n    Note:\n      type: object\n      properties:\n        text: {type: string, example: hello}\n"
+	os.WriteFile(filepath.Join(dir, "schemas.yaml"), []byte(schemas), 0o644)
+	local := filepath.Join(dir, "local.yaml")
+	os.WriteFile(local, []byte(fmt.Sprintf(api, "schemas.yaml#/components/schemas/Note")), 0o644)
+	ops, _, err := scan.LoadOpenAPI(context.Background(), local)
+	if err != nil {
+		t.Fatalf("a reference to a local file: %v", err)
+	}
+	if len(ops) != 1 || string(ops[0].Body) != `{"text":"hello"}` {
+		t.Errorf("operations %+v, want POST /notes with the body {\"text\":\"hello\"}", ops)
+	}
+	remote := filepath.Join(dir, "remote.yaml")
+	os.WriteFile(remote, []byte(fmt.Sprintf(api, "http://127.0.0.1:1/schemas.yaml#/components/schemas/Note")), 0o644)
+	if _, _, err := scan.LoadOpenAPI(context.Background(), remote); err == nil || !strings.Contains(err.Error(), "only references to local files") {
+		t.Errorf("a reference to a URL: %v, want it refused", err)
 	}
 }
 
