@@ -166,9 +166,7 @@ func startRouters(t *testing.T) []router {
 		}
 		return d
 	}
-	node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
-	testenv.NpmCI(t, dir("express"))
-	expressAddr := loopback(testenv.StartApp(t, dir("express"), node, "server.js"))
+	expressAddr := loopback(testenv.StartNode(t, dir("express"), "server.js"))
 	rs = append(rs, router{"express", func(t *testing.T, target string) string { return rawPost(t, expressAddr, target) }})
 
 	py := testenv.Python(t, "install them with: apt-get install -y python3-django python3-flask", "django", "flask")

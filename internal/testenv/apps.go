@@ -83,3 +83,13 @@ func Rackup(t testing.TB) string {
 	}
 	return rackup
 }
+
+// StartNode installs the packages of the Node.js application in dir with
+// [NpmCI] and starts it as [StartApp] does: node args… PORT. It returns
+// the application's origin, http://localhost:PORT.
+func StartNode(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	node := Require(t, "node", "install it with: apt-get install -y nodejs")
+	NpmCI(t, dir)
+	return StartApp(t, dir, node, args...)
+}

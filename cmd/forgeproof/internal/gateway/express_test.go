@@ -6,10 +6,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
@@ -21,19 +19,11 @@ import (
 // free loopback port. It returns the backend's URL.
 func startExpress(t *testing.T) string {
 	t.Helper()
-	node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
 	dir, err := filepath.Abs("testdata/express")
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.NpmCI(t, dir)
-	port := testenv.FreePort(t)
-	testenv.Command(t, dir, node, "server.js", strconv.Itoa(port))
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	if err := testenv.WaitTCP(addr, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + addr
+	return testenv.StartNode(t, dir, "server.js")
 }
 
 var hiddenField = regexp.MustCompile(`name="forgeproof_token" value="([^"]+)"`)

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,19 +26,11 @@ import (
 // and starts it on a free loopback port; it returns the backend's URL.
 func startNotes(t *testing.T) string {
 	t.Helper()
-	node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
 	dir, err := filepath.Abs("testdata/notes")
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.NpmCI(t, dir)
-	port := testenv.FreePort(t)
-	testenv.Command(t, dir, node, "server.js", strconv.Itoa(port))
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	if err := testenv.WaitTCP(addr, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + addr
+	return testenv.StartNode(t, dir, "server.js")
 }
 
 // described is a gateway in front of the notes service, configured with

@@ -93,9 +93,7 @@ var frameworkApps = []frameworkApp{
 		return testenv.StartApp(t, dir, py, "app.py")
 	}},
 	{"express", func(t *testing.T, dir string) string {
-		node := testenv.Require(t, "node", "install it with: apt-get install -y nodejs")
-		testenv.NpmCI(t, dir)
-		return testenv.StartApp(t, dir, node, "server.js")
+		return testenv.StartNode(t, dir, "server.js")
 	}},
 	{"rails", func(t *testing.T, dir string) string {
 		rackup := testenv.Rackup(t)
