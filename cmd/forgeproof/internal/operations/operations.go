@@ -141,12 +141,7 @@ func Load(ctx context.Context, file string) (*Description, error) {
 	}
 	prefix := BasePath(doc)
 	paths := doc.Paths.Map()
-	keys := make([]string, 0, len(paths))
-	for k := range paths {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, p := range keys {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item := paths[p]
 		at := []string{"paths", p}
 		var base rule.Rule

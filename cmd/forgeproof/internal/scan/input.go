@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -114,20 +116,10 @@ func LoadOpenAPI(ctx context.Context, file string) ([]Operation, []checks.Declar
 	var ops []Operation
 	var declared []checks.Declared
 	paths := doc.Paths.Map()
-	keys := make([]string, 0, len(paths))
-	for k := range paths {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, p := range keys {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item := paths[p]
 		methods := item.Operations()
-		ms := make([]string, 0, len(methods))
-		for m := range methods {
-			ms = append(ms, m)
-		}
-		sort.Strings(ms)
-		for _, m := range ms {
+		for _, m := range slices.Sorted(maps.Keys(methods)) {
 			o := methods[m]
 			op := Operation{Method: m, Path: prefix + p, OperationID: o.OperationID, Summary: o.Summary, Query: url.Values{}}
 			params := append(openapi3.Parameters{}, item.Parameters...)
