@@ -130,7 +130,6 @@ type scoreRow struct {
 // every planted weakness found (recall 100%) and nothing else (no false
 // positive).
 func TestFrameworkZoo(t *testing.T) {
-	var mu sync.Mutex
 	var rows []scoreRow
 	t.Cleanup(func() {
 		if len(rows) == 0 {
@@ -145,8 +144,10 @@ func TestFrameworkZoo(t *testing.T) {
 		t.Logf("real-framework zoo\n%s", b.String())
 	})
 	for _, app := range frameworkApps {
+		// One application at a time: the confirmations share one
+		// Chromium, and under a loaded machine a parallel run made
+		// Chromium's replays miss their session now and then.
 		t.Run(app.name, func(t *testing.T) {
-			t.Parallel()
 			dir, err := filepath.Abs(filepath.Join("testdata", "zoo", app.name))
 			if err != nil {
 				t.Fatal(err)
@@ -185,9 +186,7 @@ func TestFrameworkZoo(t *testing.T) {
 				}
 			}
 			row.confirmed = confirmZoo(t, &key, target, dir)
-			mu.Lock()
 			rows = append(rows, row)
-			mu.Unlock()
 		})
 	}
 }
