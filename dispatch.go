@@ -264,15 +264,8 @@ func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidat
 			want = modesAll
 		}
 		for i := 0; i < methods.len(); i++ {
-			m := methods.at(i)
-			won := p.matchModes(m, urlPath, true, want)
-			if i == 0 {
-				primary = won[0]
-			}
-			for b, rt := range won {
-				if want&(1<<b) != 0 {
-					cs.add(m, rt)
-				}
+			if exact := p.addMatches(cs, methods.at(i), urlPath, true, want); i == 0 {
+				primary = exact
 			}
 		}
 		return primary
@@ -284,12 +277,40 @@ func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidat
 			primary = p.match(m, cleanPath(urlPath), false)
 		}
 		for _, k := range keys {
-			for _, rt := range p.matchModes(m, k, false, modesAll) {
-				cs.add(m, rt)
-			}
+			p.addMatches(cs, m, k, false, modesAll)
 		}
 	}
 	return primary
+}
+
+// addMatches adds to cs, for method m, the most specific route that
+// matches the rooted path urlPath in each way of want (see modeExact),
+// and the defaults (a nil route) when some way matches no route, as
+// matchModes would find them; InsecureBypass routes count only when
+// bypass is set. It returns the route matched exactly, or nil.
+func (p *Protection) addMatches(cs *candidateSet, m, urlPath string, bypass bool, want uint8) (exact *route) {
+	for i := range p.routes {
+		rt := &p.routes[i]
+		if rt.method != "" && rt.method != m && !(rt.method == "GET" && m == "HEAD") {
+			continue
+		}
+		if rt.InsecureBypass && !bypass {
+			continue
+		}
+		got := rt.modes(urlPath, want)
+		if got == 0 {
+			continue
+		}
+		if got&modeExact != 0 {
+			exact = rt
+		}
+		cs.add(m, rt)
+		if want &^= got; want == 0 {
+			return exact
+		}
+	}
+	cs.add(m, nil)
+	return exact
 }
 
 // allMethods returns ms with every method that a route pattern names, for
