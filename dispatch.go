@@ -285,16 +285,13 @@ func (p *Protection) candidates(ms *methodSet, urlPath, raw string, cs *candidat
 
 // addMatches adds to cs, for method m, the most specific route that
 // matches the rooted path urlPath in each way of want (see modeExact),
-// and the defaults (a nil route) when some way matches no route, as
-// matchModes would find them; InsecureBypass routes count only when
-// bypass is set. It returns the route matched exactly, or nil.
+// and the defaults (a nil route) when some way matches no route; see
+// route.serves for which routes count. It returns the route matched
+// exactly, or nil.
 func (p *Protection) addMatches(cs *candidateSet, m, urlPath string, bypass bool, want uint8) (exact *route) {
 	for i := range p.routes {
 		rt := &p.routes[i]
-		if rt.method != "" && rt.method != m && !(rt.method == "GET" && m == "HEAD") {
-			continue
-		}
-		if rt.InsecureBypass && !bypass {
+		if !rt.serves(m, bypass) {
 			continue
 		}
 		got := rt.modes(urlPath, want)

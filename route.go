@@ -394,39 +394,25 @@ func (p *Protection) RoutePattern(method, urlPath string) string {
 }
 
 // match returns the most specific route for method and the rooted path
-// urlPath matched exactly, or nil. A route with method GET also governs
-// HEAD, as in ServeMux. InsecureBypass routes count only when bypass is
-// set.
+// urlPath matched exactly, or nil.
 func (p *Protection) match(method, urlPath string, bypass bool) *route {
-	return p.matchModes(method, urlPath, bypass, modeExact)[0]
-}
-
-// matchModes returns, for each way of matching in want (see modeExact),
-// the most specific route for method and urlPath matched that way, or nil;
-// the result is indexed by the mode's bit number. It walks the routes
-// once.
-func (p *Protection) matchModes(method, urlPath string, bypass bool, want uint8) (won [4]*route) {
 	for i := range p.routes {
-		rt := &p.routes[i]
-		if rt.method != "" && rt.method != method && !(rt.method == "GET" && method == "HEAD") {
-			continue
-		}
-		if rt.InsecureBypass && !bypass {
-			continue
-		}
-		m := rt.modes(urlPath, want)
-		for b := 0; m != 0; b++ {
-			if m&(1<<b) != 0 {
-				won[b] = rt
-				m &^= 1 << b
-				want &^= 1 << b
-			}
-		}
-		if want == 0 {
-			break
+		if rt := &p.routes[i]; rt.serves(method, bypass) && rt.modes(urlPath, modeExact) != 0 {
+			return rt
 		}
 	}
-	return won
+	return nil
+}
+
+// serves reports whether rt may govern a request with the given method: a
+// route without a method governs every method, and one with method GET
+// also governs HEAD, as in ServeMux. InsecureBypass routes count only when
+// bypass is set.
+func (rt *route) serves(method string, bypass bool) bool {
+	if rt.method != "" && rt.method != method && !(rt.method == "GET" && method == "HEAD") {
+		return false
+	}
+	return bypass || !rt.InsecureBypass
 }
 
 // isSafeMethod reports whether m is GET, HEAD, OPTIONS or TRACE, ignoring
