@@ -22,10 +22,10 @@ func TestDemoInBrowser(t *testing.T) {
 	wait("the fetch transfer", `document.querySelector("#json-result.ok")`)
 
 	run(`const f = document.getElementById("form-transfer"); f.to.value = "bob"; f.amount.value = "5.50"; f.requestSubmit();`)
-	wait("the form transfer", `document.getElementById("sent")`)
+	wait("the form transfer", `document.readyState === "complete" && document.getElementById("sent")`)
 
 	run(`document.querySelector('form[action^="/api/payees/mallory"]').requestSubmit();`)
-	wait("the payee removal", `!document.querySelector('form[action^="/api/payees/mallory"]') && document.getElementById("balance")`)
+	wait("the payee removal", `!document.querySelector('form[action^="/api/payees/mallory"]') && document.readyState === "complete" && document.getElementById("balance")`)
 
 	run(`document.querySelector('form[action="/logout"]').requestSubmit();`)
 	wait("the sign-in page after signing out", `document.getElementById("login")`)
@@ -92,6 +92,7 @@ func signedInDemo(t *testing.T) (d *demoRun, run func(js string), wait func(what
 		t.Fatalf("navigate: %d %v", status, err)
 	}
 	run(`const f = document.getElementById("login"); f.username.value = "alice"; f.password.value = "wonderland"; f.requestSubmit();`)
-	wait("the signed-in page", `document.getElementById("balance")`)
+	// bank.js is deferred: its handlers exist only once the page has loaded.
+	wait("the signed-in page", `document.readyState === "complete" && document.readyState === "complete" && document.getElementById("balance")`)
 	return d, run, wait
 }

@@ -54,7 +54,9 @@ func signIn(t *testing.T, tab *browser.Tab, user, password string) {
 	t.Helper()
 	run(t, tab, `const f = document.getElementById("login");
 		f.username.value = "`+user+`"; f.password.value = "`+password+`"; f.requestSubmit();`)
-	waitFor(t, tab, "the signed-in page", `document.getElementById("balance")`)
+	// The page's script is deferred: it attaches its handlers after the
+	// balance is in the DOM and before the load event, so wait for that.
+	waitFor(t, tab, "the signed-in page", `document.readyState === "complete" && document.getElementById("balance")`)
 }
 
 // sendJSON submits the fetch-based transfer form and waits for its result.
