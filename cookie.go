@@ -32,27 +32,18 @@ func (c *cookieScanner) next(name string) (value string, ok bool) {
 func (c *cookieScanner) pair() (name, value string, ok bool) {
 	for {
 		for c.line != "" {
-			line := c.line
-			// The name runs to the first "=" of the pair; a pair without
-			// one is skipped. Names are short: a byte loop finds the end
-			// sooner than a search for ";" over the value would.
-			i := 0
-			for i < len(line) && line[i] != '=' && line[i] != ';' {
-				i++
+			part := c.line
+			c.line = ""
+			if j := strings.IndexByte(part, ';'); j >= 0 {
+				part, c.line = part[:j], part[j+1:]
 			}
-			if i == len(line) || line[i] == ';' {
-				c.line = ""
-				if i < len(line) {
-					c.line = line[i+1:]
-				}
+			// The name runs to the first "=" of the pair; a pair without
+			// one is skipped.
+			i := strings.IndexByte(part, '=')
+			if i < 0 {
 				continue
 			}
-			name, value = trimLeftSpace(line[:i]), line[i+1:]
-			c.line = ""
-			if j := strings.IndexByte(value, ';'); j >= 0 {
-				value, c.line = value[:j], value[j+1:]
-			}
-			value = trimRightSpace(value)
+			name, value = trimLeftSpace(part[:i]), trimRightSpace(part[i+1:])
 			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
 				value = value[1 : len(value)-1]
 			}

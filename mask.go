@@ -103,7 +103,7 @@ func unmask(dst []byte, s string) bool {
 		v := group(&b64[0], pad) ^ group(&b64[1], masked)
 		w := group(&b64[0], pad[4:]) ^ group(&b64[1], masked[4:])
 		bad |= v | w
-		dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = byte(v>>16), byte(v>>8), byte(v), byte(w>>16), byte(w>>8), byte(w)
+		put48(dst, v, w)
 		pad, masked, dst = pad[8:], masked[8:], dst[6:]
 	}
 	if len(pad) >= 4 && len(masked) >= 4 && len(dst) >= 3 {
@@ -144,6 +144,14 @@ func group(t *[4][256]uint32, s string) uint32 {
 	return t[0][s[0]] ^ t[1][s[1]] ^ t[2][s[2]] ^ t[3][s[3]]
 }
 
+// put48 stores the low 24 bits of v and then of w in dst[:6], big-endian,
+// in two stores rather than six.
+func put48(dst []byte, v, w uint32) {
+	x := uint64(v&0xffffff)<<24 | uint64(w&0xffffff)
+	binary.BigEndian.PutUint32(dst, uint32(x>>16))
+	binary.BigEndian.PutUint16(dst[4:], uint16(x))
+}
+
 // decodeBase64 decodes the unpadded base64url string s into dst, whose
 // length must be a multiple of 3, and reports whether s was exactly the
 // encoding of len(dst) bytes. Unlike encoding/base64 it reads a string and
@@ -156,7 +164,7 @@ func decodeBase64(dst []byte, s string) bool {
 	for len(s) >= 8 && len(dst) >= 6 {
 		v, w := group(&b64[0], s), group(&b64[0], s[4:])
 		bad |= v | w
-		dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = byte(v>>16), byte(v>>8), byte(v), byte(w>>16), byte(w>>8), byte(w)
+		put48(dst, v, w)
 		s, dst = s[8:], dst[6:]
 	}
 	if len(s) >= 4 && len(dst) >= 3 {
