@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -54,7 +53,8 @@ type tokens struct {
 	maxAge        time.Duration
 	maxAgeSecs    int64
 	maxForm       int64
-	sync          bool // some route uses synchronizer tokens: pages get both kinds
+	sync          bool          // some route uses synchronizer tokens: pages get both kinds
+	syncKeys      *syncKeyCache // when sync is set
 	errorLog      *log.Logger
 	warnOnce      sync.Once
 	now           func() time.Time // time.Now, but tests set it
@@ -136,6 +136,9 @@ func (t *tokens) init(cfg *Config) error {
 	}
 	for _, rt := range cfg.Routes {
 		t.sync = t.sync || rt.Tokens == SynchronizerTokens
+	}
+	if t.sync {
+		t.syncKeys = newSyncKeyCache()
 	}
 	if t.errorLog == nil {
 		t.errorLog = log.Default()
@@ -308,11 +311,11 @@ func (t *tokens) check(tok *signedToken, session string, now int64) Reason {
 	}
 	var sum [sha256.Size]byte
 	k.tokenMAC(&sum, tok.body(), session)
-	if subtle.ConstantTimeCompare(sum[:], tok.mac()) != 1 {
+	if !equal(sum[:], tok.mac()) {
 		// Either forged, or signed for another session: the session tag
 		// tells which, without revealing the other session.
 		k.sessionTag(&sum, session)
-		if subtle.ConstantTimeCompare(sum[:tagLen], tok.tag()) != 1 {
+		if !equal(sum[:tagLen], tok.tag()) {
 			return ReasonTokenSessionMismatch
 		}
 		return ReasonTokenInvalid
@@ -395,7 +398,7 @@ func (p *Protection) verifySigned(r *http.Request, s string, rc *requestCookies)
 		return ReasonCookieMissing
 	}
 	var nonce [cookieNonceLen]byte
-	if !cookieNonce(&nonce, v) || subtle.ConstantTimeCompare(nonce[:nonceLen], tok.nonce()) != 1 {
+	if !cookieNonce(&nonce, v) || !equal(nonce[:nonceLen], tok.nonce()) {
 		return ReasonTokenInvalid
 	}
 	return p.tok.check(tok, p.session(r, rc), p.tok.now().Unix())
@@ -424,7 +427,7 @@ func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) R
 	var k []byte
 	var cookie signedToken
 	if sid != "" {
-		k = appendSyncKey(key[:0], sid)
+		k = p.tok.syncKeys.appendKey(key[:0], sid)
 	} else {
 		var reason Reason
 		if cookie, reason = p.preSessionCookie(r, rc, now.Unix()); reason != ReasonNone {
@@ -440,7 +443,7 @@ func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) R
 		return ReasonTokenInvalid
 	case err != nil:
 		return ReasonStoreUnavailable
-	case n != syncStoredLen || subtle.ConstantTimeCompare(stored[:syncLen], raw[signedLen:]) != 1:
+	case n != syncStoredLen || !equal(stored[:syncLen], raw[signedLen:]):
 		return ReasonTokenInvalid
 	}
 	if sid != "" {
@@ -453,7 +456,7 @@ func (p *Protection) verifySync(r *http.Request, s string, rc *requestCookies) R
 			return reason
 		}
 	}
-	if subtle.ConstantTimeCompare(cookie.nonce(), (*signedToken)(raw[:signedLen]).nonce()) != 1 {
+	if !equal(cookie.nonce(), (*signedToken)(raw[:signedLen]).nonce()) {
 		return ReasonTokenInvalid
 	}
 	return ReasonNone

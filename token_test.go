@@ -11,6 +11,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"hash/maphash"
 	"io"
 	"log"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -827,9 +829,10 @@ func TestNoSecretInErrors(t *testing.T) {
 	}
 }
 
+
 // TestConstantTimeCompare checks that the functions that compare secrets
-// do so with crypto/subtle, and that nothing in the token files compares
-// bytes with bytes.Equal or ==.
+// do so with equal, which takes constant time (see FuzzEqual for its
+// results), and that none compares bytes with bytes.Equal or its kin.
 func TestConstantTimeCompare(t *testing.T) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "token.go", nil, 0)
@@ -844,15 +847,17 @@ func TestConstantTimeCompare(t *testing.T) {
 		}
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "equal" {
+					if _, ok := want[fn.Name.Name]; ok {
+						want[fn.Name.Name] = true
+					}
+				}
 			case *ast.SelectorExpr:
 				if id, ok := n.X.(*ast.Ident); ok {
 					switch id.Name + "." + n.Sel.Name {
-					case "subtle.ConstantTimeCompare":
-						if _, ok := want[fn.Name.Name]; ok {
-							want[fn.Name.Name] = true
-						}
-					case "bytes.Equal", "hmac.Equal", "string.Compare":
-						t.Errorf("%s: %s compares with %s.%s; use subtle.ConstantTimeCompare", fset.Position(n.Pos()), fn.Name.Name, id.Name, n.Sel.Name)
+					case "bytes.Equal", "hmac.Equal", "strings.Compare", "slices.Equal":
+						t.Errorf("%s: %s compares with %s.%s; use equal, which takes constant time", fset.Position(n.Pos()), fn.Name.Name, id.Name, n.Sel.Name)
 					}
 				}
 			}
@@ -862,7 +867,7 @@ func TestConstantTimeCompare(t *testing.T) {
 	})
 	for name, used := range want {
 		if !used {
-			t.Errorf("%s does not call subtle.ConstantTimeCompare", name)
+			t.Errorf("%s does not compare with equal", name)
 		}
 	}
 }
@@ -973,5 +978,47 @@ func TestStoreKeysHideSessions(t *testing.T) {
 	}
 	if len(keys) != 4 {
 		t.Errorf("%d distinct keys for 4 sessions", len(keys))
+	}
+}
+
+// TestSyncKeyCache checks that the cache of synchronizer keys gives the key
+// that appendSyncKey computes, for identifiers that share slots, that are
+// too long to keep, and that differ in one byte from a kept one, from
+// several goroutines at once.
+func TestSyncKeyCache(t *testing.T) {
+	c := newSyncKeyCache()
+	var sids []string
+	for i := range 3 * syncKeyCacheSlots { // more than the slots: they are shared
+		sids = append(sids, fmt.Sprintf("session-%d", i))
+	}
+	long := strings.Repeat("s", syncKeyCacheMaxBinding+1)
+	sids = append(sids, long, long[:syncKeyCacheMaxBinding], "session-0\x00", "session-1", "", "\x00")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for round := range 2 {
+				for i := range sids {
+					sid := sids[(i*(g+1)+round)%len(sids)]
+					var buf [syncKeyMaxLen]byte
+					if got, want := string(c.appendKey(buf[:0], sid)), syncKey(sid); got != want {
+						t.Errorf("key of %.20q = %q, want %q", sid, got, want)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The long identifier is not kept; the other is.
+	for sid, kept := range map[string]bool{long: false, long[:syncKeyCacheMaxBinding]: true} {
+		c.appendKey(nil, sid)
+		e := c.slots[maphash.String(c.seed, sid)%syncKeyCacheSlots].Load()
+		if got := e != nil && string(e.session) == sid; got != kept {
+			t.Errorf("identifier of %d bytes kept: %v, want %v", len(sid), got, kept)
+		}
+	}
+	var nilCache *syncKeyCache
+	if got, want := string(nilCache.appendKey(nil, "alice")), syncKey("alice"); got != want {
+		t.Errorf("nil cache: key %q, want %q", got, want)
 	}
 }
