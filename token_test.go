@@ -829,7 +829,6 @@ func TestNoSecretInErrors(t *testing.T) {
 	}
 }
 
-
 // TestConstantTimeCompare checks that the functions that compare secrets
 // do so with equal, which takes constant time (see FuzzEqual for its
 // results), and that none compares bytes with bytes.Equal or its kin.
