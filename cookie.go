@@ -92,23 +92,28 @@ func (t *tokens) readCookies(h http.Header) requestCookies {
 		if !ok {
 			return rc
 		}
-		if session != "" && name == session {
+		// The names differ (see tokens.init), so one case at most applies.
+		switch {
+		case name == session && session != "":
 			if !sessionSeen {
 				rc.session, sessionSeen = v, true
 			} else if v != rc.session {
 				rc.conflict = true
 			}
+		case name == t.readNames[0]:
+			rc.read(0, v)
+		case name == t.readNames[1] && name != "":
+			rc.read(1, v)
 		}
-		for i, n := range &t.readNames {
-			if n == "" || name != n {
-				continue
-			}
-			if !rc.seen[i] {
-				rc.token[i], rc.seen[i] = v, true
-			} else if v != rc.token[i] {
-				rc.conflict = true
-			}
-		}
+	}
+}
+
+// read records the value v of the token cookie under tokens.readNames[i].
+func (rc *requestCookies) read(i int, v string) {
+	if !rc.seen[i] {
+		rc.token[i], rc.seen[i] = v, true
+	} else if v != rc.token[i] {
+		rc.conflict = true
 	}
 }
 
