@@ -197,6 +197,12 @@ func (p *Protection) PublicOrigin(r *http.Request) string {
 	return p.requestOrigin(r).String()
 }
 
+// PublicHTTPS reports whether the browser reached r over HTTPS: whether
+// [Protection.PublicOrigin] of r is an https origin. Unlike PublicOrigin,
+// it does not allocate: a gateway that decides on every response whether
+// a cookie may be marked Secure asks here.
+func (p *Protection) PublicHTTPS(r *http.Request) bool { return p.isHTTPS(r) }
+
 // isHTTPS reports whether r reached the application over HTTPS: the
 // scheme of its own origin (see requestOrigin).
 func (p *Protection) isHTTPS(r *http.Request) bool {

@@ -397,6 +397,8 @@ func validMethod(m string) bool {
 	return true
 }
 
+// TestPublicOrigin checks the origin the browser reached, and that
+// PublicHTTPS agrees with its scheme without allocating.
 func TestPublicOrigin(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -432,6 +434,12 @@ func TestPublicOrigin(t *testing.T) {
 			}
 			if got := p.PublicOrigin(r); got != tt.want {
 				t.Errorf("PublicOrigin = %q, want %q", got, tt.want)
+			}
+			if got, want := p.PublicHTTPS(r), strings.HasPrefix(tt.want, "https:"); got != want {
+				t.Errorf("PublicHTTPS = %v, want %v", got, want)
+			}
+			if n := testing.AllocsPerRun(10, func() { p.PublicHTTPS(r) }); n != 0 && testing.CoverMode() == "" && !raceEnabled {
+				t.Errorf("PublicHTTPS allocates %v times", n)
 			}
 		})
 	}

@@ -168,7 +168,7 @@ func (g *Gateway) hardenCookies(h http.Header, rules []CookieRule, in *http.Requ
 	if len(lines) == 0 {
 		return
 	}
-	https := strings.HasPrefix(g.prot.PublicOrigin(in), "https:")
+	https := g.prot.PublicHTTPS(in)
 	for i, line := range lines {
 		out, warn := hardenCookie(line, rules, g.sessionCookie, https)
 		if warn != "" {
