@@ -186,6 +186,11 @@ func testFramework(t *testing.T, b *browser.Browser, fw framework) {
 	step := func(name string, tab *browser.Tab, click, until string, check func(appState) bool) {
 		t.Helper()
 		navigates := click != "like"
+		// As a user would, act once the page's own requests (its
+		// favicon, say) have their answers: one answered after a sign-in,
+		// still carrying the old session, could replace the new session's
+		// cookie (express-session does so for a session it just replaced).
+		tab.Settle(200*time.Millisecond, 3*time.Second)
 		if err := tab.Eval(`window.__step = true; document.getElementById(`+strconv.Quote(click)+`).click()`, nil, wait); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

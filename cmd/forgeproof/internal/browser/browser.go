@@ -383,6 +383,28 @@ func (t *Tab) WaitFor(expr string, timeout time.Duration) error {
 	})
 }
 
+// Settle waits until the tab's network has settled: every request it sent
+// has had its response (or failed), and none was sent for quiet. It gives
+// up after max and returns ErrTimeout, for a page that never stops
+// sending. A caller that is about to change a session (sign in, send a
+// form) settles first, so that a response still on its way, which may set
+// cookies of its own, does not race the change.
+func (t *Tab) Settle(quiet, max time.Duration) error {
+	last, seen := time.Now(), -1
+	return Until(max, func() (bool, error) {
+		reqs := t.rec.requests()
+		if len(reqs) != seen {
+			last, seen = time.Now(), len(reqs)
+		}
+		for _, r := range reqs {
+			if !r.Done && r.Status == 0 && r.Error == "" {
+				return false, nil
+			}
+		}
+		return time.Since(last) >= quiet, nil
+	})
+}
+
 // URL returns the address of the page in the tab.
 func (t *Tab) URL() (string, error) {
 	ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)

@@ -61,6 +61,16 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 window.done = fetch("https://bank.test/sink", {method: "POST", headers: {"X-Custom": "1"}, credentials: "include"})
   .then(() => "sent", e => "failed: " + e.message);
 </script>`)
+	case "bank.test/late":
+		// After the load event, a request whose answer comes late.
+		fmt.Fprint(w, `<title>late</title><script>
+addEventListener("load", () => setTimeout(() => fetch("/slow"), 100));
+</script>`)
+	case "bank.test/slow":
+		time.Sleep(300 * time.Millisecond)
+		fmt.Fprint(w, "done")
+	case "bank.test/busy":
+		fmt.Fprint(w, `<title>busy</title><script>setInterval(() => fetch("/sink"), 50)</script>`)
 	default:
 		http.NotFound(w, r)
 	}
@@ -193,6 +203,37 @@ func TestBrowser(t *testing.T) {
 		lines := s.lines()
 		if last, want := lines[len(lines)-1], `bank.test GET /sink cookies="__Host-set,shared" site=none`; last != want {
 			t.Errorf("last request %q; want %q", last, want)
+		}
+	})
+
+	t.Run("Settle", func(t *testing.T) {
+		p, err := b.NewProfile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		tab := p.Tab()
+		if _, err := tab.Navigate("https://bank.test/late", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		// The request sent 100 ms after the load event is waited for, and
+		// so is its answer.
+		if err := tab.Settle(250*time.Millisecond, 5*time.Second); err != nil {
+			t.Fatalf("Settle: %v", err)
+		}
+		var answered bool
+		for _, r := range tab.Requests() {
+			answered = answered || (strings.HasSuffix(r.URL, "/slow") && r.Status == 200)
+		}
+		if !answered {
+			t.Errorf("Settle returned before /slow was answered: %+v", tab.Requests())
+		}
+		// A page that never stops sending does not settle.
+		if _, err := tab.Navigate("https://bank.test/busy", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := tab.Settle(250*time.Millisecond, time.Second); err != browser.ErrTimeout {
+			t.Errorf("Settle on a busy page = %v, want ErrTimeout", err)
 		}
 	})
 

@@ -168,6 +168,13 @@ func (bc *browserConfirmer) Confirm(ctx context.Context, c *Confirmation) error 
 	return nil
 }
 
+// How long signIn lets a page's requests settle (see browser.Tab.Settle):
+// no request for settleQuiet, and never more than settleMax.
+const (
+	settleQuiet = 250 * time.Millisecond
+	settleMax   = 3 * time.Second
+)
+
 // signIn signs the profile in through the target's real login page.
 func (bc *browserConfirmer) signIn(tab *browser.Tab, l *Login, timeout time.Duration) error {
 	method := l.Method
@@ -176,6 +183,13 @@ func (bc *browserConfirmer) signIn(tab *browser.Tab, l *Login, timeout time.Dura
 	}
 	if l.ContentType != "application/json" && method == "POST" {
 		if status, err := tab.Navigate(l.URL.String(), timeout); err == nil && status < 400 {
+			// Before the login changes the session, the login page's
+			// own requests must have their answers: a favicon request
+			// sent with the old session cookie and answered after the
+			// login (express-session then hands out a new, anonymous
+			// session for the session the login replaced) would sign
+			// the browser out again.
+			tab.Settle(settleQuiet, settleMax)
 			fields, _ := url.ParseQuery(string(l.Body))
 			fj, _ := json.Marshal(fields)
 			// Fill the form that has the login's fields (else the one
@@ -218,6 +232,11 @@ func (bc *browserConfirmer) signIn(tab *browser.Tab, l *Login, timeout time.Dura
 				if sent.Status == 0 || sent.Status >= 400 {
 					return fmt.Errorf("signing in through the login page got %d%s", sent.Status, sent.Error)
 				}
+				// Let the page the login leads to settle: it may set
+				// cookies of its own (a rotated token), and leaving it
+				// while it loads would race them. A page that never stops
+				// sending is left after settleMax all the same.
+				tab.Settle(settleQuiet, settleMax)
 				return nil
 			}
 		}

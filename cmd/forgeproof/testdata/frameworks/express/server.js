@@ -84,14 +84,23 @@ app.post("/login", (req, res, next) => {
     if (err) return next(err);
     req.session.user = String(req.body.user || "alice");
     state.logins++;
-    res.redirect(303, "/");
+    // As express-session's README does: save before redirecting, or the
+    // browser may follow the redirect before the session is stored and be
+    // handed a new, anonymous one.
+    req.session.save((err) => {
+      if (err) return next(err);
+      res.redirect(303, "/");
+    });
   });
 });
 
 app.post("/logout", (req, res, next) => {
   req.session.regenerate((err) => {
     if (err) return next(err);
-    res.redirect(303, "/");
+    req.session.save((err) => {
+      if (err) return next(err);
+      res.redirect(303, "/");
+    });
   });
 });
 

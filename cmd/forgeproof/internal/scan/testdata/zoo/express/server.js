@@ -67,7 +67,13 @@ app.post("/login/", doubleCsrfProtection, (req, res, next) => {
     if (err) return next(err);
     req.session.user = "alice";
     token(req, res, { overwrite: true });
-    res.redirect(303, "/");
+    // As express-session's README does: save before redirecting, or the
+    // browser may follow the redirect before the session is stored and be
+    // handed a new, anonymous one.
+    req.session.save((err) => {
+      if (err) return next(err);
+      res.redirect(303, "/");
+    });
   });
 });
 
