@@ -16,8 +16,9 @@
 # (default 64), THREADS (wrk threads, default 1), ROUNDS (default 3; the
 # targets are measured in turn that many times and the medians shown),
 # TARGETS (space-separated subset of: direct bare-default bare-pooled
-# bare-tuned gateway caddy caddy-keepalive nginx nginx-keepalive; default
-# all),
+# bare-tuned gateway gateway-reduced caddy caddy-keepalive nginx
+# nginx-keepalive; default all; gateway-reduced is gateway-reduced.yaml,
+# the gateway with its token, header and HTML layers off),
 # PROXY_CPU (default 0) and CLIENT_CPU (default 1): the CPUs that the
 # proxy and wrk with the backend are pinned to (PIN=0 pins nothing).
 # Needs wrk, curl, Go, taskset; nginx (Debian nginx-light) for its rows.
@@ -33,7 +34,7 @@ ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-1}
 PROXY_CPU=${PROXY_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-TARGETS=${TARGETS:-direct bare-default bare-pooled bare-tuned gateway caddy caddy-keepalive nginx nginx-keepalive}
+TARGETS=${TARGETS:-direct bare-default bare-pooled bare-tuned gateway gateway-reduced caddy caddy-keepalive nginx nginx-keepalive}
 
 for p in wrk curl go taskset; do
   command -v "$p" >/dev/null || { echo "run.sh: error: $p is not installed (apt-get install -y $p)" >&2; exit 1; }
@@ -109,6 +110,14 @@ gateway=http://127.0.0.1:$port
   --addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$admin_port" >"$tmp/gateway.out" 2>"$tmp/gateway.err" &
 pids+=($!); pid[gateway]=$!; url[gateway]=$gateway
 wait_http gateway "http://127.0.0.1:$admin_port/readyz"
+if want gateway-reduced; then
+  rport=$("$tmp/benchd" freeport)
+  radmin=$("$tmp/benchd" freeport)
+  "${on_proxy[@]}" "$tmp/forgeproof" serve --config bench/gateway/gateway-reduced.yaml --upstream "$backend" \
+    --addr "127.0.0.1:$rport" --admin-addr "127.0.0.1:$radmin" >"$tmp/gateway-reduced.out" 2>"$tmp/gateway-reduced.err" &
+  pids+=($!); pid[gateway-reduced]=$!; url[gateway-reduced]=http://127.0.0.1:$rport
+  wait_http gateway-reduced "http://127.0.0.1:$radmin/readyz"
+fi
 
 if want caddy || want caddy-keepalive; then
   caddy_port=$("$tmp/benchd" freeport)
@@ -290,6 +299,7 @@ declare -A names=(
   [bare-pooled]="bare httputil.ReverseProxy, idle connections per host"
   [bare-tuned]="bare httputil.ReverseProxy, tuned (idle connections, buffer pool)"
   [gateway]="**forgeproof gateway, all layers** (tuned)"
+  [gateway-reduced]="forgeproof gateway, reduced (origin layer, cookie hardening, metrics; no tokens, headers, injection)"
   [caddy-keepalive]="Caddy reverse_proxy, 256 idle connections per host"
   [caddy]="Caddy $( (cd bench/gateway/caddy && GOWORK=off go list -m -f '{{.Version}}' github.com/caddyserver/caddy/v2) 2>/dev/null) reverse_proxy, default"
   [nginx]="nginx $("$nginx_bin" -v 2>&1 | sed 's,.*nginx/,,') proxy_pass, default (no upstream keepalive)"
@@ -306,16 +316,17 @@ for kind in get post; do
   done
 done
 if want gateway; then
-  # ratio BARE [LIMIT]: the median over the rounds of the gateway's CPU per
-  # request divided by BARE's in the same round (measured minutes apart
-  # at most, so under much the same load), with the range over the rounds.
+  # ratio GATEWAY BARE [LIMIT]: the median over the rounds of GATEWAY's CPU
+  # per request divided by BARE's in the same round (measured minutes
+  # apart at most, so under much the same load), with the range over the
+  # rounds.
   ratio() {
-    want "$1" || { printf "–"; return; }
+    want "$1" && want "$2" || { printf "–"; return; }
     local r vals=()
     for r in $(seq "$ROUNDS"); do
-      vals+=("$(awk -v g="${cpu[gateway,$kind,$r]}" -v b="${cpu[$1,$kind,$r]}" 'BEGIN {printf "%.3f", g / b}')")
+      vals+=("$(awk -v g="${cpu[$1,$kind,$r]}" -v b="${cpu[$2,$kind,$r]}" 'BEGIN {printf "%.3f", g / b}')")
     done
-    printf "%s\n" "${vals[@]}" | sort -g | awk -v lim="${2:-}" '{v[NR] = $1} END {
+    printf "%s\n" "${vals[@]}" | sort -g | awk -v lim="${3:-}" '{v[NR] = $1} END {
       m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       printf "%.2f×", m; if (NR > 1) printf " (%.2f–%.2f)", v[1], v[NR]
       if (lim != "") printf " %s", (m <= lim ? "✓" : "✗") }'
@@ -323,10 +334,11 @@ if want gateway; then
   echo
   echo "Gateway CPU per request ÷ the bare proxy's, median of the per-round ratios (range):"
   echo
-  echo "| Request | ÷ bare default (target < 1) | ÷ bare tuned (target ≤ 1.05) | ÷ bare idle connections |"
-  echo "|---|---:|---:|---:|"
+  echo "| Request | ÷ bare default (target < 1) | ÷ bare tuned (target ≤ 1.05) | ÷ bare idle connections | reduced gateway ÷ bare tuned |"
+  echo "|---|---:|---:|---:|---:|"
   for kind in get post; do
-    printf "| %s | %s | %s | %s |\n" "$(label $kind)" "$(ratio bare-default 0.9999)" "$(ratio bare-tuned 1.05)" "$(ratio bare-pooled)"
+    printf "| %s | %s | %s | %s | %s |\n" "$(label $kind)" "$(ratio gateway bare-default 0.9999)" "$(ratio gateway bare-tuned 1.05)" \
+      "$(ratio gateway bare-pooled)" "$(ratio gateway-reduced bare-tuned)"
   done
 fi
 echo
