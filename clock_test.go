@@ -5,16 +5,25 @@ import (
 	"time"
 )
 
+// stoppedClock returns a stopped clock whose timer, once started, is
+// stopped when the test ends.
+func stoppedClock(t *testing.T) *secondClock {
+	c := new(secondClock)
+	t.Cleanup(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+	})
+	return c
+}
+
 // TestSecondClock checks that the clock of the token layer tells the
 // second of time.Now, keeps ticking while it is read, and stops when a
 // tick finds that it was not.
 func TestSecondClock(t *testing.T) {
-	var c secondClock
-	t.Cleanup(func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.timer.Stop()
-	})
+	c := stoppedClock(t)
 	within := func(when string) {
 		t.Helper()
 		before := time.Now().Truncate(time.Second)
@@ -59,12 +68,7 @@ func TestSecondClock(t *testing.T) {
 // TestSecondClockTicks waits for the timer itself: read once a tenth of a
 // second, the clock moves on with time.Now.
 func TestSecondClockTicks(t *testing.T) {
-	var c secondClock
-	t.Cleanup(func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.timer.Stop()
-	})
+	c := stoppedClock(t)
 	first := c.now()
 	deadline := time.Now().Add(5 * time.Second)
 	for c.now().Equal(first) {
