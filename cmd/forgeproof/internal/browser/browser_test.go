@@ -110,11 +110,7 @@ func TestBrowser(t *testing.T) {
 	}()
 
 	t.Run("secure cookies and cross-site form", func(t *testing.T) {
-		p, err := b.NewProfile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
+		p := newProfile(t, b)
 		tab := p.Tab()
 		status, err := tab.Navigate("https://bank.test/set", 10*time.Second)
 		if err != nil || status != 200 {
@@ -146,11 +142,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("fresh profile has no cookies", func(t *testing.T) {
-		p, err := b.NewProfile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
+		p := newProfile(t, b)
 		if _, err := p.Tab().Navigate("https://bank.test/sink", 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -163,11 +155,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("third-party cookies are sent", func(t *testing.T) {
 		// DevTools profiles are incognito, which blocks third-party
 		// cookies unless Launch turned that off.
-		p, err := b.NewProfile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
+		p := newProfile(t, b)
 		tab := p.Tab()
 		if _, err := tab.Navigate("https://bank.test/set", 10*time.Second); err != nil {
 			t.Fatal(err)
@@ -185,12 +173,8 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("SetCookies", func(t *testing.T) {
-		p, err := b.NewProfile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		err = p.SetCookies("https://bank.test/", []*http.Cookie{
+		p := newProfile(t, b)
+		err := p.SetCookies("https://bank.test/", []*http.Cookie{
 			{Name: "__Host-set", Value: "1", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode},
 			{Name: "shared", Value: "2", Domain: "bank.test", Path: "/", Secure: true, MaxAge: 60},
 		})
@@ -207,11 +191,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Settle", func(t *testing.T) {
-		p, err := b.NewProfile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
+		p := newProfile(t, b)
 		tab := p.Tab()
 		if _, err := tab.Navigate("https://bank.test/late", 10*time.Second); err != nil {
 			t.Fatal(err)
@@ -238,11 +218,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("preflight blocks a custom header", func(t *testing.T) {
-		p, err := b.NewProfile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
+		p := newProfile(t, b)
 		tab := p.Tab()
 		before := len(s.lines())
 		if _, err := tab.Navigate("https://evil.test/fetch", 10*time.Second); err != nil {
@@ -270,6 +246,17 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("recorded requests %+v; want one blocked by CORS", tab.Requests())
 		}
 	})
+}
+
+// newProfile returns a new profile of b, closed when the test ends.
+func newProfile(t *testing.T, b *browser.Browser) *browser.Profile {
+	t.Helper()
+	p, err := b.NewProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
 
 func contains(lines []string, want string) bool {
