@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/bank"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser/browsertest"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
 
@@ -59,21 +59,9 @@ func TestDemoInBrowser(t *testing.T) {
 // log when it does not. Everything stops when the test ends.
 func signedInDemo(t *testing.T) (d *demoRun, run func(js string), wait func(what, expr string)) {
 	t.Helper()
-	path := testenv.Chromium(t)
+	testenv.Chromium(t)
 	d = startDemo(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	b, err := browser.Launch(ctx, browser.Options{ExecPath: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	p, err := b.NewProfile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	tab := p.Tab()
+	tab := browsertest.Tab(t, browser.Options{})
 	run = func(js string) {
 		t.Helper()
 		if err := tab.Eval("(() => {"+js+"})()", nil, 5*time.Second); err != nil {

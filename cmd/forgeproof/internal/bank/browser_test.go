@@ -1,7 +1,6 @@
 package bank_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,27 +9,8 @@ import (
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/bank"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser"
-	"github.com/forgeproof/forgeproof/internal/testenv"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser/browsertest"
 )
-
-// launch starts the system Chromium for one test.
-func launch(t *testing.T) *browser.Tab {
-	t.Helper()
-	path := testenv.Chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := browser.Launch(ctx, browser.Options{ExecPath: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	p, err := b.NewProfile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p.Tab()
-}
 
 // page runs JavaScript statements in the tab.
 func run(t *testing.T, tab *browser.Tab, js string) {
@@ -72,7 +52,7 @@ func sendJSON(t *testing.T, tab *browser.Tab, to, amount string) {
 // token, a large transfer confirmed with the password (step-up), and a
 // plain form transfer.
 func TestBrowserProtectedBank(t *testing.T) {
-	tab := launch(t)
+	tab := browsertest.Tab(t, browser.Options{})
 	p, err := forgeproof.New(forgeproof.Config{
 		SessionCookie: "session",
 		ReauthURL:     "/api/reauth",

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/forgeproof/forgeproof"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser/browsertest"
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/gateway"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
@@ -70,19 +70,7 @@ func TestClientScriptInChromium(t *testing.T) {
 	// Another origin: same IP, named differently.
 	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	b, err := browser.Launch(ctx, browser.Options{ExecPath: chromium})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	prof, err := b.NewProfile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prof.Close()
-	tab := prof.Tab()
+	tab := browsertest.Tab(t, browser.Options{ExecPath: chromium})
 	if status, err := tab.Navigate(e.gw.URL+"/", 10*time.Second); err != nil || status != 200 {
 		t.Fatalf("navigate: %d %v", status, err)
 	}

@@ -1,7 +1,6 @@
 package operations_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser"
+	"github.com/forgeproof/forgeproof/cmd/forgeproof/internal/browser/browsertest"
 	"github.com/forgeproof/forgeproof/internal/testenv"
 )
 
@@ -42,22 +42,10 @@ func TestDescribedInChromium(t *testing.T) {
 	}))
 	defer evil.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	b, err := browser.Launch(ctx, browser.Options{Hosts: map[string]string{
+	tab := browsertest.Tab(t, browser.Options{Hosts: map[string]string{
 		"notes.test": strings.TrimPrefix(d.url, "http://"),
 		"evil.test":  strings.TrimPrefix(evil.URL, "http://"),
 	}})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	prof, err := b.NewProfile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prof.Close()
-	tab := prof.Tab()
 	if code, err := tab.Navigate("http://notes.test/", 10*time.Second); err != nil || code != 200 {
 		t.Fatalf("page: %d %v", code, err)
 	}
