@@ -32,28 +32,39 @@ func (c *cookieScanner) next(name string) (value string, ok bool) {
 func (c *cookieScanner) pair() (name, value string, ok bool) {
 	for {
 		for c.line != "" {
-			part := c.line
-			c.line = ""
-			if j := strings.IndexByte(part, ';'); j >= 0 {
-				part, c.line = part[:j], part[j+1:]
+			if name, value, c.line, ok = cutCookie(c.line); ok {
+				return name, value, true
 			}
-			// The name runs to the first "=" of the pair; a pair without
-			// one is skipped.
-			i := strings.IndexByte(part, '=')
-			if i < 0 {
-				continue
-			}
-			name, value = trimLeftSpace(part[:i]), trimRightSpace(part[i+1:])
-			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-				value = value[1 : len(value)-1]
-			}
-			return name, value, true
 		}
 		if len(c.lines) == 0 {
 			return "", "", false
 		}
 		c.line, c.lines = c.lines[0], c.lines[1:]
 	}
+}
+
+// cutCookie cuts the first pair off the Cookie header line s: its name and
+// value, and the rest of the line after the ";" that ends it. ok is false
+// if the pair has no "=", which makes it no cookie.
+func cutCookie(s string) (name, value, rest string, ok bool) {
+	part := s
+	if j := strings.IndexByte(s, ';'); j >= 0 {
+		part, rest = s[:j], s[j+1:]
+	}
+	// The name runs to the first "=" of the pair. Names are short: a loop
+	// finds the "=" sooner than strings.IndexByte.
+	i := 0
+	for i < len(part) && part[i] != '=' {
+		i++
+	}
+	if i == len(part) {
+		return "", "", rest, false
+	}
+	name, value = trimLeftSpace(part[:i]), trimRightSpace(part[i+1:])
+	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+		value = value[1 : len(value)-1]
+	}
+	return name, value, rest, true
 }
 
 // cookieValue returns the value of the first cookie called name in h.
@@ -78,7 +89,9 @@ type requestCookies struct {
 }
 
 // readCookies reads the session cookie (unless Config.SessionID replaces
-// it) and the token cookies of h in one pass. It does not allocate.
+// it) and the token cookies of h in one pass. It does not allocate. It
+// walks the lines itself: through a cookieScanner, it takes half as long
+// again.
 func (t *tokens) readCookies(h http.Header) requestCookies {
 	var rc requestCookies
 	session := t.sessionCookie
@@ -86,26 +99,28 @@ func (t *tokens) readCookies(h http.Header) requestCookies {
 		session = ""
 	}
 	var sessionSeen bool
-	sc := newCookieScanner(h)
-	for {
-		name, v, ok := sc.pair()
-		if !ok {
-			return rc
-		}
-		// The names differ (see tokens.init), so one case at most applies.
-		switch {
-		case name == session && session != "":
-			if !sessionSeen {
-				rc.session, sessionSeen = v, true
-			} else if v != rc.session {
-				rc.conflict = true
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			name, v, rest, ok := cutCookie(line)
+			line = rest
+			// The names differ (see tokens.init), so one case at most
+			// applies.
+			switch {
+			case !ok:
+			case name == session && session != "":
+				if !sessionSeen {
+					rc.session, sessionSeen = v, true
+				} else if v != rc.session {
+					rc.conflict = true
+				}
+			case name == t.readNames[0]:
+				rc.read(0, v)
+			case name == t.readNames[1] && name != "":
+				rc.read(1, v)
 			}
-		case name == t.readNames[0]:
-			rc.read(0, v)
-		case name == t.readNames[1] && name != "":
-			rc.read(1, v)
 		}
 	}
+	return rc
 }
 
 // read records the value v of the token cookie under tokens.readNames[i].

@@ -3,6 +3,7 @@ package forgeproof
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 )
@@ -59,18 +60,32 @@ func (t *signedToken) mac() []byte { return t[offMAC:] }
 
 // cookieNonceLen is the length of the whole base64 groups of a token
 // cookie that hold the nonce: the nonce starts a group (offNonce is a
-// multiple of 3), and its 16 bytes take 6 groups.
+// multiple of 3), and its 16 bytes take 6 groups, the last of which holds
+// the nonce's last byte and the first two of the MAC.
 const cookieNonceLen = (nonceLen + 2) / 3 * 3
 
-// cookieNonce decodes the nonce of the base64url token cookie v into
-// dst[:nonceLen], decoding only the groups that hold it, and reports
-// whether v has a cookie's length and the groups are valid base64url.
-func cookieNonce(dst *[cookieNonceLen]byte, v string) bool {
-	const start = offNonce / 3 * 4
+// hasNonce reports whether the base64url token cookie v has a cookie's
+// length and carries the nonce of tok, in a time that does not depend on
+// the nonces. It reads only the groups of v that hold the nonce, and
+// compares them without decoding them: the table entries of a group's
+// characters, XORed, must equal the group's 24 bits in tok, which leaves no
+// bit set, not even the bit above the 24 that marks a character outside the
+// alphabet (see b64).
+func hasNonce(v string, tok *signedToken) bool {
+	const start, groups = offNonce / 3 * 4, cookieNonceLen / 3
 	if offNonce%3 != 0 || len(v) != signedLen/3*4 {
 		return false
 	}
-	return decodeBase64(dst[:], v[start:start+cookieNonceLen/3*4])
+	s, n := v[start:start+4*groups], tok[offNonce:offNonce+cookieNonceLen]
+	var diff uint32
+	for k := range groups {
+		g := group(&b64[0], s[4*k:]) ^ (uint32(n[3*k])<<16 | uint32(n[3*k+1])<<8 | uint32(n[3*k+2]))
+		if k == groups-1 {
+			g &^= 1<<16 - 1 // the MAC's bytes
+		}
+		diff |= g
+	}
+	return subtle.ConstantTimeEq(int32(diff), 0) == 1
 }
 
 // mask returns base64url(pad ‖ raw⊕pad) with a fresh random pad, so that

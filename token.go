@@ -397,8 +397,7 @@ func (p *Protection) verifySigned(r *http.Request, s string, rc *requestCookies)
 	if !ok {
 		return ReasonCookieMissing
 	}
-	var nonce [cookieNonceLen]byte
-	if !cookieNonce(&nonce, v) || !equal(nonce[:nonceLen], tok.nonce()) {
+	if !hasNonce(v, tok) {
 		return ReasonTokenInvalid
 	}
 	return p.tok.check(tok, p.session(r, rc), p.tok.now().Unix())

@@ -3,6 +3,7 @@ package forgeproof
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -847,7 +848,7 @@ func TestConstantTimeCompare(t *testing.T) {
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
-				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "equal" {
+				if id, ok := n.Fun.(*ast.Ident); ok && (id.Name == "equal" || id.Name == "hasNonce") {
 					if _, ok := want[fn.Name.Name]; ok {
 						want[fn.Name.Name] = true
 					}
@@ -866,9 +867,42 @@ func TestConstantTimeCompare(t *testing.T) {
 	})
 	for name, used := range want {
 		if !used {
-			t.Errorf("%s does not compare with equal", name)
+			t.Errorf("%s does not compare with equal or hasNonce", name)
 		}
 	}
+}
+
+// FuzzHasNonce checks hasNonce against decoding the cookie with
+// encoding/base64 and comparing the nonces.
+func FuzzHasNonce(f *testing.F) {
+	var tok signedToken
+	rand.Read(tok[:])
+	cookie := base64.RawURLEncoding.EncodeToString(tok[:])
+	f.Add(cookie, tok[:])
+	other := tok
+	other[offMAC] ^= 1 // the last nonce group holds MAC bytes: they don't count
+	f.Add(base64.RawURLEncoding.EncodeToString(other[:]), tok[:])
+	for _, i := range []int{offNonce, offNonce + nonceLen - 1, offNonce - 1} {
+		other := tok
+		other[i] ^= 0x80
+		f.Add(base64.RawURLEncoding.EncodeToString(other[:]), tok[:])
+	}
+	f.Add(cookie[:40]+"*"+cookie[41:], tok[:])
+	f.Add(cookie[:len(cookie)-1], tok[:])
+	f.Fuzz(func(t *testing.T, v string, raw []byte) {
+		var tok signedToken
+		copy(tok[:], raw)
+		// Only the groups that hold the nonce are read.
+		const start = offNonce / 3 * 4
+		want := false
+		if len(v) == signedLen/3*4 {
+			c, err := base64.RawURLEncoding.Strict().DecodeString(v[start : start+cookieNonceLen/3*4])
+			want = err == nil && bytes.Equal(c[:nonceLen], tok.nonce())
+		}
+		if got := hasNonce(v, &tok); got != want {
+			t.Fatalf("hasNonce(%q, %x) = %v, want %v", v, tok.nonce(), got, want)
+		}
+	})
 }
 
 // FuzzDecodeToken feeds arbitrary header tokens and cookies to the
@@ -940,7 +974,7 @@ func FuzzDecodeToken(f *testing.F) {
 				// nonce of the cookie, passes. (The seeds are minted in each
 				// fuzzing process anew, so the genuine cookie may be
 				// another process's.)
-				// Only the cookie's nonce is read (see cookieNonce).
+				// Only the cookie's nonce is read (see hasNonce).
 				var raw signedToken
 				cv, _ := cookieValue(r.Header, secureCookieName)
 				const start = offNonce / 3 * 4
