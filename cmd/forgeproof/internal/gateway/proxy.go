@@ -133,57 +133,62 @@ func ValidHost(h string) bool {
 // from a trusted proxy they are restored and extended, from any other peer
 // they are replaced with what the gateway saw.
 func (g *Gateway) forwardHeaders(pr *httputil.ProxyRequest) {
-	in := pr.In
-	if !g.prot.FromTrustedProxy(in) {
-		pr.SetXForwarded()
-		pr.Out.Header.Set("Forwarded", forwardedElement(in, pr.Out.Header.Get("X-Forwarded-Proto")))
-		return
-	}
+	in, h := pr.In, pr.Out.Header
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		ip = in.RemoteAddr
 	}
+	if !g.prot.FromTrustedProxy(in) {
+		// What httputil.ProxyRequest.SetXForwarded sets, and Forwarded,
+		// with the four values in one allocation and the keys written in
+		// their canonical form.
+		proto := "http"
+		if in.TLS != nil {
+			proto = "https"
+		}
+		vs := new([4]string)
+		vs[0], vs[1], vs[2], vs[3] = ip, in.Host, proto, forwardedElement(ip, in.Host, proto)
+		if err == nil {
+			h["X-Forwarded-For"] = vs[0:1:1]
+		}
+		h["X-Forwarded-Host"] = vs[1:2:2]
+		h["X-Forwarded-Proto"] = vs[2:3:3]
+		h["Forwarded"] = vs[3:4:4]
+		return
+	}
 	if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		pr.Out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
+		h.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
 	} else {
-		pr.Out.Header.Set("X-Forwarded-For", ip)
+		h.Set("X-Forwarded-For", ip)
 	}
-	if h := in.Header.Get("X-Forwarded-Host"); h != "" {
-		pr.Out.Header.Set("X-Forwarded-Host", h)
+	if fh := in.Header.Get("X-Forwarded-Host"); fh != "" {
+		h.Set("X-Forwarded-Host", fh)
 	} else {
-		pr.Out.Header.Set("X-Forwarded-Host", in.Host)
+		h.Set("X-Forwarded-Host", in.Host)
 	}
-	if p := in.Header.Get("X-Forwarded-Proto"); p != "" {
-		pr.Out.Header.Set("X-Forwarded-Proto", p)
-	} else if in.TLS != nil {
-		pr.Out.Header.Set("X-Forwarded-Proto", "https")
-	} else {
-		pr.Out.Header.Set("X-Forwarded-Proto", "http")
+	proto := in.Header.Get("X-Forwarded-Proto")
+	switch {
+	case proto != "":
+	case in.TLS != nil:
+		proto = "https"
+	default:
+		proto = "http"
 	}
-	own := forwardedElement(in, pr.Out.Header.Get("X-Forwarded-Proto"))
+	h.Set("X-Forwarded-Proto", proto)
+	own := forwardedElement(ip, in.Host, proto)
 	if f := in.Header.Values("Forwarded"); len(f) > 0 {
 		// The trusted proxy's hops, then this one, as RFC 7239 says.
-		pr.Out.Header.Set("Forwarded", strings.Join(f, ", ")+", "+own)
+		h.Set("Forwarded", strings.Join(f, ", ")+", "+own)
 	} else {
-		pr.Out.Header.Set("Forwarded", own)
+		h.Set("Forwarded", own)
 	}
 }
 
 // forwardedElement returns this hop's Forwarded element: the client's
-// address, the Host it asked for and the scheme. It allocates only the
-// string it returns.
-func forwardedElement(in *http.Request, proto string) string {
-	ip, _, err := net.SplitHostPort(in.RemoteAddr)
-	if err != nil {
-		ip = in.RemoteAddr
-	}
+// address ip (from RemoteAddr), the Host it asked for and the scheme. It
+// allocates only the string it returns.
+func forwardedElement(ip, host, proto string) string {
 	a, err := netip.ParseAddr(ip)
-	if proto == "" {
-		proto = "http"
-		if in.TLS != nil {
-			proto = "https"
-		}
-	}
 	var buf [128]byte // enough for most elements: b stays on the stack
 	b := buf[:0]
 	b = append(b, "for="...)
@@ -200,7 +205,7 @@ func forwardedElement(in *http.Request, proto string) string {
 		b = append(b, `]"`...)
 	}
 	b = append(b, ";host="...)
-	b = appendForwardedValue(b, in.Host)
+	b = appendForwardedValue(b, host)
 	b = append(b, ";proto="...)
 	b = append(b, proto...)
 	return string(b)
