@@ -316,6 +316,9 @@ type exchange struct {
 	// smallBody is the request body read whole before proxying, or nil
 	// (see Gateway.proxy).
 	smallBody io.ReadCloser
+	// w is the client's response writer, once the request is proxied
+	// (see handOver).
+	w http.ResponseWriter
 
 	verdict verdict // the request's decision event (decision.go)
 }

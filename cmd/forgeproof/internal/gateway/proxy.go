@@ -322,12 +322,16 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 			"no upstream serves this host and path; add an upstream whose Hosts and PathPrefix match it")
 		return
 	}
+	ex := exchangeOf(r)
 	if lb, ok := r.Body.(*limitedBody); ok && r.ContentLength > 0 && r.ContentLength <= smallBody {
 		var whole bool
 		r.Body, whole = readSmallBody(lb, r.ContentLength)
-		if ex := exchangeOf(r); ex != nil && whole {
+		if ex != nil && whole {
 			ex.smallBody = r.Body
 		}
+	}
+	if ex != nil {
+		ex.w = w
 	}
 	up.proxy.ServeHTTP(w, r)
 }

@@ -88,7 +88,31 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if pageToken != "" || len(recorded["Set-Cookie"]) > 0 {
 		noStoreAnywhere(h)
 	}
+	handOver(ex.w, h)
 	return nil
+}
+
+// handOver moves the final response header h to the client's response
+// writer w, each field the writer does not have yet by assignment: after
+// ModifyResponse, httputil.ReverseProxy copies h into w's header with
+// Header.Add, one canonicalization and one allocation for every field. The
+// fields w already has (a Vary the library added) stay in h, for
+// ReverseProxy to append, and so does Content-Type, which ReverseProxy
+// reads afterwards to flush event streams at once. h and w's header then
+// share value slices, which nothing changes in place once the header is
+// written (the gateway's constant values have no spare capacity, so that
+// an append copies them).
+func handOver(w http.ResponseWriter, h http.Header) {
+	if w == nil {
+		return
+	}
+	out := w.Header()
+	for k, vs := range h {
+		if _, ok := out[k]; !ok && k != "Content-Type" {
+			out[k] = vs
+			delete(h, k)
+		}
+	}
 }
 
 // cdnCacheHeaders are the cache directives aimed at shared caches only

@@ -1,11 +1,14 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -554,4 +557,101 @@ func TestCookieSecureBehindProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResponseHeaderFields checks the response header the client gets after
+// the gateway hands its fields to the response writer: every field of the
+// backend and of the gateway arrives, once, with all its values; a field
+// the library set before proxying (Vary, on a checked safe request) is
+// merged with the backend's; and an event stream is still flushed at once.
+func TestResponseHeaderFields(t *testing.T) {
+	backend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Set-Cookie"] = []string{"a=1; Path=/", "b=2; Path=/"}
+		h.Set("Vary", "Accept-Encoding")
+		h.Set("X-Backend", "yes")
+		h.Set("Cache-Control", "private")
+		if r.URL.Path == "/events" {
+			h.Set("Content-Type", "text/event-stream")
+			// A declared length: only its type makes the stream flushed.
+			h.Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, "data: first\n\n")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // the stream stays open
+			return
+		}
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "hello")
+	})
+	e := start(t, gateway.Options{
+		Routes:  []gateway.Route{{Pattern: "/checked/", Protect: forgeproof.Route{CheckSafeMethods: true, Tokens: forgeproof.TokensOff}}},
+		Headers: gateway.Headers{ContentSecurityPolicy: "default-src 'self'"},
+		CORS:    &gateway.CORS{AllowOrigins: []string{"https://app.example"}, AllowCredentials: true},
+	}, backend)
+
+	for _, path := range []string{"/plain", "/checked/x"} {
+		t.Run(path, func(t *testing.T) {
+			r := e.req("GET", path, "same-origin", nil)
+			r.Header.Set("Origin", "https://app.example")
+			resp, body := e.do(r)
+			if resp.StatusCode != 200 || body != "hello" {
+				t.Fatalf("status %d, body %q", resp.StatusCode, body)
+			}
+			want := map[string][]string{
+				"X-Backend":                        {"yes"},
+				"Cache-Control":                    {"private"},
+				"Content-Type":                     {"text/plain; charset=utf-8"},
+				"Content-Security-Policy":          {"default-src 'self'; frame-ancestors 'self'"},
+				"X-Content-Type-Options":           {"nosniff"},
+				"Access-Control-Allow-Origin":      {"https://app.example"},
+				"Access-Control-Allow-Credentials": {"true"},
+			}
+			for k, vs := range want {
+				if got := resp.Header.Values(k); !slices.Equal(got, vs) {
+					t.Errorf("%s: %q, want %q", k, got, vs)
+				}
+			}
+			var cookies []string
+			for _, c := range resp.Header.Values("Set-Cookie") {
+				cookies = append(cookies, strings.SplitN(c, ";", 2)[0])
+			}
+			if !slices.Equal(cookies, []string{"a=1", "b=2"}) {
+				t.Errorf("Set-Cookie: %q, want a=1 and b=2 once each", resp.Header.Values("Set-Cookie"))
+			}
+			var vary []string
+			for _, v := range resp.Header.Values("Vary") {
+				for f := range strings.SplitSeq(v, ",") {
+					vary = append(vary, strings.TrimSpace(f))
+				}
+			}
+			slices.Sort(vary)
+			wantVary := []string{"Accept-Encoding", "Origin"}
+			if path == "/checked/x" {
+				// The library's, set on the writer before proxying.
+				wantVary = []string{"Accept-Encoding", "Origin", "Origin", "Sec-Fetch-Site"}
+			}
+			if !slices.Equal(vary, wantVary) {
+				t.Errorf("Vary: %q, want the fields %q", resp.Header.Values("Vary"), wantVary)
+			}
+		})
+	}
+
+	t.Run("event stream", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r := e.req("GET", "/events", "same-origin", nil).WithContext(ctx)
+		resp, err := e.client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != "data: first\n" {
+			t.Fatalf("first event: %q, %v (not flushed before the stream ended?)", line, err)
+		}
+		if ct := resp.Header.Values("Content-Type"); !slices.Equal(ct, []string{"text/event-stream"}) {
+			t.Errorf("Content-Type %q", ct)
+		}
+	})
 }
