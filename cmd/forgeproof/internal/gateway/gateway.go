@@ -34,6 +34,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -314,13 +315,19 @@ type exchange struct {
 	route *route
 	body  *limitedBody // nil when the request has no body
 	// smallBody is the request body read whole before proxying, or nil
-	// (see Gateway.proxy).
-	smallBody io.ReadCloser
+	// (see Gateway.proxy), and smallBytes its bytes.
+	smallBody  io.ReadCloser
+	smallBytes []byte
 	// w is the client's response writer, once the request is proxied
 	// (see handOver).
 	w http.ResponseWriter
 
 	verdict verdict // the request's decision event (decision.go)
+}
+
+// resend returns the small request body anew, for the request's GetBody.
+func (ex *exchange) resend() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(ex.smallBytes)), nil
 }
 
 type exchangeKey struct{}

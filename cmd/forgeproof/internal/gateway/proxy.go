@@ -63,7 +63,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 		if rht == 0 {
 			rht = 60 * time.Second
 		}
-		rt = &http.Transport{
+		rt = newTransport(u.URL, &http.Transport{
 			// Proxy is nil: environment proxies never apply to backends.
 			DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
 			ResponseHeaderTimeout: rht,
@@ -75,7 +75,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 			// The backend sees the client's own Accept-Encoding, and the
 			// client gets the backend's encoding unchanged.
 			DisableCompression: true,
-		}
+		})
 	}
 	target := u.URL
 	preserveHost := u.PreserveHost
@@ -101,8 +101,10 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 			if ex.smallBody != nil && pr.Out.Body != nil {
 				// ReverseProxy wraps the body in a reader of its own,
 				// which net/http does not know to be in memory: it
-				// would flush the header on its own first.
+				// would flush the header on its own first. GetBody
+				// lets a transport send it again.
 				pr.Out.Body = ex.smallBody
+				pr.Out.GetBody = ex.resend
 			}
 		},
 		Transport:      rt,
@@ -324,10 +326,17 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 	}
 	ex := exchangeOf(r)
 	if lb, ok := r.Body.(*limitedBody); ok && r.ContentLength > 0 && r.ContentLength <= smallBody {
-		var whole bool
-		r.Body, whole = readSmallBody(lb, r.ContentLength)
-		if ex != nil && whole {
-			ex.smallBody = r.Body
+		buf, err := readSmallBody(lb, r.ContentLength)
+		if err != nil {
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(buf), errReader{err}), lb}
+		} else {
+			r.Body = io.NopCloser(bytes.NewReader(buf))
+			if ex != nil {
+				ex.smallBody, ex.smallBytes = r.Body, buf
+			}
 		}
 	}
 	if ex != nil {
@@ -343,22 +352,13 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 // gateway two writes to the upstream instead of one.
 const smallBody = 4 << 10
 
-// readSmallBody reads the n bytes of a small request body and returns them
-// as a body in memory, and true. If the client does not send them, the
-// body returned gives what was read and then the error, which the proxy
-// handles as it would have while streaming, and false.
-func readSmallBody(b *limitedBody, n int64) (io.ReadCloser, bool) {
+// readSmallBody reads the n bytes of a small request body. If the client
+// does not send them all, it returns what was read and the error, which the
+// proxy then meets as it would have while streaming.
+func readSmallBody(b *limitedBody, n int64) ([]byte, error) {
 	buf := make([]byte, n)
 	got, err := io.ReadFull(b, buf)
-	if err != nil {
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf[:got]), errReader{err}), b}, false
-	}
-	// An io.NopCloser over a bytes.Reader is a body net/http knows to be
-	// in memory.
-	return io.NopCloser(bytes.NewReader(buf)), true
+	return buf[:got], err
 }
 
 // errReader is a reader that fails with its error.

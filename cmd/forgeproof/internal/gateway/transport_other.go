@@ -1,0 +1,10 @@
+//go:build !(linux || darwin || dragonfly || freebsd || netbsd || openbsd)
+
+package gateway
+
+// quiet reports true: without a non-blocking peek, a connection the
+// backend closed while idle is found when the request on it fails, and the
+// request is retried under http.Transport's rules.
+func (c *clientConn) quiet() bool { return true }
+
+func (c *clientConn) peekQuiet(uintptr) bool { return true }
