@@ -333,6 +333,8 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 				io.Closer
 			}{io.MultiReader(bytes.NewReader(buf), errReader{err}), lb}
 		} else {
+			// An io.NopCloser over a bytes.Reader is a body net/http
+			// knows to be in memory (for http.Transport's requests).
 			r.Body = io.NopCloser(bytes.NewReader(buf))
 			if ex != nil {
 				ex.smallBody, ex.smallBytes = r.Body, buf

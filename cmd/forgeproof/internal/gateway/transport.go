@@ -189,10 +189,14 @@ func (t *transport) exchange(c *clientConn, req *http.Request) (*http.Response, 
 		if code < 100 || code > 199 {
 			break
 		}
-		if code == http.StatusSwitchingProtocols || n1xx == max1xx {
+		if code == http.StatusSwitchingProtocols {
 			// The fast path sends no upgrade request.
 			stop()
-			return nil, fmt.Errorf("gateway: the upstream answered %d to a request that asked for no upgrade", code)
+			return nil, errors.New("gateway: the upstream switched protocols on a request that asked for no upgrade")
+		}
+		if n1xx == max1xx {
+			stop()
+			return nil, fmt.Errorf("gateway: the upstream sent more than %d informational (1xx) responses", max1xx)
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
