@@ -314,9 +314,8 @@ type exchange struct {
 	in    *http.Request // the request as the gateway received it
 	route *route
 	body  *limitedBody // nil when the request has no body
-	// smallBody is the request body read whole before proxying, or nil
-	// (see Gateway.proxy), and smallBytes its bytes.
-	smallBody  io.ReadCloser
+	// smallBytes is the request body read whole before proxying, or nil
+	// (see Gateway.proxy); the inbound request's Body then reads it.
 	smallBytes []byte
 	// w is the client's response writer, once the request is proxied
 	// (see handOver).

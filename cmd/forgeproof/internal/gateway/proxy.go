@@ -63,19 +63,7 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 		if rht == 0 {
 			rht = 60 * time.Second
 		}
-		rt = newTransport(u.URL, &http.Transport{
-			// Proxy is nil: environment proxies never apply to backends.
-			DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
-			ResponseHeaderTimeout: rht,
-			TLSHandshakeTimeout:   dial,
-			ExpectContinueTimeout: time.Second,
-			MaxIdleConns:          512,
-			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
-			// The backend sees the client's own Accept-Encoding, and the
-			// client gets the backend's encoding unchanged.
-			DisableCompression: true,
-		})
+		rt = newTransport(u.URL, dial, rht)
 	}
 	target := u.URL
 	preserveHost := u.PreserveHost
@@ -98,12 +86,12 @@ func newUpstream(g *Gateway, i int, u Upstream, flush time.Duration) (*upstream,
 					pr.Out.Header.Del("Accept-Encoding")
 				}
 			}
-			if ex.smallBody != nil && pr.Out.Body != nil {
+			if ex.smallBytes != nil && pr.Out.Body != nil {
 				// ReverseProxy wraps the body in a reader of its own,
 				// which net/http does not know to be in memory: it
 				// would flush the header on its own first. GetBody
 				// lets a transport send it again.
-				pr.Out.Body = ex.smallBody
+				pr.Out.Body = pr.In.Body
 				pr.Out.GetBody = ex.resend
 			}
 		},
@@ -337,7 +325,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 			// knows to be in memory (for http.Transport's requests).
 			r.Body = io.NopCloser(bytes.NewReader(buf))
 			if ex != nil {
-				ex.smallBody, ex.smallBytes = r.Body, buf
+				ex.smallBytes = buf
 			}
 		}
 	}

@@ -65,9 +65,24 @@ const maxResponseHeader = 10 << 20
 // max1xx bounds the informational responses before the final one.
 const max1xx = 5
 
-// newTransport returns the transport to the upstream at target, which
-// dials, bounds and pools its connections as next does.
-func newTransport(target *url.URL, next *http.Transport) *transport {
+// newTransport returns the transport to the upstream at target: it dials
+// within dial, waits at most headerWait for a response's header, and keeps
+// up to 256 idle connections, each for up to 90 s. The http.Transport it
+// hands other requests to has the same settings.
+func newTransport(target *url.URL, dial, headerWait time.Duration) *transport {
+	next := &http.Transport{
+		// Proxy is nil: environment proxies never apply to backends.
+		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		ResponseHeaderTimeout: headerWait,
+		TLSHandshakeTimeout:   dial,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		// The backend sees the client's own Accept-Encoding, and the
+		// client gets the backend's encoding unchanged.
+		DisableCompression: true,
+	}
 	port := target.Port()
 	if port == "" {
 		port = "80"
@@ -77,7 +92,7 @@ func newTransport(target *url.URL, next *http.Transport) *transport {
 		host:        target.Host,
 		addr:        net.JoinHostPort(target.Hostname(), port),
 		dial:        next.DialContext,
-		headerWait:  next.ResponseHeaderTimeout,
+		headerWait:  headerWait,
 		idleTimeout: next.IdleConnTimeout,
 		maxIdle:     next.MaxIdleConnsPerHost,
 		maxHeader:   maxResponseHeader,
@@ -246,13 +261,7 @@ func (t *transport) conn(ctx context.Context) (*clientConn, bool, error) {
 	}
 	c := &clientConn{conn: nc, left: -1}
 	c.abortFn = c.abort
-	if sc, ok := nc.(syscallConn); ok {
-		if c.raw, err = sc.SyscallConn(); err == nil {
-			c.peek = c.peekQuiet
-		} else {
-			c.raw = nil
-		}
-	}
+	c.preparePeek()
 	c.br = bufio.NewReader(c)
 	c.bw = bufio.NewWriter(c)
 	return c, false, nil
@@ -294,19 +303,15 @@ func (t *transport) sweep() {
 	t.janitor.Reset(t.idle[0].idleSince.Add(t.idleTimeout).Sub(now))
 }
 
-type syscallConn interface {
-	SyscallConn() (syscall.RawConn, error)
-}
-
 // A clientConn is one connection to the upstream.
 type clientConn struct {
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
-	// raw is the socket, for the idle peek (see quiet); nil if the
-	// connection has none. peek is the function the peek runs with it,
-	// which records in quietNow whether the socket was quiet.
+	// raw is the socket, for the idle peek (see quiet); nil where there
+	// is none. peek is the function the peek runs with it, which records
+	// in quietNow whether the socket was quiet.
 	raw      syscall.RawConn
 	peek     func(fd uintptr) bool
 	quietNow bool

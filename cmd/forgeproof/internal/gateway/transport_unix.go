@@ -4,6 +4,21 @@ package gateway
 
 import "syscall"
 
+// preparePeek readies quiet for the connection's socket.
+func (c *clientConn) preparePeek() {
+	sc, ok := c.conn.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	c.raw, c.peek = raw, c.peekQuiet
+}
+
 // quiet reports whether an idle connection is still open with nothing to
 // read. A backend that closed it, or wrote to it unasked (a late or stray
 // response), makes it unusable: what it wrote would be read as the answer
